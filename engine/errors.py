@@ -1,0 +1,103 @@
+"""The engine's one exception tree.
+
+Every failure the engine reports to a caller is an :class:`EngineError`. The
+HTTP edges (``concord``, ``occi``, ``cimi``) map each class to a status code
+and a body in their own rendering; the engine itself knows nothing of HTTP::
+
+    EngineError
+    ├── InvalidInput            the request itself is malformed or out of range
+    ├── AuthenticationFailed    credentials missing, wrong, expired or replayed
+    ├── PermissionDenied        the caller is known but its role forbids this
+    ├── NotFound                no such resource *visible to the caller's scope*
+    ├── Conflict                the request clashes with the current state
+    │   ├── AlreadyExists       a unique name or id is taken
+    │   └── InvalidTransition   the lifecycle forbids this action in this state
+    ├── QuotaExceeded           a domain, account or project limit would be passed
+    ├── CapacityUnavailable     no host or pool can take the resource
+    └── DriverError             the hypervisor failed the call
+        └── DriverUnavailable   the hypervisor cannot be reached at all
+
+Another tenant's resource is always :class:`NotFound`, never
+:class:`PermissionDenied`: the existence of other tenants' resources must not
+leak (DESIGN.md, "Interfaces users can rely on").
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose.
+
+    :param message: a sentence for the end user; never contains internals
+        such as SQL, file paths or stack traces.
+    :param details: optional structured facts (field names, limits, states)
+        that a rendering may expose to help the client fix its request.
+    """
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(EngineError):
+    """The request is malformed or a value is out of its allowed range."""
+
+
+class AuthenticationFailed(EngineError):
+    """Credentials are missing, wrong, malformed, expired or replayed."""
+
+
+class PermissionDenied(EngineError):
+    """The caller is authenticated and may see the target, but may not do this."""
+
+
+class NotFound(EngineError):
+    """The resource does not exist, or is not visible from the caller's scope."""
+
+
+class Conflict(EngineError):
+    """The request is valid but clashes with the current state of the model."""
+
+
+class AlreadyExists(Conflict):
+    """A resource with the same unique name or identifier already exists."""
+
+
+class InvalidTransition(Conflict):
+    """The lifecycle of the resource forbids the action in its current state."""
+
+
+class QuotaExceeded(EngineError):
+    """Granting the request would pass a domain, account or project limit."""
+
+
+class CapacityUnavailable(EngineError):
+    """No host or storage pool has room for the requested resource."""
+
+
+class DriverError(EngineError):
+    """The hypervisor driver reported a failure while carrying out a call."""
+
+
+class DriverUnavailable(DriverError):
+    """The hypervisor cannot be reached (connection refused, host down)."""
+
+
+__all__ = [
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "CapacityUnavailable",
+    "Conflict",
+    "DriverError",
+    "DriverUnavailable",
+    "EngineError",
+    "InvalidInput",
+    "InvalidTransition",
+    "NotFound",
+    "PermissionDenied",
+    "QuotaExceeded",
+]

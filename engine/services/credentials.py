@@ -1,0 +1,213 @@
+"""Credentials: password sign-in, API keys, replay protection, and scopes.
+
+The HTTP edge parses headers and computes signatures; this module answers the
+questions only the model can: does this password match, what is the secret of
+this key, has this nonce been seen, and what scope does a user act in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.db import utcnow
+from engine.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
+from engine.models.tenancy import (
+    Account,
+    AccountType,
+    ApiKey,
+    Domain,
+    ProjectMember,
+    SeenNonce,
+    TenantState,
+    User,
+)
+from engine.passwords import PasswordHasher, dummy_hash
+from engine.scope import Scope, role_for
+
+# One message for every sign-in failure so that the answer never tells a
+# caller which part (user, password, state) was wrong.
+SIGN_IN_FAILED = "invalid credentials"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly created API key; the secret is shown to its owner once."""
+
+    access_key: str
+    secret: str
+    user_id: str
+    expires: dt.datetime | None
+
+
+class CredentialService:
+    """Authenticate callers and manage API keys.
+
+    :param session: the unit of work.
+    :param hasher: the password hasher (its costs are a deployment setting).
+    """
+
+    def __init__(self, session: Session, hasher: PasswordHasher | None = None) -> None:
+        self.session = session
+        self.hasher = hasher or PasswordHasher()
+
+    # -- sign-in -----------------------------------------------------------------
+
+    def authenticate_password(self, username: str, password: str) -> Scope:
+        """Return the scope of ``username`` if ``password`` is right and it may act.
+
+        :raises AuthenticationFailed: unknown user, wrong password, or the
+            user, its account or its domain is not enabled.
+        """
+        user = self.session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            # Spend the same time as a real check so that timing does not
+            # reveal which user names exist.
+            self.hasher.verify(dummy_hash(self.hasher), password)
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        if not self.hasher.verify(user.password_hash, password):
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        return self.scope_for(user)
+
+    def password_hash_of(self, username: str) -> tuple[str, str] | None:
+        """The (user id, password hash) of a user, for the edge's verified-credential cache."""
+        row = self.session.execute(
+            sa.select(User.id, User.password_hash).where(User.username == username)
+        ).first()
+        if row is None or row[1] is None:
+            return None
+        return str(row[0]), str(row[1])
+
+    def scope_for(self, user: User) -> Scope:
+        """The scope a user acts in, after checking that it may act at all."""
+        account = user.account
+        domain = account.domain
+        if user.state is not TenantState.ENABLED or account.state is not TenantState.ENABLED:
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        if domain.state is not TenantState.ENABLED:
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        project_ids = self.session.scalars(
+            sa.select(ProjectMember.project_id).where(ProjectMember.user_id == user.id)
+        )
+        return Scope(
+            user_id=user.id,
+            username=user.username,
+            account_id=account.id,
+            domain_id=domain.id,
+            domain_path=domain.path,
+            role=role_for(account.type.value),
+            project_ids=frozenset(project_ids),
+        )
+
+    def scope_for_user_id(self, user_id: str) -> Scope:
+        """The scope of the user with ``user_id`` (see :meth:`scope_for`)."""
+        user = self.session.get(User, user_id)
+        if user is None:
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        return self.scope_for(user)
+
+    # -- API keys --------------------------------------------------------------
+
+    def create_api_key(
+        self,
+        scope: Scope,
+        user_id: str,
+        description: str | None = None,
+        expires: dt.datetime | None = None,
+    ) -> IssuedKey:
+        """Issue an API key for a user: the user itself or an administrator of its domain.
+
+        :returns: the access key and the secret; the secret is not shown again.
+        """
+        user = self.session.get(User, user_id)
+        if user is None or not (
+            user.id == scope.user_id or scope.administers_domain(user.account.domain.path)
+        ):
+            raise NotFound(f"no user {user_id!r}")
+        self._require_root_for_admin_user(scope, user)
+        if expires is not None and expires <= utcnow():
+            raise InvalidInput("an API key cannot expire in the past", field="expires")
+        key = ApiKey(
+            access_key="CK" + secrets.token_hex(10).upper(),
+            secret=secrets.token_urlsafe(32),
+            user_id=user.id,
+            description=description,
+            expires=expires,
+        )
+        self.session.add(key)
+        self.session.flush()
+        return IssuedKey(key.access_key, key.secret, user.id, expires)
+
+    def list_api_keys(self, scope: Scope) -> list[ApiKey]:
+        """The keys of the users the caller administers, or its own."""
+        query = sa.select(ApiKey).join(User).join(Account).join(Domain).order_by(ApiKey.created)
+        if not scope.is_root_admin:
+            if scope.is_admin:
+                query = query.where(Domain.path.startswith(scope.domain_path))
+            else:
+                query = query.where(ApiKey.user_id == scope.user_id)
+        return list(self.session.scalars(query))
+
+    def revoke_api_key(self, scope: Scope, access_key: str) -> None:
+        """Revoke a key at once; requests signed with it fail from now on."""
+        key = self.session.scalar(sa.select(ApiKey).where(ApiKey.access_key == access_key))
+        if key is None or not (
+            key.user_id == scope.user_id or scope.administers_domain(key.user.account.domain.path)
+        ):
+            raise NotFound(f"no API key {access_key!r}")
+        self._require_root_for_admin_user(scope, key.user)
+        if key.revoked is None:
+            key.revoked = utcnow()
+        self.session.flush()
+
+    @staticmethod
+    def _require_root_for_admin_user(scope: Scope, user: User) -> None:
+        # A domain administrator of ROOT administers the admin accounts'
+        # domain, but managing a root administrator's keys would make it root
+        # (issuing one) or let it lock root out (revoking them).
+        if (
+            user.id != scope.user_id
+            and user.account.type is AccountType.ADMIN
+            and not scope.is_root_admin
+        ):
+            raise PermissionDenied("only root administrators manage admin accounts")
+
+    def key_for_signature(self, access_key: str, now: dt.datetime) -> tuple[str, Scope]:
+        """The secret and scope of a usable API key.
+
+        :raises AuthenticationFailed: unknown, revoked or expired key, or a
+            user that may not act.
+        """
+        key = self.session.scalar(sa.select(ApiKey).where(ApiKey.access_key == access_key))
+        if key is None or key.revoked is not None:
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        if key.expires is not None and key.expires <= now:
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        return key.secret, self.scope_for(key.user)
+
+    def remember_nonce(self, access_key: str, nonce: str, expires: dt.datetime) -> None:
+        """Record a signed request's nonce; a second use within the window is a replay.
+
+        Runs in its own SAVEPOINT so that a replay does not spoil the caller's
+        transaction. Expired nonces are purged opportunistically.
+
+        :raises AuthenticationFailed: the nonce was already used with this key.
+        """
+        if not nonce or len(nonce) > 128:
+            raise AuthenticationFailed("a signed request needs a nonce of 1 to 128 characters")
+        self.session.execute(sa.delete(SeenNonce).where(SeenNonce.expires < utcnow()))
+        try:
+            with self.session.begin_nested():
+                self.session.add(SeenNonce(access_key=access_key, nonce=nonce, expires=expires))
+        except IntegrityError:
+            raise AuthenticationFailed("this signed request was already used (replay)") from None
+
+    def require_admin(self, scope: Scope) -> None:
+        """Raise PermissionDenied unless the caller is a root or domain administrator."""
+        if not scope.is_admin:
+            raise PermissionDenied("this operation is reserved to administrators")

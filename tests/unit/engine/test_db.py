@@ -1,0 +1,50 @@
+"""The database plumbing: timestamps, and transactions that really roll back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from engine.db import Database, UTCDateTime
+from engine.models.quotas import ResourceCount
+from engine.models.tenancy import LimitOwner, ResourceType
+from engine.scope import Owner
+from engine.services.quotas import QuotaService
+
+
+def test_a_savepoint_first_in_a_transaction_rolls_back_with_it(database: Database, tenancy) -> None:
+    # On pysqlite a SAVEPOINT sent before any other write used to start (and
+    # RELEASE to commit) the transaction itself, so a quota charge survived
+    # the caller's rollback.
+    owner = Owner(tenancy.ids["dev"], None, tenancy.ids["acme"])
+    key = (LimitOwner.ACCOUNT, tenancy.ids["dev"], ResourceType.INSTANCES)
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        QuotaService(session).charge(owner, {ResourceType.INSTANCES: 1})
+        raise RuntimeError("the caller fails after charging")
+    with database.transaction() as session:
+        counter = session.get(ResourceCount, key)
+        assert counter is not None and counter.used == 0
+
+
+def test_timestamps_round_trip_as_aware_utc(database: Database) -> None:
+    column = sa.Column("at", UTCDateTime())
+    table = sa.Table("t_times", sa.MetaData(), column)
+    table.create(database.engine)
+    moment = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    with database.engine.begin() as connection:
+        connection.execute(table.insert().values(at=moment))
+        stored = connection.scalar(sa.select(table.c.at))
+    table.drop(database.engine)
+    assert stored == moment and stored.tzinfo is dt.UTC
+
+
+def test_naive_timestamps_are_refused(database: Database) -> None:
+    table = sa.Table("t_naive", sa.MetaData(), sa.Column("at", UTCDateTime()))
+    table.create(database.engine)
+    try:
+        with pytest.raises(sa.exc.StatementError), database.engine.begin() as connection:
+            connection.execute(table.insert().values(at=dt.datetime(2026, 1, 1)))
+    finally:
+        table.drop(database.engine)
