@@ -1,0 +1,57 @@
+"""The Pyramid application factory.
+
+Composition order matters: the edge tween and error views come first so
+that everything included after them (operations, the OCCI and CIMI
+renderings) is covered by the same transaction, logging and error rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.router import Router
+from pyramid.tweens import EXCVIEW
+
+from concord.auth.resolver import VerifiedPasswordCache
+from concord.settings import Settings
+from engine.db import Database
+from engine.passwords import PasswordHasher, PasswordPolicy
+
+
+def main(global_config: Mapping[str, Any], **settings: Any) -> Router:
+    """PasteDeploy entry point (``use = egg:concord``)."""
+    return make_app(Settings.from_mapping(settings))
+
+
+def make_app(settings: Settings, database: Database | None = None) -> Router:
+    """Build the WSGI application.
+
+    :param settings: the process settings.
+    :param database: an open database (tests pass theirs); by default one is
+        opened from ``settings.database_url``. The schema must be current
+        (``concord db upgrade``).
+    """
+    config = Configurator(settings=settings.as_pyramid())
+    registry = config.registry
+    registry.concord_settings = settings
+    registry.database = database or Database(settings.database_url)
+    registry.password_hasher = PasswordHasher(
+        PasswordPolicy(
+            time_cost=settings.password_time_cost,
+            memory_cost_kib=settings.password_memory_kib,
+        )
+    )
+    registry.password_cache = VerifiedPasswordCache(settings.credential_cache_seconds)
+
+    config.include("concord.errors")
+    config.include("concord.request")
+    config.include("concord.services")
+    config.include("concord.operations")
+    # Over EXCVIEW: the edge tween sees the rendered error responses and
+    # rolls the transaction back for them.
+    config.add_tween("concord.tweens.edge_tween_factory", over=EXCVIEW)
+    config.include("occi")
+    config.include("cimi")
+    return config.make_wsgi_app()

@@ -1,0 +1,144 @@
+"""Resolve the ``Authorization`` header of a request to a scope."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from concord.auth import signing
+from engine.db import utcnow
+from engine.errors import AuthenticationFailed
+from engine.scope import Scope
+from engine.services.credentials import SIGN_IN_FAILED, CredentialService
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+
+BASIC = "Basic"
+
+
+class VerifiedPasswordCache:
+    """Remembers which (user, password) pairs passed the memory-hard check.
+
+    The key is the user's id and *current* password hash, so a password
+    change invalidates entries at once; the value is an HMAC of the password
+    under a per-process random key, so the cache never holds passwords.
+
+    :param ttl: seconds an entry stays valid.
+    :param size: the most entries kept (least recently used go first).
+    """
+
+    def __init__(self, ttl: float, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._key = secrets.token_bytes(32)
+        self._entries: OrderedDict[tuple[str, str], tuple[bytes, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _digest(self, password: str) -> bytes:
+        return hmac.new(self._key, password.encode("utf-8"), hashlib.sha256).digest()
+
+    def knows(self, user_id: str, password_hash: str, password: str) -> bool:
+        """True when this exact password was verified for this hash within the TTL."""
+        with self._lock:
+            entry = self._entries.get((user_id, password_hash))
+            if entry is None:
+                return False
+            digest, expires = entry
+            if expires < time.monotonic():
+                del self._entries[(user_id, password_hash)]
+                return False
+            self._entries.move_to_end((user_id, password_hash))
+        return hmac.compare_digest(digest, self._digest(password))
+
+    def remember(self, user_id: str, password_hash: str, password: str) -> None:
+        """Record a successful verification."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries[(user_id, password_hash)] = (
+                self._digest(password),
+                time.monotonic() + self.ttl,
+            )
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def authenticate(request: Request) -> Scope:
+    """Return the scope of the request's credentials.
+
+    :raises AuthenticationFailed: no, malformed, wrong, expired or replayed credentials.
+    """
+    header = request.headers.get("Authorization")
+    if not header:
+        raise AuthenticationFailed("authentication required")
+    scheme = header.split(" ", 1)[0]
+    if scheme.lower() == BASIC.lower():
+        return _basic(request, header)
+    if scheme.upper() == signing.SCHEME:
+        return _signed(request, header)
+    # The same answer as for a wrong password (see the package docstring).
+    raise AuthenticationFailed(SIGN_IN_FAILED)
+
+
+def _basic(request: Request, header: str) -> Scope:
+    try:
+        decoded = base64.b64decode(header.split(" ", 1)[1].strip(), validate=True)
+        username, sep, password = decoded.decode("utf-8").partition(":")
+    except (IndexError, ValueError):
+        # ValueError covers binascii.Error, UnicodeDecodeError and the non-ASCII
+        # characters b64decode refuses outright (a latin-1 header value).
+        raise AuthenticationFailed(SIGN_IN_FAILED) from None
+    if not sep or not username:
+        raise AuthenticationFailed(SIGN_IN_FAILED)
+    credentials = CredentialService(request.dbsession, request.registry.password_hasher)
+    cache: VerifiedPasswordCache = request.registry.password_cache
+    known = credentials.password_hash_of(username)
+    if known is not None and cache.knows(known[0], known[1], password):
+        return credentials.scope_for_user_id(known[0])
+    scope = credentials.authenticate_password(username, password)
+    if known is not None:
+        cache.remember(known[0], known[1], password)
+    return scope
+
+
+def _signed(request: Request, header: str) -> Scope:
+    try:
+        parts = signing.parse_authorization(header)
+    except ValueError as exc:
+        raise AuthenticationFailed(f"malformed signed request: {exc}") from None
+    window = request.registry.concord_settings.signature_window
+    now = utcnow()
+    if abs(now.timestamp() - parts.timestamp) > window:
+        raise AuthenticationFailed("the signed request has expired (check the client's clock)")
+    credentials = CredentialService(request.dbsession, request.registry.password_hasher)
+    secret, scope = credentials.key_for_signature(parts.access_key, now)
+    canonical = signing.canonical_request(
+        request.method,
+        # request.path is the path re-encoded; script_name + path_info would be
+        # decoded already, and canonical_path would decode a literal '%' twice.
+        request.path,
+        request.query_string,
+        request.host,
+        request.headers.get("Content-Type", ""),
+        request.body,
+    )
+    expected = signing.signature(secret, canonical, parts.timestamp, parts.nonce)
+    if not signing.verify(expected, parts.signature):
+        raise AuthenticationFailed(SIGN_IN_FAILED)
+    # The nonce is recorded in its own committed transaction: a request that
+    # later fails (and rolls back) must still not be replayable.
+    with request.registry.database.transaction() as session:
+        CredentialService(session).remember_nonce(
+            parts.access_key,
+            parts.nonce,
+            dt.datetime.fromtimestamp(parts.timestamp + window, dt.UTC),
+        )
+    return scope

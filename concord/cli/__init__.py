@@ -1,0 +1,1 @@
+"""The ``concord`` command line: serving, workers, schema and administration."""

@@ -1,0 +1,104 @@
+"""What every CLI command needs: settings, the database and the system scope."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from concord.settings import Settings
+from engine.db import Database
+from engine.errors import EngineError
+from engine.passwords import PasswordHasher, PasswordPolicy
+from engine.schema import is_current
+from engine.scope import Scope
+from engine.services.tenancy import TenancyService
+
+
+class CommandError(Exception):
+    """A CLI failure to print as one line, exit status 1."""
+
+
+def load_settings(config_path: str | None) -> Settings:
+    """Settings from an optional PasteDeploy ini file, with CONCORD_* overrides."""
+    values: dict[str, Any] = {}
+    if config_path:
+        from paste.deploy.loadwsgi import appconfig
+
+        path = Path(config_path).absolute()
+        if not path.is_file():
+            raise CommandError(f"no configuration file at {path}")
+        values = dict(appconfig(f"config:{path}"))
+    try:
+        return Settings.from_mapping(values)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+@dataclass
+class Context:
+    """The state a command runs with."""
+
+    settings: Settings
+    database: Database
+
+    @property
+    def hasher(self) -> PasswordHasher:
+        """The password hasher configured for this deployment."""
+        return PasswordHasher(
+            PasswordPolicy(
+                time_cost=self.settings.password_time_cost,
+                memory_cost_kib=self.settings.password_memory_kib,
+            )
+        )
+
+    @contextmanager
+    def system(self) -> Iterator[tuple[Session, Scope]]:
+        """A transaction acting as Concord itself (the local administrator)."""
+        if not is_current(self.database):
+            raise CommandError("the database schema is not current: run 'concord db upgrade'")
+        with self.database.transaction() as session:
+            root = TenancyService(session).root()
+            yield session, Scope.system(root)
+
+
+def make_context(args: argparse.Namespace) -> Context:
+    """Build the context from the global ``--config`` option."""
+    settings = load_settings(getattr(args, "config", None))
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    return Context(settings, Database(settings.database_url))
+
+
+def fail(message: str) -> int:
+    """Print an error line on stderr and return the exit status 1."""
+    print(f"concord: error: {message}", file=sys.stderr)
+    return 1
+
+
+def run_guarded(function: Any, *args: Any) -> int:
+    """Run a command, turning engine and CLI errors into one-line messages."""
+    try:
+        result = function(*args)
+    except (EngineError, CommandError) as exc:
+        return fail(str(exc))
+    return int(result or 0)
+
+
+def print_table(rows: list[dict[str, object]], columns: list[str]) -> None:
+    """Print rows as an aligned text table."""
+    if not rows:
+        print("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())

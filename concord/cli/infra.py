@@ -1,0 +1,275 @@
+"""Infrastructure commands: zones, pods, clusters and hosts (and, through
+:mod:`concord.cli.catalog`, templates and offerings).
+
+Like the other administration commands they act as the system scope (a root
+administrator). Hosts are opened through libvirt from this process: for a
+``test:///`` host that is a private simulated host, which is fine for reading
+its size, the only thing ``host add`` needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy.orm import Session
+
+from concord.cli import catalog
+from concord.cli.context import CommandError, Context, print_table
+from engine.drivers.base import HypervisorDriver
+from engine.models.inventory import AllocationState, HostState
+from engine.services.inventory import InventoryService
+
+GIB = 1024**3
+
+
+def _drivers(uri: str) -> HypervisorDriver:
+    # Imported here so that commands that never touch a host work without libvirt.
+    from engine.drivers.libvirt import LibvirtDriver
+
+    return LibvirtDriver(uri)
+
+
+def inventory_service(session: Session) -> InventoryService:
+    return InventoryService(session, _drivers)
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the zone, pod, cluster and host sub-commands, and the catalog's."""
+    zone = sub.add_parser("zone", help="manage zones").add_subparsers(dest="action", required=True)
+    p = zone.add_parser("create", help="create a zone")
+    p.add_argument("name")
+    p.add_argument("--description")
+    p.set_defaults(handler=zone_create)
+    zone.add_parser("list", help="list zones").set_defaults(handler=zone_list)
+    for verb in ("enable", "disable"):
+        p = zone.add_parser(verb, help=f"{verb} new placements in a zone")
+        p.add_argument("name")
+        p.set_defaults(handler=zone_allocation, verb=verb)
+
+    pod = sub.add_parser("pod", help="manage pods").add_subparsers(dest="action", required=True)
+    p = pod.add_parser("create", help="create a pod in a zone")
+    p.add_argument("name")
+    p.add_argument("--zone", required=True)
+    p.set_defaults(handler=pod_create)
+    pod.add_parser("list", help="list pods").set_defaults(handler=pod_list)
+
+    cluster = sub.add_parser("cluster", help="manage clusters").add_subparsers(
+        dest="action", required=True
+    )
+    p = cluster.add_parser("create", help="create a cluster in a pod")
+    p.add_argument("name")
+    p.add_argument("--pod", required=True)
+    p.add_argument("--zone", required=True)
+    p.add_argument("--hypervisor", help="hypervisor type (default: the first host's)")
+    for resource, default in (("cpu", 1.0), ("memory", 1.0), ("storage", 2.0)):
+        p.add_argument(
+            f"--{resource}-overprovisioning",
+            type=float,
+            default=default,
+            metavar="F",
+            help=f"{resource} over-provisioning factor (default {default})",
+        )
+    p.set_defaults(handler=cluster_create)
+    cluster.add_parser("list", help="list clusters").set_defaults(handler=cluster_list)
+
+    host = sub.add_parser("host", help="manage hypervisor hosts").add_subparsers(
+        dest="action", required=True
+    )
+    p = host.add_parser("add", help="add a host by libvirt URI; reads its size from libvirt")
+    p.add_argument("uri", help="e.g. qemu+ssh://node1/system or test:///path/node.xml")
+    p.add_argument("--cluster", required=True)
+    p.add_argument("--pod", help="the cluster's pod, if several pods have that cluster name")
+    p.add_argument("--zone", help="the cluster's zone, likewise")
+    p.add_argument("--name", help="name in Concord (default: the host's hostname)")
+    p.add_argument("--tag", action="append", default=[], help="host tag (repeatable)")
+    p.set_defaults(handler=host_add)
+    p = host.add_parser("list", help="list hosts with their capacity")
+    p.add_argument("--zone")
+    p.set_defaults(handler=host_list)
+    for verb, text in (
+        ("maintenance", "put a host into maintenance (no new guests)"),
+        ("enable", "bring a host back up and accept new guests"),
+        ("disable", "stop placing new guests on a host"),
+        ("refresh", "re-read a host's size and pools from libvirt"),
+        ("remove", "forget a host that has no guests"),
+    ):
+        p = host.add_parser(verb, help=text)
+        p.add_argument("name")
+        p.set_defaults(handler=host_action, verb=verb)
+
+    catalog.add_parsers(sub)
+
+
+# -- zones, pods, clusters ----------------------------------------------------------
+
+
+def zone_create(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        zone = inventory_service(session).create_zone(system, args.name, args.description)
+    print(f"created zone {zone.name} ({zone.id})")
+
+
+def zone_list(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        rows: list[dict[str, object]] = [
+            {
+                "name": z.name,
+                "allocation": z.allocation_state.value,
+                "description": z.description or "",
+                "id": z.id,
+            }
+            for z in inventory_service(session).list_zones(system)
+        ]
+    print_table(rows, ["name", "allocation", "description", "id"])
+
+
+def zone_allocation(ctx: Context, args: argparse.Namespace) -> None:
+    state = AllocationState.ENABLED if args.verb == "enable" else AllocationState.DISABLED
+    with ctx.system() as (session, system):
+        inventory = inventory_service(session)
+        inventory.set_zone_allocation(system, inventory.find_zone(system, args.name).id, state)
+    print(f"zone {args.name} is now {state.value}")
+
+
+def pod_create(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        inventory = inventory_service(session)
+        pod = inventory.create_pod(system, inventory.find_zone(system, args.zone).id, args.name)
+    print(f"created pod {pod.name} in zone {args.zone} ({pod.id})")
+
+
+def pod_list(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        rows: list[dict[str, object]] = [
+            {
+                "zone": p.zone.name,
+                "name": p.name,
+                "allocation": p.allocation_state.value,
+                "id": p.id,
+            }
+            for p in inventory_service(session).list_pods(system)
+        ]
+    print_table(rows, ["zone", "name", "allocation", "id"])
+
+
+def cluster_create(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        inventory = inventory_service(session)
+        pod = inventory.find_pod(system, inventory.find_zone(system, args.zone).id, args.pod)
+        cluster = inventory.create_cluster(
+            system,
+            pod.id,
+            args.name,
+            hypervisor_type=args.hypervisor,
+            cpu_overprovisioning=args.cpu_overprovisioning,
+            memory_overprovisioning=args.memory_overprovisioning,
+            storage_overprovisioning=args.storage_overprovisioning,
+        )
+    print(f"created cluster {cluster.name} in pod {args.pod} ({cluster.id})")
+
+
+def cluster_list(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        rows: list[dict[str, object]] = [
+            {
+                "zone": c.pod.zone.name,
+                "pod": c.pod.name,
+                "name": c.name,
+                "hypervisor": c.hypervisor_type or "-",
+                "cpu_x": c.cpu_overprovisioning,
+                "memory_x": c.memory_overprovisioning,
+                "storage_x": c.storage_overprovisioning,
+                "allocation": c.allocation_state.value,
+                "id": c.id,
+            }
+            for c in inventory_service(session).list_clusters(system)
+        ]
+    print_table(
+        rows,
+        ["zone", "pod", "name", "hypervisor", "cpu_x", "memory_x", "storage_x", "allocation", "id"],
+    )
+
+
+# -- hosts ---------------------------------------------------------------------------
+
+
+def host_add(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        inventory = inventory_service(session)
+        zone_id = inventory.find_zone(system, args.zone).id if args.zone else None
+        pod_id = None
+        if args.pod:
+            if zone_id is None:
+                raise CommandError("--pod needs --zone (pod names are unique per zone)")
+            pod_id = inventory.find_pod(system, zone_id, args.pod).id
+        cluster = inventory.find_cluster(system, args.cluster, pod_id=pod_id, zone_id=zone_id)
+        host = inventory.add_host(
+            system,
+            cluster.id,
+            args.uri,
+            name=args.name,
+            tags=args.tag,
+            progress=lambda line: print(line, flush=True),
+        )
+        name = host.name
+    print(f"host {name} is up")
+
+
+def host_list(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        inventory = inventory_service(session)
+        zone_id = inventory.find_zone(system, args.zone).id if args.zone else None
+        rows: list[dict[str, object]] = [
+            {
+                "name": c.host.name,
+                "cluster": c.host.cluster.name,
+                "state": c.host.state.value,
+                "allocation": c.host.allocation_state.value,
+                "vcpus": f"{c.vcpus_allocated}/{c.vcpus_total}",
+                "memory_mib": f"{c.memory_allocated_mib}/{c.memory_total_mib}",
+                "storage_gib": f"{c.storage_allocated_bytes // GIB}/{c.storage_total_bytes // GIB}",
+                "tags": c.host.tags or "-",
+                "uri": c.host.uri,
+            }
+            for c in inventory.host_capacities(system, zone_id=zone_id)
+        ]
+    print_table(
+        rows,
+        [
+            "name",
+            "cluster",
+            "state",
+            "allocation",
+            "vcpus",
+            "memory_mib",
+            "storage_gib",
+            "tags",
+            "uri",
+        ],
+    )
+
+
+def host_action(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        inventory = inventory_service(session)
+        host = inventory.find_host(system, args.name)
+        if args.verb == "maintenance":
+            inventory.set_host_state(system, host.id, HostState.MAINTENANCE)
+            message = f"host {host.name} is in maintenance"
+        elif args.verb == "enable":
+            inventory.set_host_state(system, host.id, HostState.UP)
+            inventory.set_host_allocation(system, host.id, AllocationState.ENABLED)
+            message = f"host {host.name} is up and enabled"
+        elif args.verb == "disable":
+            inventory.set_host_allocation(system, host.id, AllocationState.DISABLED)
+            message = f"host {host.name} takes no new guests"
+        elif args.verb == "refresh":
+            inventory.refresh_host(system, host.id)
+            message = (
+                f"host {host.name}: {host.cpu_cores} cores at {host.cpu_mhz} MHz, "
+                f"{host.memory_mib} MiB"
+            )
+        else:
+            inventory.remove_host(system, host.id)
+            message = f"removed host {args.name}"
+    print(message)

@@ -1,0 +1,158 @@
+"""``concord serve``, ``concord init`` and ``concord db upgrade``."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from pyramid.router import Router
+
+from concord.background import start_background
+from concord.cli.context import CommandError, Context
+from concord.demo import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    demo_var_dir,
+    describe_zone,
+    is_loopback,
+    provision_demo_tenant,
+    provision_demo_zone,
+)
+from concord.logs import configure_logging
+from concord.settings import Settings
+from engine.models.tenancy import Account, AccountType, User
+from engine.schema import current_revision, head_revision, upgrade
+from engine.scope import Scope
+from engine.services.tenancy import TenancyService
+
+ADMIN_ACCOUNT = "admins"
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register serve, init and db."""
+    p = sub.add_parser("serve", help="run the API server (waitress)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="provision the demo tenant (demo/demo) and zone; loopback only",
+    )
+    p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default from settings: 8787)")
+    p.add_argument("--threads", type=int, default=8, help="request threads")
+    p.set_defaults(handler=serve)
+
+    p = sub.add_parser("init", help="create ROOT and the first administrator")
+    p.add_argument("--admin", default="admin", help="name of the administrator to create")
+    p.set_defaults(handler=init)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply pending migrations").set_defaults(handler=db_upgrade)
+    db.add_parser("current", help="show the schema revision").set_defaults(handler=db_current)
+
+
+def db_upgrade(ctx: Context, args: argparse.Namespace) -> None:
+    before = current_revision(ctx.database)
+    upgrade(ctx.database)
+    after = current_revision(ctx.database)
+    if before == after:
+        print(f"database is current (revision {after})")
+    else:
+        print(f"database upgraded from {before or 'empty'} to {after}")
+
+
+def db_current(ctx: Context, args: argparse.Namespace) -> None:
+    print(
+        f"database revision {current_revision(ctx.database) or 'empty'}; "
+        f"code expects {head_revision()}"
+    )
+
+
+def init(ctx: Context, args: argparse.Namespace) -> None:
+    """Create ROOT, the ``admins`` account and one administrator; print its password once."""
+    upgrade(ctx.database)
+    with ctx.database.transaction() as session:
+        tenancy = TenancyService(session, ctx.hasher)
+        root = tenancy.ensure_root()
+        system = Scope.system(root)
+        existing = session.scalar(
+            sa.select(User).join(Account).where(Account.type == AccountType.ADMIN)
+        )
+        if existing is not None:
+            print(f"already initialised: administrator {existing.username!r} exists")
+            return
+        account = session.scalar(
+            sa.select(Account).where(Account.domain_id == root.id, Account.name == ADMIN_ACCOUNT)
+        ) or tenancy.create_account(system, ADMIN_ACCOUNT, root.id, AccountType.ADMIN)
+        password = secrets.token_urlsafe(15)
+        tenancy.create_user(system, account.id, args.admin, password)
+    print(f"created ROOT and administrator {args.admin!r}")
+    print(f"password: {password}")
+    print("This password is shown once. Change it with 'concord user passwd'.")
+
+
+def serve(ctx: Context, args: argparse.Namespace) -> None:
+    """Upgrade the schema, optionally provision the demo, and serve until interrupted."""
+    from concord.app import make_app
+
+    settings = ctx.settings
+    host = args.host or settings.host
+    port = args.port or settings.port
+    demo = args.demo or settings.demo
+    if demo and not is_loopback(host):
+        raise CommandError(
+            f"--demo serves a well-known password and binds to loopback only, not {host}"
+        )
+    configure_logging(settings.log_format, settings.log_level)
+    upgrade(ctx.database)
+    app = make_app(settings, ctx.database)
+    # Bind before anything acts on the cloud: a second server started on a
+    # busy port must fail without reconciling (its simulated hosts are
+    # empty, and it would record a live server's guests as vanished).
+    try:
+        server = _bind(app, host, port, args.threads, settings)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    demo_zone = ""
+    with ctx.database.transaction() as session:
+        TenancyService(session).ensure_root()
+        if demo:
+            provision_demo_tenant(session, ctx.hasher)
+            zone = provision_demo_zone(session, demo_var_dir(settings.database_url))
+            demo_zone = describe_zone(session, zone)
+    stop_background = (
+        start_background(ctx.database, run_worker=True) if settings.embedded_worker else None
+    )
+    base = f"http://{host}:{port}"
+    print(f"Concord serving on {base}", flush=True)
+    print(f"  OCCI query interface: {base}/-/", flush=True)
+    print(f"  CIMI cloud entry point: {base}/cimi/cloudEntryPoint", flush=True)
+    print(f"  health: {base}/healthz   metrics: {base}/metrics", flush=True)
+    if demo:
+        print(f"  demo {demo_zone}", flush=True)
+        print(f"  demo credentials: {DEMO_USER} / {DEMO_PASSWORD}", flush=True)
+        print(f"  try: curl -u {DEMO_USER}:{DEMO_PASSWORD} {base}/-/", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        if stop_background is not None:
+            stop_background()
+
+
+def _bind(app: Router, host: str, port: int, threads: int, settings: Settings) -> Any:
+    """A waitress server listening on ``host:port`` (raises OSError when it cannot)."""
+    from waitress.server import create_server
+
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=settings.max_body_bytes,
+        max_request_header_size=settings.max_header_bytes,
+        ident=None,  # our edge tween sets the Server header (GFD.223 §3.2)
+    )

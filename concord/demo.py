@@ -1,0 +1,189 @@
+"""The demo tenant and zone that ``concord serve --demo`` provisions.
+
+A loopback-only convenience for a first look: the user ``demo`` with the
+password ``demo`` in account ``demo`` of domain ``ROOT/demo``. The password is
+below the policy's minimum length on purpose (it is what the README tells a
+newcomer to type), which is why the demo refuses any non-loopback address.
+
+The demo zone is real libvirt all the way down: three ``test:///`` hosts
+(libvirt's simulated hypervisor, one node file each under ``var/demo-hosts``)
+added like any host, so their capacity is what libvirt reports, with public
+templates and offerings to create guests from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.drivers.libvirt.testhost import write_test_host
+from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
+from engine.models.inventory import Cluster, Host, ImageStore, Pod, Zone
+from engine.models.tenancy import AccountType, Domain, User
+from engine.passwords import PasswordHasher
+from engine.scope import Scope
+from engine.services.catalog import CatalogService
+from engine.services.inventory import DriverFactory, InventoryService
+from engine.services.tenancy import TenancyService
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo"  # noqa: S105  (documented, served on loopback only)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses that only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def provision_demo_tenant(session: Session, hasher: PasswordHasher) -> None:
+    """Create (or repair) the demo domain, account and user; idempotent."""
+    tenancy = TenancyService(session, hasher)
+    root = tenancy.ensure_root()
+    system = Scope.system(root)
+    domain = session.scalar(
+        sa.select(Domain).where(Domain.parent_id == root.id, Domain.name == DEMO_USER)
+    ) or tenancy.create_domain(system, DEMO_USER, root.id)
+    user = session.scalar(sa.select(User).where(User.username == DEMO_USER))
+    if user is None:
+        account = tenancy.create_account(system, DEMO_USER, domain.id, AccountType.USER)
+        user = tenancy.create_user(system, account.id, DEMO_USER)
+    # Set directly: the demo password is shorter than the policy allows.
+    if not hasher.verify(user.password_hash, DEMO_PASSWORD):
+        user.password_hash = hasher.hash(DEMO_PASSWORD)
+    session.flush()
+
+
+# -- the demo zone -------------------------------------------------------------------
+
+DEMO_ZONE = "demo-zone"
+DEMO_POD = "demo-pod"
+DEMO_CLUSTER = "demo-cluster"
+DEMO_IMAGE_STORE = "demo-images"
+#: (name, cores, memory MiB): simulated libvirt hosts, each with a local pool.
+DEMO_HOSTS = (("demo-host-1", 16, 65536), ("demo-host-2", 16, 65536), ("demo-host-3", 8, 32768))
+DEMO_HOST_MHZ = 2400
+DEMO_POOL_GIB = 500
+#: Public templates. They have no bytes: guests boot to firmware, which is all
+#: a simulated (or TCG) host needs to run them.
+DEMO_TEMPLATES = (
+    ("debian-12", "Debian 12 (demo image: boots to firmware)", 512),
+    ("alpine-3.20", "Alpine Linux 3.20 (demo image: boots to firmware)", 128),
+)
+DEMO_COMPUTE_OFFERINGS = (("small", 1, 512), ("medium", 2, 2048), ("large", 4, 8192))
+DEMO_DISK_OFFERINGS = (("10GiB", 10), ("50GiB", 50), ("100GiB", 100))
+DEMO_NETWORK_OFFERING = ("isolated", "10.1.0.0/24")
+
+
+def demo_var_dir(database_url: str) -> Path:
+    """Where the demo keeps its files: beside an SQLite database, else ``./var``."""
+    if database_url.startswith("sqlite:///"):
+        return Path(database_url.removeprefix("sqlite:///")).absolute().parent
+    return Path("var").absolute()
+
+
+def provision_demo_zone(
+    session: Session, var_dir: str | os.PathLike[str], drivers: DriverFactory | None = None
+) -> Zone:
+    """Create (or complete) the demo zone; idempotent.
+
+    One zone, pod and cluster (CPU over-provisioning 4.0), three simulated
+    libvirt hosts whose node files live in ``<var_dir>/demo-hosts/``, added
+    through :meth:`InventoryService.add_host` so that their capacity is what
+    libvirt reports, an image store, public templates and offerings.
+
+    :param drivers: opens hosts; the process-wide libvirt connections by default,
+        so that the server that provisions the demo also runs its hosts.
+    :returns: the zone.
+    """
+    if drivers is None:
+        from engine.drivers.libvirt import LibvirtDriver
+
+        drivers = LibvirtDriver
+    system = Scope.system(TenancyService(session).ensure_root())
+    inventory = InventoryService(session, drivers)
+    var = Path(var_dir).absolute()
+    zone = session.scalar(sa.select(Zone).where(Zone.name == DEMO_ZONE))
+    if zone is None:
+        zone = inventory.create_zone(system, DEMO_ZONE, "simulated libvirt hosts (demo)")
+    pod = session.scalar(sa.select(Pod).where(Pod.zone_id == zone.id, Pod.name == DEMO_POD))
+    if pod is None:
+        pod = inventory.create_pod(system, zone.id, DEMO_POD)
+    cluster = session.scalar(
+        sa.select(Cluster).where(Cluster.pod_id == pod.id, Cluster.name == DEMO_CLUSTER)
+    ) or inventory.create_cluster(system, pod.id, DEMO_CLUSTER, cpu_overprovisioning=4.0)
+    hosts_dir = var / "demo-hosts"
+    hosts_dir.mkdir(parents=True, exist_ok=True)
+    for number, (name, cores, memory_mib) in enumerate(DEMO_HOSTS, start=1):
+        # Rewritten every time (the same content): a later start finds its hosts
+        # even if the files were removed with a cleaned var/ directory.
+        uri = write_test_host(
+            hosts_dir / f"host{number}.xml",
+            hostname=name,
+            cpu_cores=cores,
+            cpu_mhz=DEMO_HOST_MHZ,
+            memory_mib=memory_mib,
+            pools=[("local", DEMO_POOL_GIB, str(var / "demo-pools" / name))],
+        )
+        if session.scalar(sa.select(Host.id).where(Host.name == name)) is None:
+            inventory.add_host(system, cluster.id, uri, name=name)
+    if session.scalar(sa.select(ImageStore.id).where(ImageStore.name == DEMO_IMAGE_STORE)) is None:
+        store = var / "demo-images"
+        store.mkdir(parents=True, exist_ok=True)
+        inventory.create_image_store(system, zone.id, DEMO_IMAGE_STORE, str(store))
+    _provision_demo_catalog(session, system, zone)
+    return zone
+
+
+def _provision_demo_catalog(session: Session, system: Scope, zone: Zone) -> None:
+    catalog = CatalogService(session)
+
+    def missing(model: type[Any], name: str) -> bool:
+        return not any(e.name == name for e in catalog.list_entries(system, model) if e.is_public)
+
+    for name, description, min_memory in DEMO_TEMPLATES:
+        if missing(Image, name):
+            catalog.create_image(
+                system,
+                name,
+                public=True,
+                description=description,
+                zone_id=zone.id,
+                min_memory_mib=min_memory,
+                properties={"demo": "true"},
+            )
+    for name, vcpus, memory_mib in DEMO_COMPUTE_OFFERINGS:
+        if missing(ComputeOffering, name):
+            catalog.create_compute_offering(system, name, vcpus=vcpus, memory_mib=memory_mib)
+    for name, size_gib in DEMO_DISK_OFFERINGS:
+        if missing(DiskOffering, name):
+            catalog.create_disk_offering(system, name, size_gib=size_gib)
+    name, cidr = DEMO_NETWORK_OFFERING
+    if missing(NetworkOffering, name):
+        catalog.create_network_offering(system, name, default_cidr=cidr)
+
+
+def describe_zone(session: Session, zone: Zone) -> str:
+    """One line about a zone's hosts and capacity, for start-up output."""
+    system = Scope.system(TenancyService(session).root())
+    capacities = InventoryService(session, _unused_driver).host_capacities(system, zone.id)
+    cores = sum(c.host.cpu_cores for c in capacities)
+    vcpus = sum(c.vcpus_total for c in capacities)
+    memory_gib = sum(c.memory_total_mib for c in capacities) // 1024
+    return (
+        f"zone {zone.name}: {len(capacities)} simulated libvirt hosts, {cores} cores "
+        f"({vcpus} vCPUs with over-provisioning), {memory_gib} GiB memory"
+    )
+
+
+def _unused_driver(uri: str) -> Any:
+    raise RuntimeError(f"describing a zone opens no host ({uri})")

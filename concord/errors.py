@@ -1,0 +1,200 @@
+"""The HTTP edge of the engine's exception tree.
+
+:data:`STATUS` maps each :class:`engine.errors.EngineError` class to an HTTP
+status. How an error *looks* depends on the standard the client speaks:
+each rendering registers an error renderer for its path prefix with
+``config.add_error_renderer(prefix, renderer)``; requests outside any prefix
+get :func:`render_generic` (JSON or plain text, by Accept).
+
+Unexpected exceptions are logged with the request id and answered 500 with
+no internals (DESIGN.md, "Behaviour every part owes").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyramid.exceptions import URLDecodeError
+from pyramid.httpexceptions import HTTPException
+from pyramid.response import Response
+from pyramid.view import exception_view_config
+
+from concord.negotiation import choose
+from engine import errors
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
+log = logging.getLogger("concord.errors")
+
+STATUS: dict[type[errors.EngineError], int] = {
+    errors.InvalidInput: 400,
+    errors.AuthenticationFailed: 401,
+    errors.PermissionDenied: 403,
+    errors.QuotaExceeded: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.CapacityUnavailable: 503,
+    errors.DriverError: 502,
+    errors.DriverUnavailable: 503,
+}
+
+CHALLENGE = 'Basic realm="Concord", CONCORD-HMAC-SHA256 realm="Concord"'
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """What any rendering needs to draw an error.
+
+    :param status: the HTTP status code.
+    :param title: the status phrase ("Not Found").
+    :param message: a sentence for the client, free of internals.
+    :param details: structured facts from the engine (field, limit...).
+    :param headers: extra response headers (WWW-Authenticate, Allow, Retry-After).
+    """
+
+    status: int
+    title: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+ErrorRenderer = Callable[["Request", ErrorReport], Response]
+
+
+def status_for(error: errors.EngineError) -> int:
+    """The HTTP status of an engine error (its most specific class wins)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def report_for_engine_error(error: errors.EngineError) -> ErrorReport:
+    """Turn an engine error into an :class:`ErrorReport`."""
+    from webob.util import status_reasons
+
+    status = status_for(error)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = CHALLENGE
+    if status == 503:
+        headers["Retry-After"] = "30"
+    details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, float, bool))}
+    return ErrorReport(status, status_reasons.get(status, "Error"), error.message, details, headers)
+
+
+def report_for_http_exception(exc: HTTPException) -> ErrorReport:
+    """Turn a Pyramid HTTP exception (404 route, 405...) into an :class:`ErrorReport`."""
+    headers = {}
+    for name in ("Allow", "WWW-Authenticate", "Retry-After", "Location"):
+        if name in exc.headers:
+            headers[name] = exc.headers[name]
+    message = exc.detail or exc.explanation or exc.title
+    return ErrorReport(exc.code or 500, exc.title, str(message), {}, headers)
+
+
+def render_generic(request: Request, report: ErrorReport) -> Response:
+    """Render an error as JSON or plain text, by the client's Accept header."""
+    media = choose(request, ["application/json", "text/plain"], default="text/plain")
+    if media == "application/json":
+        body = json.dumps(
+            {
+                "error": {
+                    "status": report.status,
+                    "title": report.title,
+                    "message": report.message,
+                    "request_id": request_id(request),
+                    **({"details": report.details} if report.details else {}),
+                }
+            }
+        )
+        response = Response(body, content_type="application/json", charset="utf-8")
+    else:
+        response = Response(f"{report.message}\n", content_type="text/plain", charset="utf-8")
+    response.status_int = report.status
+    response.headers.update(report.headers)
+    return response
+
+
+def request_id(request: Request) -> str:
+    """The request's id (set by the edge tween), or '-' outside a request."""
+    return str(getattr(request, "request_id", "-"))
+
+
+def safe_path(request: Request) -> str:
+    """The request's path, even when it is not valid UTF-8 (then undecoded, as latin-1)."""
+    try:
+        return str(request.path_info)
+    except UnicodeDecodeError:
+        return str(request.environ.get("PATH_INFO", ""))
+
+
+def render(request: Request, report: ErrorReport) -> Response:
+    """Render ``report`` with the renderer registered for the request's path."""
+    path = safe_path(request)
+    renderers: list[tuple[str, ErrorRenderer]] = request.registry.error_renderers
+    for prefix, renderer in renderers:
+        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+            response = renderer(request, report)
+            break
+    else:
+        response = render_generic(request, report)
+    response.headers.setdefault("Vary", "Accept")
+    return response
+
+
+@exception_view_config(errors.EngineError)
+def engine_error_view(exc: errors.EngineError, request: Request) -> Response:
+    """Answer an engine error with its status in the client's rendering."""
+    return render(request, report_for_engine_error(exc))
+
+
+@exception_view_config(HTTPException)
+def http_exception_view(exc: HTTPException, request: Request) -> Response:
+    """Answer Pyramid's HTTP exceptions (unknown route, bad method) the same way."""
+    if exc.code is not None and exc.code < 400:
+        return exc  # redirects and the like pass through untouched
+    return render(request, report_for_http_exception(exc))
+
+
+@exception_view_config(URLDecodeError)
+def url_decode_error_view(exc: URLDecodeError, request: Request) -> Response:
+    """A path or query that is not valid UTF-8 is the client's error, not the server's."""
+    return render(request, ErrorReport(400, "Bad Request", "the request URL is not valid UTF-8"))
+
+
+@exception_view_config(Exception)
+def unexpected_error_view(exc: Exception, request: Request) -> Response:
+    """Log an unexpected failure with the request id; answer 500 without internals."""
+    log.error(
+        "unexpected error",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"request_id": request_id(request)},
+    )
+    report = ErrorReport(
+        500,
+        "Internal Server Error",
+        f"the server failed to handle this request (request id {request_id(request)})",
+    )
+    return render(request, report)
+
+
+def add_error_renderer(config: Configurator, prefix: str, renderer: ErrorRenderer) -> None:
+    """Directive: render errors under ``prefix`` with ``renderer`` (longest prefix wins)."""
+    renderers: list[tuple[str, ErrorRenderer]] = config.registry.error_renderers
+    renderers.append((prefix, renderer))
+    renderers.sort(key=lambda item: len(item[0]), reverse=True)
+
+
+def includeme(config: Configurator) -> None:
+    """Register the exception views and the ``add_error_renderer`` directive."""
+    config.registry.error_renderers = []
+    config.add_directive("add_error_renderer", add_error_renderer)
+    config.scan("concord.errors")

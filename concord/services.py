@@ -1,0 +1,113 @@
+"""Engine services bound to a request: ``request.engine.compute`` and friends.
+
+Both renderings reach the engine through this one object, so OCCI and CIMI
+call exactly the same services with the same session and scope; neither
+builds a service itself.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from engine.services.catalog import CatalogService
+from engine.services.compute import ComputeService
+from engine.services.credentials import CredentialService
+from engine.services.inventory import InventoryService
+from engine.services.jobs import JobService
+from engine.services.keys import KeyService
+from engine.services.network import NetworkService
+from engine.services.quotas import QuotaService
+from engine.services.storage import StorageService
+from engine.services.templates import TemplateService
+from engine.services.tenancy import TenancyService
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
+
+class EngineServices:
+    """The engine's services over one request's unit of work.
+
+    :param request: the current request (for its session and registry).
+    """
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    @property
+    def session(self) -> Session:
+        """The request's unit of work (committed by the edge tween)."""
+        session: Session = self._request.dbsession
+        return session
+
+    @cached_property
+    def tenancy(self) -> TenancyService:
+        """Domains, accounts, users, projects."""
+        return TenancyService(self.session, self._request.registry.password_hasher)
+
+    @cached_property
+    def credentials(self) -> CredentialService:
+        """Passwords and API keys."""
+        return CredentialService(self.session, self._request.registry.password_hasher)
+
+    @cached_property
+    def quotas(self) -> QuotaService:
+        """Resource limits and usage counters."""
+        return QuotaService(self.session)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        """Asynchronous jobs."""
+        return JobService(self.session)
+
+    @cached_property
+    def inventory(self) -> InventoryService:
+        """Zones, pods, clusters, hosts (administrators only)."""
+        return InventoryService(self.session, self._request.registry.drivers)
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        """Images and offerings."""
+        return CatalogService(self.session)
+
+    @cached_property
+    def compute(self) -> ComputeService:
+        """Guests."""
+        return ComputeService(self.session)
+
+    @cached_property
+    def storage(self) -> StorageService:
+        """Volumes and their attachments."""
+        return StorageService(self.session)
+
+    @cached_property
+    def network(self) -> NetworkService:
+        """Networks and network interfaces."""
+        return NetworkService(self.session)
+
+    @cached_property
+    def keys(self) -> KeyService:
+        """SSH public keys of accounts."""
+        return KeyService(self.session)
+
+    @cached_property
+    def templates(self) -> TemplateService:
+        """Launch templates, and resources created from them."""
+        return TemplateService(self.session)
+
+
+def engine_services(request: Request) -> EngineServices:
+    """The ``request.engine`` request method."""
+    return EngineServices(request)
+
+
+def includeme(config: Configurator) -> None:
+    """Add ``request.engine`` and the process's driver cache."""
+    from engine.drivers.factory import DriverCache
+
+    config.registry.drivers = DriverCache()
+    config.add_request_method(engine_services, "engine", reify=True)

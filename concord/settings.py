@@ -1,0 +1,125 @@
+"""Settings: PasteDeploy ``.ini`` values with ``CONCORD_*`` environment overrides.
+
+Every setting has a key in the ``concord.`` namespace of the ini file and an
+environment variable that wins over it: ``concord.database_url`` is
+overridden by ``CONCORD_DATABASE_URL``. The table below is the one place
+where settings are declared; docs/install-and-run.rst lists them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def default_database_url() -> str:
+    """The embedded SQLite database under ``var/`` of the working directory."""
+    return f"sqlite:///{Path('var').absolute() / 'concord.sqlite'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings of one Concord process."""
+
+    database_url: str = ""
+    #: Argon2id costs for new password hashes (RFC 9106 defaults).
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+    #: Seconds a signed request's timestamp may differ from the server clock.
+    signature_window: int = 300
+    #: Seconds a verified Basic password is remembered, so that the memory-hard
+    #: hash runs once per client and window instead of once per request.
+    credential_cache_seconds: int = 60
+    #: Largest request body accepted, in bytes (413 beyond).
+    max_body_bytes: int = 1024 * 1024
+    #: Largest total size of request headers, in bytes (431 beyond).
+    max_header_bytes: int = 32 * 1024
+    #: Bind address and port of ``concord serve``.
+    host: str = "127.0.0.1"
+    port: int = 8787
+    #: Run the job worker thread inside the API process (the embedded default).
+    embedded_worker: bool = True
+    #: Provision the demo tenant and zone at start (loopback only).
+    demo: bool = False
+    #: Log format: ``json`` (one object per line) or ``text``.
+    log_format: str = "json"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_mapping(
+        cls, values: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Build settings from ini values (``concord.x``) and the environment (``CONCORD_X``).
+
+        :raises ValueError: a value does not convert to its setting's type.
+        """
+        environ = os.environ if environ is None else environ
+        converters: dict[type | str, Callable[[str], Any]] = {
+            "int": int,
+            "bool": _bool,
+            "str": str,
+        }
+        found: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = values.get(f"concord.{field.name}")
+            env = environ.get(f"CONCORD_{field.name.upper()}")
+            if env is not None:
+                raw = env
+            if raw is None:
+                continue
+            if isinstance(raw, str):
+                convert = converters[str(field.type)]
+                try:
+                    found[field.name] = convert(raw)
+                except ValueError as exc:
+                    raise ValueError(f"setting {field.name}: {exc}") from None
+            else:
+                found[field.name] = raw
+        settings = cls(**found)
+        if not settings.database_url:
+            settings = cls(**{**found, "database_url": default_database_url()})
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse values outside their ranges, naming the setting.
+
+        :raises ValueError: ``setting <name>: <why>``.
+        """
+        positive = (
+            "password_time_cost",
+            "password_memory_kib",
+            "signature_window",
+            "max_body_bytes",
+            "max_header_bytes",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"setting {name}: must be a positive number")
+        # Argon2 needs at least 8 KiB per lane; Concord hashes with 4 lanes.
+        if self.password_memory_kib < 32:
+            raise ValueError("setting password_memory_kib: must be at least 32 (KiB)")
+        if self.credential_cache_seconds < 0:
+            raise ValueError("setting credential_cache_seconds: must be 0 (off) or more")
+        if not 1 <= self.port <= 65535:
+            raise ValueError("setting port: must be between 1 and 65535")
+        if self.log_format not in ("json", "text"):
+            raise ValueError("setting log_format: must be 'json' or 'text'")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("setting log_level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+    def as_pyramid(self) -> dict[str, Any]:
+        """The settings as a flat ``concord.*`` mapping for Pyramid's registry."""
+        return {f"concord.{f.name}": getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,121 @@
+"""The edge tween: request ids, size limits, the transaction, metrics, access log.
+
+It wraps Pyramid's exception-view tween, so it sees every response,
+including rendered errors, and decides the fate of the request's
+transaction from the final status: commit on success, roll back on any
+error, so that a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pyramid.response import Response
+
+from concord import __version__
+from concord.errors import ErrorReport, render, safe_path
+from concord.logs import current_request_id
+from engine.worker import notify
+
+if TYPE_CHECKING:
+    from pyramid.registry import Registry
+    from pyramid.request import Request
+
+log = logging.getLogger("concord.access")
+
+SERVER_HEADER = f"Concord/{__version__} OCCI/1.2"
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+Handler = Callable[["Request"], Response]
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    # A client-chosen id is kept for tracing across services only when it
+    # cannot inject anything into logs.
+    # fullmatch: '$' alone would also accept a trailing newline.
+    return given if _CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _too_large(request: Request, max_body: int, max_headers: int) -> ErrorReport | None:
+    header_bytes = sum(len(k) + len(v) for k, v in request.environ.items() if k.startswith("HTTP_"))
+    if header_bytes > max_headers:
+        return ErrorReport(
+            431, "Request Header Fields Too Large", f"request headers exceed {max_headers} bytes"
+        )
+    length = request.content_length
+    if length is None and request.is_body_readable:
+        # No Content-Length (a chunked upload): read one byte more than allowed, at most.
+        data = request.body_file_raw.read(max_body + 1)
+        length = len(data)
+        if length <= max_body:
+            request.body = data  # what views read from now on (Content-Length set)
+    if length is not None and length > max_body:
+        return ErrorReport(413, "Payload Too Large", f"request body exceeds {max_body} bytes")
+    return None
+
+
+def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
+    """Build the edge tween (see the module docstring)."""
+    settings = registry.concord_settings
+    metrics = registry.metrics
+
+    def edge_tween(request: Request) -> Response:
+        started = time.perf_counter()
+        request.request_id = _request_id(request)
+        token = current_request_id.set(request.request_id)
+        try:
+            problem = _too_large(request, settings.max_body_bytes, settings.max_header_bytes)
+            response = render(request, problem) if problem else handler(request)
+            _finish_transaction(request, response)
+            response.headers["X-Request-Id"] = request.request_id
+            response.headers["Server"] = SERVER_HEADER
+            elapsed = time.perf_counter() - started
+            route = request.matched_route.name if request.matched_route else "-"
+            metrics.observe(request.method, route, response.status_int, elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": safe_path(request),
+                    "route": route,
+                    "status": response.status_int,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "user": _user(request),
+                },
+            )
+            return response
+        finally:
+            current_request_id.reset(token)
+
+    return edge_tween
+
+
+def _user(request: Request) -> str | None:
+    scope = request.__dict__.get("scope")
+    return getattr(scope, "username", None)
+
+
+def _finish_transaction(request: Request, response: Response) -> None:
+    session = request.environ.pop("concord.dbsession", None)
+    if session is None:
+        return
+    try:
+        if response.status_int < 400:
+            session.commit()
+            if request.method not in ("GET", "HEAD"):
+                # A mutating request may have queued jobs: wake the
+                # in-process workers now that the jobs are visible.
+                notify()
+        else:
+            session.rollback()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,334 @@
+"""The HTTP edge over the whole app.
+
+Errors, size limits, request ids, operations and the basics of the OCCI query interface.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+
+import pytest
+import sqlalchemy as sa
+from helpers import Signer, basic, issue_key
+from webtest import TestApp
+
+from concord.app import make_app
+from concord.settings import Settings
+from engine.db import Database
+from engine.models.tenancy import SeenNonce
+from occi.parsing import HeaderParser, Message
+
+QUERY = "/-/"
+WELL_KNOWN = "/.well-known/org/ogf/occi/-/"
+CORE = "http://schemas.ogf.org/occi/core#"
+ALICE = basic("alice", "alice-password")
+GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def test_unknown_route_is_404_in_text_by_default(app: TestApp) -> None:
+    response = app.get("/no/such/thing", status=404)
+    assert response.content_type == "text/plain"
+    assert response.text.strip()
+    assert "Traceback" not in response.text
+
+
+def test_unknown_route_is_404_in_json_when_asked(app: TestApp) -> None:
+    response = app.get("/no/such/thing", headers={"Accept": "application/json"}, status=404)
+    assert response.content_type == "application/json"
+    error = response.json["error"]
+    assert error["request_id"] == response.headers["X-Request-Id"]
+    assert 404 in (error.get("code"), error.get("status"))
+    assert error["message"]
+
+
+def test_an_undecodable_path_is_a_client_error(app: TestApp) -> None:
+    response = app.get("/%FF%FE", expect_errors=True)
+    assert 400 <= response.status_int < 500
+    assert response.headers["X-Request-Id"]
+    assert "OCCI/1.2" in response.headers["Server"]
+
+
+def test_server_header_on_every_answer(app: TestApp, tenancy) -> None:
+    for response in (
+        app.get(QUERY, headers=ALICE, status=200),
+        app.get(QUERY, status=401),
+        app.get("/nowhere", status=404),
+        app.get("/healthz", status=200),
+    ):
+        assert re.fullmatch(r"Concord/\S+ OCCI/1\.2", response.headers["Server"])
+
+
+def test_an_unexpected_exception_is_500_without_internals(
+    app: TestApp, tenancy, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Exploding:
+        def __iter__(self):
+            raise RuntimeError("secret internals: /etc/concord.ini password=hunter2")
+
+    app.app.registry.occi_categories = Exploding()
+    with caplog.at_level(logging.ERROR, logger="concord.errors"):
+        response = app.get(QUERY, headers=ALICE, status=500)
+        as_json = app.get(QUERY, headers={**ALICE, "Accept": "application/json"}, status=500)
+    request_id = response.headers["X-Request-Id"]
+    assert request_id in response.text
+    for text in (response.text, as_json.text):
+        for leak in ("Traceback", "RuntimeError", "secret", "hunter2", "/etc/", ".py"):
+            assert leak not in text
+    assert as_json.json["error"]["request_id"] == as_json.headers["X-Request-Id"]
+    # The operator gets the details, tied to the request id.
+    logged = [r for r in caplog.records if r.name == "concord.errors"]
+    assert logged and logged[0].exc_info is not None
+    assert getattr(logged[0], "request_id", None) == request_id
+
+
+# -- request ids -----------------------------------------------------------------------
+
+
+SAFE_IDS = ["trace-123", "a.b_c-D", "x" * 64, "0"]
+UNSAFE_IDS = ["a\nb", "abc\n", "x" * 65, "x" * 200, "a b", "id;drop", "\u00e9t\u00e9", "a/b", ""]
+
+
+def test_a_safe_request_id_is_echoed(app: TestApp) -> None:
+    for given in SAFE_IDS:
+        echoed = app.get("/healthz", headers={"X-Request-Id": given}).headers["X-Request-Id"]
+        assert echoed == given
+
+
+def test_an_unsafe_request_id_is_replaced(app: TestApp) -> None:
+    for given in UNSAFE_IDS:
+        echoed = app.get("/healthz", headers={"X-Request-Id": given}).headers["X-Request-Id"]
+        assert GENERATED_ID.match(echoed), (given, echoed)
+
+
+def test_request_ids_are_generated_and_unique(app: TestApp) -> None:
+    ids = {app.get("/healthz").headers["X-Request-Id"] for _ in range(5)}
+    assert len(ids) == 5 and all(GENERATED_ID.match(i) for i in ids)
+
+
+# -- size limits -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_app(database: Database, settings: Settings) -> TestApp:
+    """The app with a 100-byte body limit and a 2 KiB header limit, set as ini values."""
+    limited = Settings.from_mapping(
+        {
+            **settings.as_pyramid(),
+            "concord.max_body_bytes": "100",
+            "concord.max_header_bytes": "2048",
+        },
+        environ={},
+    )
+    assert (limited.max_body_bytes, limited.max_header_bytes) == (100, 2048)
+    return TestApp(make_app(limited, database))
+
+
+def test_a_body_over_the_limit_is_413_and_writes_nothing(
+    small_app: TestApp, database: Database, hasher, tenancy
+) -> None:
+    signer = Signer.of(issue_key(database, hasher, tenancy.ids["alice"]))
+    body = b"x" * 101
+    headers = signer.headers("GET", QUERY, body=body, content_type="text/plain")
+    response = small_app.request(
+        QUERY, method="GET", body=body, headers=headers, expect_errors=True
+    )
+    assert response.status_int == 413
+    assert "100" in response.text
+    with database.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SeenNonce)) == 0
+    # At the limit, the same request is served.
+    body = b"x" * 100
+    headers = signer.headers("GET", QUERY, body=body, content_type="text/plain")
+    small_app.request(QUERY, method="GET", body=body, headers=headers, status=200)
+    small_app.post("/healthz", params=b"y" * 5000, status=413)
+
+
+def _chunked_get(app: TestApp, authorization: str, body: bytes) -> str:
+    """GET the query interface with a body and no Content-Length, as a server passes on a
+    chunked upload (PEP 3333's ``wsgi.input_terminated``); return the status line."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": QUERY,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "localhost:80",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "HTTP_AUTHORIZATION": authorization,
+        "CONTENT_TYPE": "text/plain",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": io.StringIO(),
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    statuses: list[str] = []
+    b"".join(app.app(environ, lambda status, _headers, _exc=None: statuses.append(status)))
+    return statuses[0]
+
+
+def test_a_body_without_content_length_is_limited_too(
+    small_app: TestApp, database: Database, hasher, tenancy
+) -> None:
+    signer = Signer.of(issue_key(database, hasher, tenancy.ids["alice"]))
+    for size, status in ((5000, "413"), (101, "413"), (100, "200")):
+        body = b"x" * size
+        headers = signer.headers("GET", QUERY, body=body, content_type="text/plain")
+        assert _chunked_get(small_app, headers["Authorization"], body).startswith(status), size
+
+
+def test_headers_over_the_limit_are_431(small_app: TestApp, tenancy) -> None:
+    small_app.get(QUERY, headers={**ALICE, "X-Padding": "p" * 3000}, status=431)
+    small_app.get(QUERY, headers={**ALICE, "X-Padding": "p" * 500}, status=200)
+
+
+# -- OCCI version and media types on the query interface --------------------------------
+
+
+OCCI_AGENTS = {
+    "OCCI/1.1": 200,
+    "OCCI/1.2": 200,
+    "rOCCI-cli/4.3 OCCI/1.2": 200,
+    "curl/8.0": 200,
+    "OCCI/1.3": 501,
+    "my-client OCCI/2.0": 501,
+}
+
+
+def test_occi_version(app: TestApp, tenancy) -> None:
+    for agent, status in OCCI_AGENTS.items():
+        response = app.get(QUERY, headers={**ALICE, "User-Agent": agent}, status=status)
+        if status == 501:
+            assert "OCCI/1.2" in response.text, agent
+
+
+def test_an_unacceptable_media_type_is_406(app: TestApp, tenancy) -> None:
+    response = app.get(QUERY, headers={**ALICE, "Accept": "image/png"}, status=406)
+    assert response.text.strip()
+
+
+def test_query_interface_needs_authentication(app: TestApp, tenancy) -> None:
+    app.get(QUERY, status=401)
+    app.get(WELL_KNOWN, status=401)
+
+
+def _kind_lines(text: str) -> dict[str, str]:
+    lines = [line for line in text.split("\r\n") if line]
+    kinds = {}
+    for line in lines:
+        assert line.startswith("Category: "), line
+        term = line.removeprefix("Category: ").split(";", 1)[0]
+        kinds[term] = line
+    return kinds
+
+
+def test_query_interface_in_text_plain(app: TestApp, tenancy) -> None:
+    for accept in (None, "text/plain", "*/*"):
+        headers = {**ALICE, **({"Accept": accept} if accept else {})}
+        response = app.get(QUERY, headers=headers, status=200)
+        assert response.content_type == "text/plain"
+        kinds = _kind_lines(response.text)
+        assert {"entity", "resource", "link"} <= set(kinds)
+        # The query interface lists Infrastructure too; these checks are Core's.
+        for term in ("entity", "resource", "link"):
+            assert f'scheme="{CORE}"' in kinds[term]
+            assert 'class="kind"' in kinds[term]
+        assert f'rel="{CORE}entity"' in kinds["resource"]
+        assert 'location="/link/"' in kinds["link"]
+        assert "location=" not in kinds["entity"]  # Entity is not instantiable
+
+
+def test_query_interface_in_text_occi(app: TestApp, tenancy) -> None:
+    response = app.get(QUERY, headers={**ALICE, "Accept": "text/occi"}, status=200)
+    assert response.content_type == "text/occi"
+    assert response.text == "OK"
+    # One comma-separated Category header (GFD.229 §3.3 RECOMMENDS it): read it as a
+    # client does, with the quote-aware header parser.
+    assert len(response.headers.getall("Category")) == 1
+    message = Message.from_wsgi(list(response.headers.items()))
+    kinds = {c.term: c for c in HeaderParser().categories(message).categories}
+    assert {"entity", "resource", "link"} <= set(kinds)
+    for term in ("entity", "resource", "link"):
+        assert (kinds[term].scheme, kinds[term].cls) == (CORE, "kind")
+
+
+def test_query_interface_in_json(app: TestApp, tenancy) -> None:
+    for accept in ("application/occi+json", "application/json"):
+        response = app.get(QUERY, headers={**ALICE, "Accept": accept}, status=200)
+        assert response.content_type == accept
+        document = json.loads(response.text)
+        kinds = {k["term"]: k for k in document["kinds"]}
+        assert {"entity", "resource", "link"} <= set(kinds)
+        assert all(kinds[term]["scheme"] == CORE for term in ("entity", "resource", "link"))
+        assert kinds["resource"]["parent"] == f"{CORE}entity"
+        assert "occi.core.id" in kinds["link"]["attributes"]  # inherited from Entity
+
+
+def test_the_well_known_mirror_answers_the_same(app: TestApp, tenancy) -> None:
+    for accept in (None, "text/plain", "text/occi", "application/occi+json", "application/json"):
+        headers = {**ALICE, **({"Accept": accept} if accept else {})}
+        here = app.get(QUERY, headers=headers, status=200)
+        there = app.get(WELL_KNOWN, headers=headers, status=200)
+        assert here.body == there.body, accept
+        assert here.content_type == there.content_type
+        assert here.headers.getall("Category") == there.headers.getall("Category")
+
+
+def test_query_interface_varies_on_accept(app: TestApp, tenancy) -> None:
+    assert "Accept" in app.get(QUERY, headers=ALICE).headers["Vary"]
+
+
+# -- operations --------------------------------------------------------------------------
+
+
+def test_healthz(app: TestApp) -> None:
+    response = app.get("/healthz", status=200)
+    assert response.content_type == "application/json"
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_an_unreachable_database(settings: Settings, tmp_path) -> None:
+    broken = Database(f"sqlite:///{tmp_path / 'missing-dir' / 'nope.sqlite'}")
+    try:
+        response = TestApp(make_app(settings, broken)).get("/healthz", status=503)
+        assert response.json["database"] == "unreachable"
+    finally:
+        broken.dispose()
+
+
+def _counter(metrics: str, route: str, status: str) -> float:
+    pattern = (
+        r'^concord_http_requests_total\{method="GET",route="'
+        + re.escape(route)
+        + r'",status="'
+        + status
+        + r'"\} (\S+)$'
+    )
+    found = re.search(pattern, metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_metrics_count_requests(app: TestApp, tenancy) -> None:
+    before = app.get("/metrics", status=200).text
+    app.get(QUERY, headers=ALICE, status=200)
+    app.get(QUERY, headers=ALICE, status=200)
+    app.get(QUERY, status=401)
+    after = app.get("/metrics", status=200)
+    assert after.content_type.startswith("text/plain")
+    assert "concord_http_requests_total" in after.text
+    assert _counter(after.text, "occi.query", "200") == _counter(before, "occi.query", "200") + 2
+    assert _counter(after.text, "occi.query", "401") == _counter(before, "occi.query", "401") + 1
+    assert "concord_http_request_duration_seconds_bucket" in after.text
+    # No tenant data in the exposition.
+    assert "alice" not in after.text

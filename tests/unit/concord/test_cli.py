@@ -1,0 +1,324 @@
+"""The ``concord`` command line, run in-process on a fresh SQLite file, and the demo zone.
+
+CLI tests call :func:`concord.cli.main.main` as the console script would, with
+``CONCORD_DATABASE_URL`` pointing at a file under ``tmp_path``; hosts are
+libvirt ``test:///`` node files written there too. The demo-zone tests run on
+both back-ends through the ``database`` fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from concord.cli.main import main
+from concord.demo import (
+    DEMO_HOST_MHZ,
+    DEMO_HOSTS,
+    demo_var_dir,
+    describe_zone,
+    provision_demo_zone,
+)
+from engine.db import Database
+from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, default_pool, write_test_host
+from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
+from engine.models.inventory import Cluster, Host, ImageStore, StoragePool, Zone
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Run]:
+    """Run ``concord ARGS...``; returns (exit status, stdout, stderr). ``init`` has run."""
+    monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{tmp_path / 'concord.sqlite'}")
+    monkeypatch.setenv("CONCORD_PASSWORD_TIME_COST", "1")
+    monkeypatch.setenv("CONCORD_PASSWORD_MEMORY_KIB", "1024")
+    opened: list[str] = []
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        status = main(list(argv))
+        out, err = capsys.readouterr()
+        opened.extend(a for a in argv if a.startswith("test://"))
+        return status, out, err
+
+    status, out, _err = run("init")
+    assert status == 0 and "created ROOT and administrator 'admin'" in out
+    yield run
+    for uri in opened:  # the CLI uses the process-wide pool: end its simulated hosts
+        default_pool().close(uri)
+
+
+def _host(tmp_path: Path, name: str, cores: int = 8, memory_mib: int = 16384) -> str:
+    return write_test_host(
+        tmp_path / f"{name}.xml",
+        hostname=name,
+        cpu_cores=cores,
+        cpu_mhz=2000,
+        memory_mib=memory_mib,
+        pools=[("local", 200, f"/srv/{name}")],
+    )
+
+
+def _ok(run: Run, *argv: str) -> str:
+    status, out, err = run(*argv)
+    assert (status, err) == (0, ""), err
+    return out
+
+
+def _fails(run: Run, *argv: str, progress: str = "") -> str:
+    """Run a failing command: exit status 1, one error line; stdout only shows progress."""
+    status, out, err = run(*argv)
+    assert status == 1 and out == progress
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("concord: error: ")
+    return lines[0]
+
+
+def test_zone_pod_cluster_and_hosts(run: Run, tmp_path: Path) -> None:
+    assert _ok(run, "zone", "create", "z1", "--description", "first").startswith("created zone z1")
+    assert "created pod p1 in zone z1" in _ok(run, "pod", "create", "p1", "--zone", "z1")
+    out = _ok(
+        run,
+        "cluster",
+        "create",
+        "c1",
+        "--pod",
+        "p1",
+        "--zone",
+        "z1",
+        "--cpu-overprovisioning",
+        "4",
+        "--memory-overprovisioning",
+        "1.5",
+    )
+    assert out.startswith("created cluster c1 in pod p1")
+    zones = _ok(run, "zone", "list")
+    assert zones.splitlines()[0].split() == ["NAME", "ALLOCATION", "DESCRIPTION", "ID"]
+    assert "z1" in zones and "enabled" in zones and "first" in zones
+    assert "p1" in _ok(run, "pod", "list")
+    clusters = _ok(run, "cluster", "list")
+    assert "4.0" in clusters and "1.5" in clusters
+
+    uri = _host(tmp_path, "node-1", cores=8, memory_mib=16384)
+    added = _ok(run, "host", "add", uri, "--cluster", "c1", "--tag", "ssd")
+    lines = added.splitlines()
+    assert lines[0] == f"connecting to {uri}"
+    assert "8 cores at 2000 MHz, 16384 MiB" in lines[1]
+    assert lines[2].startswith("storage pool local:")
+    assert lines[-1] == "host node-1 is up"
+    _ok(
+        run,
+        "host",
+        "add",
+        _host(tmp_path, "node-2", cores=4, memory_mib=8192),
+        "--cluster",
+        "c1",
+        "--zone",
+        "z1",
+        "--pod",
+        "p1",
+        "--name",
+        "second",
+    )
+    table = _ok(run, "host", "list").splitlines()
+    assert table[0].split()[:7] == [
+        "NAME",
+        "CLUSTER",
+        "STATE",
+        "ALLOCATION",
+        "VCPUS",
+        "MEMORY_MIB",
+        "STORAGE_GIB",
+    ]
+    node1 = next(line.split() for line in table if line.startswith("node-1"))
+    assert node1[:7] == ["node-1", "c1", "up", "enabled", "0/32", "0/24576", "0/200"]
+    assert node1[7] == "ssd"
+    assert any(line.startswith("second") and "0/16" in line for line in table)
+    assert len(_ok(run, "host", "list", "--zone", "z1").splitlines()) == 3
+
+    assert "in maintenance" in _ok(run, "host", "maintenance", "node-1")
+    assert "maintenance" in next(
+        ln for ln in _ok(run, "host", "list").splitlines() if ln.startswith("node-1")
+    )
+    assert "is up and enabled" in _ok(run, "host", "enable", "node-1")
+    assert "takes no new guests" in _ok(run, "host", "disable", "second")
+    assert "8 cores at 2000 MHz" in _ok(run, "host", "refresh", "node-1")
+    assert _ok(run, "host", "remove", "second") == "removed host second\n"
+    assert "second" not in _ok(run, "host", "list")
+    assert "now disabled" in _ok(run, "zone", "disable", "z1")
+
+
+def test_errors_are_one_line_and_exit_1(run: Run, tmp_path: Path) -> None:
+    assert "no zone 'nowhere'" in _fails(run, "pod", "create", "p", "--zone", "nowhere")
+    _ok(run, "zone", "create", "z1")
+    assert "already exists" in _fails(run, "zone", "create", "z1")
+    _ok(run, "pod", "create", "p1", "--zone", "z1")
+    assert "greater than 0" in _fails(
+        run, "cluster", "create", "c", "--pod", "p1", "--zone", "z1", "--cpu-overprovisioning", "0"
+    )
+    _ok(run, "cluster", "create", "c1", "--pod", "p1", "--zone", "z1")
+    unreachable = "qemu+unix:///system?socket=/nonexistent/sock"
+    assert "cannot be reached" in _fails(
+        run,
+        "host",
+        "add",
+        unreachable,
+        "--cluster",
+        "c1",
+        progress=f"connecting to {unreachable}\n",
+    )
+    uri = _host(tmp_path, "h1")
+    _ok(run, "host", "add", uri, "--cluster", "c1")
+    assert "already registered" in _fails(run, "host", "add", uri, "--cluster", "c1")
+    assert "--pod needs --zone" in _fails(run, "host", "add", uri, "--cluster", "c1", "--pod", "p1")
+    assert "no host 'ghost'" in _fails(run, "host", "remove", "ghost")
+    assert "vcpus" in _fails(
+        run, "offering", "create", "compute", "x", "--vcpus", "0", "--memory-mib", "1"
+    )
+    assert "CIDR" in _fails(run, "offering", "create", "network", "n", "--cidr", "10.0.0.1/8")
+    assert "no image 'ghost'" in _fails(run, "template", "delete", "ghost")
+
+
+def test_templates_and_offerings(run: Run) -> None:
+    _ok(run, "zone", "create", "z1")
+    _ok(run, "domain", "create", "acme")
+    _ok(run, "account", "create", "dev", "--domain", "ROOT/acme")
+    out = _ok(
+        run,
+        "template",
+        "create",
+        "debian-12",
+        "--os-type",
+        "linux",
+        "--min-disk-gib",
+        "2",
+        "--zone",
+        "z1",
+    )
+    assert out.startswith("created template debian-12 (public,")
+    out = _ok(run, "template", "create", "acme-base", "--public", "--domain", "ROOT/acme")
+    assert "(domain ROOT/acme," in out
+    out = _ok(run, "template", "create", "dev-image", "--account", "dev", "--domain", "ROOT/acme")
+    assert "(account dev," in out
+    templates = _ok(run, "template", "list")
+    assert templates.splitlines()[0].split()[:4] == ["NAME", "VISIBILITY", "OS", "ARCH"]
+    for expected in ("debian-12", "acme-base", "dev-image", "domain ROOT/acme", "account dev"):
+        assert expected in templates
+    assert "already exists" in _fails(run, "template", "create", "debian-12")
+
+    assert "created compute offering small" in _ok(
+        run, "offering", "create", "compute", "small", "--vcpus", "1", "--memory-mib", "512"
+    )
+    _ok(
+        run,
+        "offering",
+        "create",
+        "compute",
+        "ha-large",
+        "--vcpus",
+        "4",
+        "--memory-mib",
+        "8192",
+        "--root-disk-gib",
+        "20",
+        "--ha",
+        "--host-tag",
+        "ssd",
+    )
+    _ok(run, "offering", "create", "disk", "10GiB", "--size-gib", "10")
+    _ok(run, "offering", "create", "disk", "custom")
+    _ok(run, "offering", "create", "network", "isolated", "--cidr", "10.2.0.0/24")
+    _ok(
+        run,
+        "offering",
+        "create",
+        "compute",
+        "acme-only",
+        "--vcpus",
+        "2",
+        "--memory-mib",
+        "1024",
+        "--domain",
+        "ROOT/acme",
+    )
+    offerings = _ok(run, "offering", "list")
+    for expected in (
+        "1 vCPU, 512 MiB",
+        "4 vCPU, 8192 MiB, 20 GiB root, HA",
+        "10 GiB",
+        "custom size",
+        "vlan, 10.2.0.0/24",
+        "domain ROOT/acme",
+    ):
+        assert expected in offerings, expected
+    assert _ok(run, "offering", "delete", "disk", "custom") == "deleted disk offering custom\n"
+    assert "custom size" not in _ok(run, "offering", "list")
+    assert _ok(run, "template", "delete", "dev-image") == "deleted template dev-image\n"
+
+
+def test_the_demo_command_wiring(run: Run, tmp_path: Path) -> None:
+    # What `serve --demo` does before serving, without binding a port.
+    assert demo_var_dir(f"sqlite:///{tmp_path / 'concord.sqlite'}") == tmp_path
+    assert demo_var_dir("mysql+pymysql://u@h/db") == Path("var").absolute()
+
+
+# -- the demo zone, on both back-ends ------------------------------------------------
+
+
+@pytest.fixture
+def pool() -> Iterator[ConnectionPool]:
+    pool = ConnectionPool()
+    yield pool
+    pool.close_all()
+
+
+def test_demo_zone_is_idempotent_and_sized_by_libvirt(
+    database: Database, tmp_path: Path, pool: ConnectionPool
+) -> None:
+    def drivers(uri: str) -> LibvirtDriver:
+        return LibvirtDriver(uri, pool)
+
+    for _ in range(2):
+        with database.transaction() as session:
+            zone = provision_demo_zone(session, tmp_path, drivers)
+            summary = describe_zone(session, zone)
+    assert summary == (
+        "zone demo-zone: 3 simulated libvirt hosts, 40 cores "
+        "(160 vCPUs with over-provisioning), 160 GiB memory"
+    )
+    with database.session() as session:
+
+        def count(model: type) -> int:
+            return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+        assert [count(m) for m in (Zone, Cluster, Host, StoragePool, ImageStore)] == [1, 1, 3, 3, 1]
+        assert [count(m) for m in (Image, ComputeOffering, DiskOffering, NetworkOffering)] == [
+            2,
+            3,
+            3,
+            1,
+        ]
+        cluster = session.scalar(sa.select(Cluster))
+        assert cluster.name == "demo-cluster" and cluster.cpu_overprovisioning == 4.0
+        hosts = session.scalars(sa.select(Host).order_by(Host.name)).all()
+        for host, (name, cores, memory_mib) in zip(hosts, DEMO_HOSTS, strict=True):
+            assert (host.name, host.cpu_cores, host.memory_mib) == (name, cores, memory_mib)
+            assert host.cpu_mhz == DEMO_HOST_MHZ and host.hypervisor_type == "test"
+            assert host.uri.startswith(f"test://{tmp_path}/demo-hosts/host")
+            [reported] = drivers(host.uri).list_pools()
+            [recorded] = session.scalars(
+                sa.select(StoragePool).where(StoragePool.host_id == host.id)
+            ).all()
+            assert recorded.capacity_bytes == reported.capacity_bytes
+        images = session.scalars(sa.select(Image)).all()
+        assert all(
+            i.is_public and i.location is None and i.properties == {"demo": "true"} for i in images
+        )
+        small = session.scalar(sa.select(ComputeOffering).where(ComputeOffering.name == "small"))
+        assert (small.vcpus, small.memory_mib) == (1, 512)

@@ -1,0 +1,125 @@
+"""Settings: ini values, ``CONCORD_*`` environment overrides, conversion errors, defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from concord.settings import Settings, default_database_url
+
+
+def test_ini_values_are_converted_to_their_types() -> None:
+    settings = Settings.from_mapping(
+        {
+            "concord.database_url": "sqlite:////tmp/x.sqlite",
+            "concord.port": "9000",
+            "concord.demo": "yes",
+            "concord.embedded_worker": "off",
+            "concord.max_body_bytes": "2048",
+            "concord.log_format": "text",
+            "unrelated.key": "ignored",
+        },
+        environ={},
+    )
+    assert settings.database_url == "sqlite:////tmp/x.sqlite"
+    assert settings.port == 9000
+    assert settings.demo is True
+    assert settings.embedded_worker is False
+    assert settings.max_body_bytes == 2048
+    assert settings.log_format == "text"
+    # Untouched settings keep their defaults.
+    assert settings.signature_window == 300
+    assert settings.host == "127.0.0.1"
+
+
+def test_environment_overrides_ini_values() -> None:
+    settings = Settings.from_mapping(
+        {"concord.port": "9000", "concord.database_url": "sqlite:///ini.sqlite"},
+        environ={
+            "CONCORD_PORT": "9100",
+            "CONCORD_DATABASE_URL": "mysql+pymysql://u@h/db",
+            "CONCORD_DEMO": "true",
+        },
+    )
+    assert settings.port == 9100
+    assert settings.database_url == "mysql+pymysql://u@h/db"
+    assert settings.demo is True
+
+
+def test_the_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONCORD_SIGNATURE_WINDOW", "42")
+    monkeypatch.setenv("CONCORD_NOT_A_SETTING", "whatever")
+    assert Settings.from_mapping({}).signature_window == 42
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("true", True),
+        (" Yes ", True),
+        ("ON", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("Off", False),
+        ("", False),
+    ],
+)
+def test_booleans(raw: str, value: bool) -> None:
+    assert Settings.from_mapping({"concord.demo": raw}, environ={}).demo is value
+
+
+@pytest.mark.parametrize(
+    ("values", "environ", "name"),
+    [
+        ({"concord.port": "eighty"}, {}, "port"),
+        ({"concord.max_body_bytes": "1MB"}, {}, "max_body_bytes"),
+        ({"concord.demo": "maybe"}, {}, "demo"),
+        ({}, {"CONCORD_SIGNATURE_WINDOW": "5m"}, "signature_window"),
+        ({"concord.port": "8000"}, {"CONCORD_PORT": ""}, "port"),  # the environment wins
+    ],
+)
+def test_bad_values_raise_value_error_naming_the_setting(
+    values: dict[str, str], environ: dict[str, str], name: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        Settings.from_mapping(values, environ=environ)
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("concord.port", "70000"),  # no TCP port has this number
+        ("concord.max_body_bytes", "-1"),  # a negative size limit refuses nothing sensible
+        ("concord.log_format", "xml"),  # documented: json or text
+    ],
+)
+def test_out_of_range_values_raise_value_error_naming_the_setting(key: str, raw: str) -> None:
+    name = key.removeprefix("concord.")
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        Settings.from_mapping({key: raw}, environ={})
+
+
+def test_default_database_is_sqlite_under_var(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    expected = f"sqlite:///{tmp_path / 'var' / 'concord.sqlite'}"
+    assert default_database_url() == expected
+    assert Settings.from_mapping({}, environ={}).database_url == expected
+    # An empty value means "the default" too, wherever it comes from.
+    assert Settings.from_mapping({}, environ={"CONCORD_DATABASE_URL": ""}).database_url == expected
+
+
+def test_as_pyramid_round_trips() -> None:
+    settings = Settings.from_mapping(
+        {"concord.port": "9000", "concord.demo": "true", "concord.database_url": "sqlite://"},
+        environ={},
+    )
+    flat = settings.as_pyramid()
+    assert flat["concord.port"] == 9000
+    assert set(flat) == {f"concord.{f.name}" for f in dataclasses.fields(Settings)}
+    assert Settings.from_mapping(flat, environ={}) == settings
