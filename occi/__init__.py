@@ -1,0 +1,41 @@
+"""The OGF OCCI 1.2 rendering of the engine.
+
+``includeme`` registers the server's categories (GFD.224 over GFD.221), the
+``request.occi`` service (:class:`occi.mapping.OcciService`), the routes of
+the OCCI namespace, the views and OCCI's error rendering. It imports
+``concord`` and ``engine`` only, never ``cimi``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from occi.categories import infrastructure_registry
+from occi.mapping import OcciContext, OcciService
+from occi.schemas import compile_all
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
+
+def occi_service(request: Request) -> OcciService:
+    """``request.occi``: OCCI over the engine for this request (authenticates)."""
+    context = OcciContext(
+        engine=request.engine,
+        scope=request.scope,
+        base_url=request.application_url,
+        static=request.registry.occi_categories,
+    )
+    return OcciService(context)
+
+
+def includeme(config: Configurator) -> None:
+    """Wire the OCCI rendering into the app (``concord.services`` must be included first)."""
+    config.registry.occi_categories = infrastructure_registry()
+    # The JSON Schemas are compiled once, at start-up, not on the first request.
+    compile_all()
+    config.add_request_method(occi_service, "occi", reify=True)
+    config.include("occi.errors")
+    config.include("occi.views.namespace")
+    config.scan("occi.views")

@@ -1,0 +1,280 @@
+"""Creating entities: a checked OCCI rendering becomes one engine creation call.
+
+GFD.223 §3.7 and GFD.221 "instantiation": the Kind is given, Mixins must
+apply, required attributes are present. Then, per Kind, the table's
+``create`` keywords become the engine call's arguments:
+
+* compute: ``ComputeService.create``; an OS template is the image, a resource
+  template the offering, whose size wins over cores and memory given beside
+  it (GFD.224 §3.5.2: the template "overrides"). Without a template and
+  without a size, the smallest offering the caller sees is the provider's
+  default configuration (GFD.224 §3.5.2). Inline links (GFD.223 §3.7: "MUST
+  be created") become prepared attachments and interfaces, completed by the
+  compute's creation job. Computes are created running: GFD.224's "initial
+  -> inactive" is the instant before the provider starts them.
+* storage: ``StorageService.create_volume`` (sizes rounded up to whole GiB).
+* network: ``NetworkService.create_network``, up once created.
+* storagelink / networkinterface: ``attach`` / ``attach_interface`` between
+  the compute at ``occi.core.source`` and the target.
+
+Attributes the engine takes no keyword for (an architecture, a share) are
+checked against the created entity instead: a value Concord cannot honour
+is refused (400) rather than silently dropped. Server-managed attributes
+(ids, states) in a creation request are ignored. Tags among the Mixins are
+put on the new entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.errors import InvalidInput
+from engine.models.catalog import ComputeOffering
+from occi.categories import infrastructure as infra
+from occi.mapping import tables as t
+from occi.mapping import units, validate
+from occi.mapping.context import OcciContext
+from occi.mapping.errors import occi_names
+from occi.mapping.load import Loaded, load_one, location_of, parse_location
+from occi.mapping.templates import template_entry
+from occi.mapping.validate import Checked, same_value
+from occi.model import ID, Entity, EntityRendering, LinkRendering
+
+#: The Mixins every entity of a Kind carries without asking (see occi.mapping.render).
+IMPLICIT = {
+    t.NETWORK.term: (infra.IPNETWORK.type_id,),
+    t.NETWORKINTERFACE.term: (infra.IPNETWORKINTERFACE.type_id,),
+}
+
+
+def check_rendering(ctx: OcciContext, table: t.KindTable, rendering: Entity) -> Checked:
+    """Check a creation request for ``table``'s Kind (see :mod:`occi.mapping.validate`)."""
+    if table in t.LINK_TABLES and not isinstance(rendering, LinkRendering):
+        raise InvalidInput(
+            f"a {table.term} is a link: give occi.core.source and occi.core.target",
+            category=table.kind.type_id,
+        )
+    if table not in t.LINK_TABLES and not isinstance(rendering, EntityRendering):
+        raise InvalidInput(
+            f"a {table.term} is a resource: it has no occi.core.source or occi.core.target",
+            category=table.kind.type_id,
+        )
+    checked = validate.check(
+        ctx.registry,
+        table,
+        kind=rendering.kind,
+        mixins=rendering.mixins,
+        attributes=rendering.attributes,
+        kind_required=True,
+        extra_mixins=IMPLICIT.get(table.term, ()),
+    )
+    validate.check_required(checked)
+    return checked
+
+
+def check_chosen_id(table: t.KindTable, checked: Checked, chosen_id: str | None) -> None:
+    """An ``occi.core.id`` in a PUT creation must name the path's id (GFD.221 §3.4)."""
+    given = checked.values.get(ID)
+    if chosen_id is None or given is None:
+        return
+    if given not in (chosen_id, units.urn(table.term, chosen_id)):
+        raise InvalidInput(
+            f"occi.core.id {given!r} does not match the path's id {chosen_id!r}", attribute=ID
+        )
+
+
+def arguments(checked: Checked) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(engine keyword arguments, values to check afterwards)`` of a checked request."""
+    kwargs: dict[str, Any] = {}
+    later: dict[str, Any] = {}
+    for name, value in checked.values.items():
+        field = checked.table.field(name)
+        if field is None or field.change is t.Change.SERVER:
+            continue  # ids and states belong to the server (GFD.221 §3.2.2)
+        if field.create is not None:
+            kwargs[field.create] = field.to_engine(value)
+        else:
+            later[name] = value
+    return kwargs, later
+
+
+def _compute_size(
+    ctx: OcciContext, checked: Checked, kwargs: dict[str, Any], later: dict[str, Any]
+) -> None:
+    for mixin in checked.templates(infra.OS_TPL):
+        entry = template_entry(mixin.type_id)
+        if entry is not None:
+            kwargs["image_id"] = entry[1]
+    chosen = checked.templates(infra.RESOURCE_TPL)
+    entry = template_entry(chosen[0].type_id) if chosen else None
+    if entry is not None:
+        # GFD.224 §3.5.2: the template's size overrides the resource's.
+        kwargs["offering_id"] = entry[1]
+        for keyword in ("vcpus", "memory_mib"):
+            kwargs.pop(keyword, None)
+        later.pop("occi.compute.share", None)
+        return
+    if "vcpus" in kwargs and "memory_mib" in kwargs:
+        return
+    offerings = ctx.engine.catalog.list_entries(ctx.scope, ComputeOffering)
+    if not offerings:
+        return  # the engine explains what is missing
+    default = min(offerings, key=lambda o: (o.vcpus, o.memory_mib, o.name))
+    if "vcpus" not in kwargs and "memory_mib" not in kwargs:
+        kwargs["offering_id"] = default.id
+    else:
+        kwargs.setdefault("vcpus", default.vcpus)
+        kwargs.setdefault("memory_mib", default.memory_mib)
+
+
+def _endpoint(
+    reference: str | None, expected: t.KindTable, what: str, kind: str | None = None
+) -> str:
+    if reference is None:
+        raise InvalidInput(f"a link needs {what}", attribute=what)
+    parsed = parse_location(reference)
+    if parsed is None or parsed[0] is not expected:
+        raise InvalidInput(
+            f"{what} must be the location of a {expected.term} here, not {reference[:200]!r}",
+            attribute=what,
+        )
+    # A rendering that knows no better says core#resource (GFD.229 requires a rel).
+    if kind is not None and not expected.kind.is_a(kind):
+        raise InvalidInput(f"the kind of {what} is {expected.kind.type_id}, not {kind}")
+    return parsed[1]
+
+
+def _check_after(table: t.KindTable, facts: t.Facts, later: dict[str, Any]) -> None:
+    for name, wanted in later.items():
+        field = table.field(name)
+        if field is None:
+            continue
+        actual = field.value(facts)
+        if not same_value(actual, wanted):
+            raise InvalidInput(
+                f"{name} cannot be chosen here: the new {table.term} would have "
+                f"{actual!r}, not {wanted!r}",
+                attribute=name,
+            )
+
+
+def _tag(ctx: OcciContext, checked: Checked, resource_id: str) -> None:
+    for mixin in checked.mixins:
+        tag = ctx.tag(mixin.type_id)
+        if tag is not None:
+            ctx.tags.assign(ctx.scope, tag, checked.table.engine_kind.value, resource_id)
+
+
+def create(
+    ctx: OcciContext, table: t.KindTable, rendering: Entity, chosen_id: str | None = None
+) -> Loaded:
+    """Create an entity of ``table``'s Kind; return it loaded.
+
+    :param chosen_id: the id from a PUT at a new path (GFD.223 §3.7).
+    :raises InvalidInput: the rendering is not a valid creation request.
+    """
+    checked = check_rendering(ctx, table, rendering)
+    check_chosen_id(table, checked, chosen_id)
+    kwargs, later = arguments(checked)
+    engine, scope = ctx.engine, ctx.scope
+    row: Any
+    with occi_names(table):
+        if table is t.COMPUTE and isinstance(rendering, EntityRendering):
+            kwargs.setdefault("name", table.term)
+            _compute_size(ctx, checked, kwargs, later)
+            row, _job = engine.compute.create(scope, compute_id=chosen_id, start=True, **kwargs)
+            _inline_links(ctx, row, rendering.links)
+            facts = t.Facts(row)
+        elif table is t.STORAGE:
+            kwargs.setdefault("name", table.term)
+            row, _job = engine.storage.create_volume(scope, volume_id=chosen_id, **kwargs)
+            facts = t.Facts(row)
+        elif table is t.NETWORK:
+            kwargs.setdefault("name", table.term)
+            row, _job = engine.network.create_network(
+                scope, network_id=chosen_id, start=True, **kwargs
+            )
+            facts = t.Facts(row)
+        elif isinstance(rendering, LinkRendering):
+            row, facts = _create_link(ctx, table, rendering, kwargs, chosen_id)
+        else:  # check_rendering made sure resources and links are what their Kind says
+            raise InvalidInput(f"not a {table.term} rendering")
+    _check_after(table, facts, later)
+    _tag(ctx, checked, row.id)
+    return load_one(ctx, table, row.id)
+
+
+def _create_link(
+    ctx: OcciContext,
+    table: t.KindTable,
+    rendering: LinkRendering,
+    kwargs: dict[str, Any],
+    chosen_id: str | None,
+) -> tuple[Any, t.Facts]:
+    engine, scope = ctx.engine, ctx.scope
+    row: Any
+    compute_id = _endpoint(rendering.source, t.COMPUTE, "occi.core.source", rendering.source_kind)
+    target = t.LINK_TARGETS[table.term]
+    target_id = _endpoint(rendering.target, target, "occi.core.target", rendering.target_kind)
+    if table is t.STORAGELINK:
+        row, _job = engine.storage.attach(
+            scope, compute_id=compute_id, volume_id=target_id, attachment_id=chosen_id, **kwargs
+        )
+        return row, t.Facts(row)
+    row, _job = engine.network.attach_interface(
+        scope, compute_id=compute_id, network_id=target_id, nic_id=chosen_id, **kwargs
+    )
+    return row, t.Facts(row, gateway=engine.network.get(scope, target_id).gateway)
+
+
+def _inline_links(ctx: OcciContext, compute: Any, links: Sequence[LinkRendering]) -> None:
+    """Create a new compute's inline links (GFD.223 §3.7), completed by its creation job."""
+    engine, scope = ctx.engine, ctx.scope
+    for index, link in enumerate(links):
+        table = _link_table(link, index)
+        if link.source is not None and link.source != location_of(t.COMPUTE, compute.id):
+            raise InvalidInput(f"link {index + 1}: the source of an inline link is the new compute")
+        target = t.LINK_TARGETS[table.term]
+        target_id = _endpoint(link.target, target, "occi.core.target", link.target_kind)
+        checked = validate.check(
+            ctx.registry,
+            table,
+            kind=link.kind,
+            mixins=link.mixins,
+            attributes=link.attributes,
+            kind_required=False,
+            extra_mixins=IMPLICIT.get(table.term, ()),
+        )
+        kwargs, later = arguments(checked)
+        row: Any
+        with occi_names(table):
+            if table is t.STORAGELINK:
+                volume = engine.storage.get(scope, target_id)
+                row = engine.storage.prepare_attachment(scope, compute, volume, **kwargs)
+                facts = t.Facts(row)
+            else:
+                network = engine.network.get(scope, target_id)
+                row = engine.network.prepare_interface(scope, compute, network, **kwargs)
+                facts = t.Facts(row, gateway=network.gateway)
+        _check_after(table, facts, later)
+        _tag(ctx, checked, row.id)
+
+
+def _link_table(link: LinkRendering, index: int) -> t.KindTable:
+    if link.kind is not None:
+        table = t.BY_TYPE_ID.get(link.kind)
+        if table is None or table not in t.LINK_TABLES:
+            raise InvalidInput(f"link {index + 1}: {link.kind} is not a link Kind here")
+        return table
+    parsed = parse_location(link.target)
+    for term, target in t.LINK_TARGETS.items():
+        if parsed is not None and parsed[0] is target:
+            return t.TABLES[term]
+    raise InvalidInput(
+        f"link {index + 1}: give its Kind (storagelink or networkinterface), or a target "
+        "that is a storage or a network here"
+    )
+
+
+__all__ = ["IMPLICIT", "arguments", "check_chosen_id", "check_rendering", "create"]

@@ -1,0 +1,225 @@
+"""The OCCI operations the views call: one method per (target, HTTP method) of GFD.223 §3.6.
+
+Each method takes what a parser produced (:mod:`occi.model`) and returns what
+a renderer consumes, so a view is "parse, one call here, render". The
+methods run in the request's unit of work: whatever they raise, the edge
+tween rolls everything back (a refused request changes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from occi.categories.types import Category
+from occi.mapping import actions, create, filters, membership, update
+from occi.mapping import tables as t
+from occi.mapping.context import OcciContext
+from occi.mapping.load import Loaded, load_all, load_location, load_one
+from occi.mapping.paths import (
+    Collection,
+    EntityPath,
+    KindCollection,
+    MixinCollection,
+    Target,
+    UnboundCollection,
+    resolve,
+    resolve_static,
+)
+from occi.mapping.render import collection, render
+from occi.model import (
+    ActionInvocation,
+    CategoryDefinitions,
+    Entity,
+    EntityCollection,
+    Locations,
+)
+
+#: The order in which a collection's entities are deleted: links before their
+#: resources, computes before the volumes and networks they use.
+_DELETE_ORDER = (t.STORAGELINK, t.NETWORKINTERFACE, t.COMPUTE, t.STORAGE, t.NETWORK)
+
+
+class OcciService:
+    """OCCI over the engine for one request (see the module docstring)."""
+
+    def __init__(self, ctx: OcciContext) -> None:
+        self.ctx = ctx
+
+    # -- the query interface (GFD.223 §3.4.1) ----------------------------------
+
+    def categories(self, wanted: Sequence[str] = ()) -> CategoryDefinitions:
+        """Every Category the caller can use, or those related to ``wanted`` (GFD.223 §3.5)."""
+        registry = self.ctx.registry
+        chosen: list[Category] = filters.filter_categories(registry, registry, wanted)
+        return CategoryDefinitions(tuple(c.definition() for c in chosen))
+
+    def define(
+        self, definitions: CategoryDefinitions, reserved: frozenset[str] = frozenset()
+    ) -> CategoryDefinitions:
+        """Define user Mixins (tags); see :func:`occi.mapping.membership.define`."""
+        return membership.define(self.ctx, definitions, reserved)
+
+    def undefine(self, definitions: CategoryDefinitions) -> None:
+        """Remove user Mixins and every association of theirs (GFD.185: 403 for provider ones)."""
+        membership.undefine(self.ctx, definitions)
+
+    # -- the namespace ---------------------------------------------------------
+
+    def resolve(self, path: str) -> Target | None:
+        """What a path names for this caller (None: nothing, 404)."""
+        found = resolve_static(self.ctx.static, path)
+        return found if found is not None else resolve(self.ctx.registry, path)
+
+    # -- entities (GFD.223 §3.7) ------------------------------------------------
+
+    def read(self, target: EntityPath) -> Entity:
+        """An entity's rendering."""
+        return render(load_one(self.ctx, target.table, target.id))
+
+    def update(self, target: EntityPath, document: Entity) -> Entity:
+        """A partial update (POST)."""
+        entity = load_one(self.ctx, target.table, target.id)
+        return render(update.update(self.ctx, entity, document, full=False))
+
+    def put(self, target: EntityPath, document: Entity) -> tuple[Entity, bool]:
+        """A full update, or a creation at the client's path; True when created."""
+        try:
+            entity = load_one(self.ctx, target.table, target.id)
+        except NotFound:
+            return render(create.create(self.ctx, target.table, document, target.id)), True
+        return render(update.update(self.ctx, entity, document, full=True)), False
+
+    def delete(self, target: EntityPath) -> None:
+        """Delete an entity (its deletion job runs after the commit)."""
+        self._delete(load_one(self.ctx, target.table, target.id))
+
+    def _delete(self, entity: Loaded) -> None:
+        engine, scope, table = self.ctx.engine, self.ctx.scope, entity.table
+        if table is t.COMPUTE:
+            engine.compute.delete(scope, entity.id)
+        elif table is t.STORAGE:
+            engine.storage.delete(scope, entity.id)
+        elif table is t.NETWORK:
+            engine.network.delete(scope, entity.id)
+        elif table is t.STORAGELINK:
+            engine.storage.detach(scope, entity.id)
+        else:
+            engine.network.detach_interface(scope, entity.id)
+        for gone in (entity, *entity.links):
+            self.ctx.tags.forget(gone.id)
+
+    # -- collections (GFD.223 §3.7) ---------------------------------------------
+
+    def _members(self, target: Collection, *, full: bool) -> list[Loaded]:
+        if isinstance(target, KindCollection):
+            return load_all(self.ctx, target.tables, full=full)
+        if isinstance(target, MixinCollection):
+            return membership.members(self.ctx, target)
+        if isinstance(target, UnboundCollection):
+            return membership.union(self.ctx, target, full=full)
+        raise TypeError(f"not a collection: {target!r}")
+
+    def listing(
+        self,
+        target: Collection,
+        wanted: filters.Filter = filters.Filter(),  # noqa: B008  (frozen, empty)
+        page: filters.Page | None = None,
+        *,
+        full: bool = True,
+    ) -> EntityCollection:
+        """A collection's members, filtered then paginated (GFD.223 §3.4, §3.5).
+
+        :param full: full renderings; without, locations only (text listings).
+        """
+        entities = self._members(target, full=full or bool(wanted))
+        if wanted:
+            kept = filters.apply(self.ctx.registry, [render(e) for e in entities], wanted)
+            chosen = page.slice(kept) if page else kept
+            return EntityCollection.of(chosen)
+        chosen_entities = page.slice(entities) if page else entities
+        return collection(chosen_entities, full=full)
+
+    def create(self, target: KindCollection, documents: EntityCollection) -> list[Entity]:
+        """Create each entity of ``documents`` in the Kind's collection (GFD.223 §3.7)."""
+        if not documents.entities:
+            raise InvalidInput("the body renders no entity to create")
+        if target.kind.type_id not in t.BY_TYPE_ID:
+            raise PermissionDenied(
+                f"{target.kind.type_id} cannot be instantiated here; create one of its "
+                "sub-types at its own location (/compute/, /storage/...)"
+            )
+        table = t.BY_TYPE_ID[target.kind.type_id]
+        return [render(create.create(self.ctx, table, d)) for d in documents.entities]
+
+    def delete_members(
+        self, target: KindCollection, wanted: filters.Filter, locations: Locations | None = None
+    ) -> None:
+        """Delete the members of a Kind's collection at ``locations``, or every member
+        that passes ``wanted``.
+
+        :raises InvalidInput: a location is not a member of the collection.
+        """
+        entities = load_all(self.ctx, target.tables)
+        if locations is not None:
+            members = {e.location: e for e in entities}
+            missing = [loc for loc in locations.locations if loc not in members]
+            if missing:
+                raise NotFound(f"{missing[0][:200]} is not in the collection {target.path}")
+            entities = [members[loc] for loc in dict.fromkeys(locations.locations)]
+        elif wanted:
+            keep = {
+                e.location
+                for e in filters.apply(self.ctx.registry, [render(e) for e in entities], wanted)
+            }
+            entities = [e for e in entities if e.location in keep]
+        for table in _DELETE_ORDER:
+            for entity in entities:
+                if entity.table is table:
+                    self._delete(entity)
+
+    def act(
+        self, target: EntityPath | Collection, term: str, invocation: ActionInvocation | None
+    ) -> Entity | EntityCollection | CategoryDefinitions:
+        """Invoke an Action on an entity or on every member of a collection."""
+        if isinstance(target, EntityPath):
+            entities = [load_one(self.ctx, target.table, target.id)]
+            outcome = actions.perform(self.ctx, entities, term, invocation)
+            if outcome.templates is not None:
+                return outcome.templates
+            return render(outcome.entities[0])
+        members = self._members(target, full=True)
+        outcome = actions.perform(self.ctx, members, term, invocation, tables=target.tables)
+        if outcome.templates is not None:
+            return outcome.templates
+        return collection(outcome.entities)
+
+    # -- Mixin collections (GFD.223 §3.6) ----------------------------------------
+
+    def _located(self, locations: Locations) -> list[Loaded]:
+        return [load_location(self.ctx, location) for location in locations.locations]
+
+    def associate(
+        self, target: MixinCollection, locations: Locations, *, full: bool = True
+    ) -> EntityCollection:
+        """Associate the Mixin with the entities at ``locations`` (POST); the members after."""
+        membership.associate(self.ctx, target, self._located(locations))
+        return collection(membership.members(self.ctx, target), full=full)
+
+    def replace_members(
+        self, target: MixinCollection, locations: Locations, *, full: bool = True
+    ) -> EntityCollection:
+        """Make the entities at ``locations`` the Mixin's only members (PUT)."""
+        membership.replace(self.ctx, target, self._located(locations))
+        return collection(membership.members(self.ctx, target), full=full)
+
+    def dissociate(
+        self, target: MixinCollection, locations: Locations | None, *, full: bool = True
+    ) -> EntityCollection:
+        """Dissociate the Mixin from the entities at ``locations``, or from all (DELETE)."""
+        entities = None if locations is None else self._located(locations)
+        membership.dissociate(self.ctx, target, entities)
+        return collection(membership.members(self.ctx, target), full=full)
+
+
+__all__ = ["OcciService"]

@@ -1,0 +1,62 @@
+"""What a parser reads: a request's headers and body, independent of Pyramid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from occi.parsing.errors import ParseError
+
+
+@dataclass(frozen=True)
+class Message:
+    """The parts of an HTTP request an OCCI parser may read.
+
+    :param body: the request body, bytes (decoded with ``charset``) or text.
+    :param headers: every request header as ``(name, value)`` text pairs, in order.
+    :param base_url: the application URL (``http://host/prefix``); URLs under it
+        come out of the parser as paths (occi.md §10 item 5).
+    :param charset: the Content-Type's charset parameter (RFC 7231 §3.1.1.1).
+    """
+
+    body: bytes | str = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    base_url: str | None = None
+    charset: str = "utf-8"
+
+    @classmethod
+    def from_wsgi(
+        cls,
+        headers: Iterable[tuple[str, str]],
+        body: bytes = b"",
+        base_url: str | None = None,
+        charset: str = "utf-8",
+    ) -> Message:
+        """A message from WSGI headers, whose values are latin-1 text holding the
+        raw bytes (PEP 3333); values that are valid UTF-8 are decoded as such."""
+        return cls(body, tuple((name, _utf8(value)) for name, value in headers), base_url, charset)
+
+    def text(self) -> str:
+        """The body as text; a UTF-8 byte-order mark is dropped.
+
+        :raises ParseError: when the body is not valid in its charset.
+        """
+        if isinstance(self.body, str):
+            return self.body.removeprefix("\ufeff")
+        try:
+            return self.body.decode(self.charset).removeprefix("\ufeff")
+        except LookupError:
+            raise ParseError(f"unknown charset {self.charset[:40]!r}") from None
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                f"the body is not valid {self.charset[:40]} (byte {exc.start}: {exc.reason})"
+            ) from None
+        except ValueError:  # other codec failures, e.g. a charset name with NUL
+            raise ParseError(f"the body cannot be decoded as {self.charset[:40]!r}") from None
+
+
+def _utf8(value: str) -> str:
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value

@@ -1,0 +1,27 @@
+"""``text/plain`` and ``text/occi`` bodies built from header pairs (GFD.229 §3.2–3.3).
+
+text/plain (and its synonym text/occi+plain) is the header rendering written
+into the body, one ``Name: value`` line per header; it wraps
+:func:`occi.rendering.headers.render_headers` and adds nothing of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from occi.rendering.headers import Header, render_headers
+
+
+def plain_body(headers: Iterable[Header]) -> str:
+    """A text/plain body: one ``Name: value`` line per header, CRLF-terminated."""
+    return "".join(f"{name}: {value}\r\n" for name, value in headers)
+
+
+def render_plain(document: object, base_url: str | None = None) -> str:
+    """The text/plain body of a neutral OCCI structure (see :func:`render_headers`)."""
+    return plain_body(render_headers(document, base_url))
+
+
+# GFD.229 §3.3: with text/occi the data travels in headers and "the body MUST
+# contain the string 'OK' on successful operations".
+OCCI_HEADERS_BODY = "OK"

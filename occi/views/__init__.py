@@ -1,0 +1,1 @@
+"""OCCI views: one module per part of the namespace."""

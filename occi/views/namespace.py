@@ -1,0 +1,135 @@
+"""Routes and contexts: which part of the OCCI namespace a request is for (GFD.223 §3.1).
+
+Two routes serve the query interface (``/-/`` and its RFC 5785 mirror); one
+catch-all route serves every other path, its factory resolving the path to
+a context (:mod:`occi.mapping.paths`): an entity, a Kind's, a Mixin's or an
+unbound collection. Views are then chosen by context class and method; a
+method no view takes is 405 with ``Allow`` (:func:`method_not_allowed`).
+
+The catch-all route steps aside for paths another rendering claims (the
+prefixes of their error renderers, e.g. ``/cimi``), whatever the order in
+which the renderings are included. Every OCCI request first has its
+``User-Agent`` checked for an OCCI version above 1.2 (GFD.223 §3.2: 501).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyramid.httpexceptions import HTTPMethodNotAllowed, HTTPNotFound
+
+from occi.mapping.paths import (
+    EntityPath,
+    KindCollection,
+    MixinCollection,
+    QueryInterface,
+    Target,
+    UnboundCollection,
+    resolve_static,
+)
+from occi.negotiation import check_version
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
+QUERY_PATHS = ("/-/", "/.well-known/org/ogf/occi/-/")
+
+#: The methods each context takes (GFD.223 §3.6, the verb summary table).
+ALLOWED: dict[type, tuple[str, ...]] = {
+    QueryInterface: ("GET", "HEAD", "POST", "DELETE"),
+    EntityPath: ("GET", "HEAD", "POST", "PUT", "DELETE"),
+    KindCollection: ("GET", "HEAD", "POST", "DELETE"),
+    MixinCollection: ("GET", "HEAD", "POST", "PUT", "DELETE"),
+    UnboundCollection: ("GET", "HEAD", "POST"),
+}
+
+
+def query_interface(request: Request) -> QueryInterface:
+    """The context of the query interface routes (the caller is authenticated first)."""
+    check_version(request)
+    request.scope  # noqa: B018  (authenticates: nothing else is answered before)
+    return QueryInterface()
+
+
+def namespace(request: Request) -> Target:
+    """The context of any other path: what it names for this caller.
+
+    Kind and entity paths resolve without the caller's registry; other paths
+    ending in ``/`` may be the caller's tags, so resolving them authenticates
+    first (an unknown path is 401 before it is 404, which leaks nothing).
+    Whatever the path names, the caller is authenticated before the view
+    runs; only a path that names nothing for anyone (no trailing slash, not a
+    Kind's or an entity's) is 404 at once.
+    """
+    check_version(request)
+    path = request.path_info
+    found = resolve_static(request.registry.occi_categories, path)
+    if found is None and path.endswith("/"):
+        found = request.occi.resolve(path)
+    if found is None:
+        raise HTTPNotFound(f"nothing here at {path[:200]}")
+    # Authentication before anything else is decided (negotiation, the method):
+    # a signed request that then fails has still spent its nonce.
+    request.scope  # noqa: B018
+    return found
+
+
+def claimed(request: Request) -> bool:
+    """Whether the path is under another rendering's prefix."""
+    path = request.path_info
+    for prefix, _renderer in request.registry.error_renderers:
+        if prefix != "/" and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
+            return True
+    return False
+
+
+class Unclaimed:
+    """Route predicate ``occi_unclaimed=True``: the path is no other rendering's."""
+
+    def __init__(self, value: bool, config: Configurator) -> None:
+        self.value = value
+
+    def text(self) -> str:
+        """How Pyramid describes the predicate."""
+        return f"occi_unclaimed = {self.value}"
+
+    phash = text
+
+    def __call__(self, info: dict[str, Any], request: Request) -> bool:
+        return not self.value or not claimed(request)
+
+
+def method_not_allowed(context: Target, request: Request) -> None:
+    """Any method a context does not take: 405 with the ones it does (RFC 9110 §15.5.6)."""
+    allowed = ALLOWED.get(type(context), ("GET", "HEAD"))
+    raise HTTPMethodNotAllowed(
+        f"{request.method} is not defined here (GFD.223 §3.6); use {', '.join(allowed)}",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def includeme(config: Configurator) -> None:
+    """Add the routes (the catch-all last) and the 405 fallback views."""
+    # GFD.223 §3.4.1: the query interface MUST be at /-/ and MAY be mirrored
+    # at the RFC 5785 well-known location.
+    config.add_route("occi.query", QUERY_PATHS[0], factory=query_interface)
+    config.add_route("occi.query.wellknown", QUERY_PATHS[1], factory=query_interface)
+    config.add_route_predicate("occi_unclaimed", Unclaimed)
+    config.add_route("occi.namespace", "/*subpath", factory=namespace, occi_unclaimed=True)
+    for route in ("occi.query", "occi.query.wellknown", "occi.namespace"):
+        # No predicates: Pyramid tries these last, after every view that matches
+        # the method (views with more predicates are tried first).
+        config.add_view(method_not_allowed, route_name=route)
+
+
+__all__ = [
+    "ALLOWED",
+    "QUERY_PATHS",
+    "Unclaimed",
+    "claimed",
+    "includeme",
+    "method_not_allowed",
+    "namespace",
+    "query_interface",
+]

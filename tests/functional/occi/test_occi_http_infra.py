@@ -1,0 +1,320 @@
+"""Infrastructure (GFD.224): every Kind's attributes, links, templates and the 1.2 Mixins.
+
+Compute, storage, network, networkinterface and storagelink with their
+attributes and states; ipnetwork and ipnetworkinterface; os_tpl and
+resource_tpl from the engine's catalog; ssh_key and user_data; links created
+inline and on their own, in every request rendering.
+"""
+
+from __future__ import annotations
+
+import pytest
+from functional.occi.occiclient import (
+    BASE,
+    COMPUTE,
+    INFRA,
+    IPNETWORK,
+    IPNETWORKINTERFACE,
+    NETWORK,
+    NETWORKINTERFACE,
+    OS_TPL_SCHEME,
+    REQUEST_MEDIA,
+    RESOURCE_TPL_SCHEME,
+    RESPONSE_MEDIA,
+    SSH_KEY,
+    STORAGE,
+    STORAGELINK,
+    TEXT_PLAIN,
+    USER_DATA,
+    OcciClient,
+)
+
+from engine.models.compute import Compute
+from occi.model import EntityRendering, LinkRendering
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMlq5cP1F5rKzJ5c0YfC1n2Yw0HqO3fZ5d2oK0ZxVj9a me@host"
+
+
+@pytest.fixture
+def targets(occi: OcciClient, cloud) -> dict[str, str]:
+    network = occi.create(NETWORK, {"occi.core.title": "lan"}, mixins=[IPNETWORK])
+    volume = occi.create(STORAGE, {"occi.storage.size": 1})
+    cloud.run_jobs()
+    return {"network": network, "volume": volume}
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+def test_inline_links_are_created_with_the_compute(
+    occi: OcciClient, cloud, targets, media: str
+) -> None:
+    links = [
+        LinkRendering(
+            target=targets["volume"],
+            kind=STORAGELINK,
+            attributes={
+                "occi.storagelink.deviceid": "/dev/vdc",
+                "occi.storagelink.mountpoint": "/data",
+            },
+        ),
+        LinkRendering(
+            target=targets["network"],
+            kind=NETWORKINTERFACE,
+            mixins=(IPNETWORKINTERFACE,),
+            attributes={"occi.networkinterface.address": "10.1.0.50"},
+        ),
+    ]
+    compute = occi.create(COMPUTE, {"occi.core.title": "web"}, links=links, media=media)
+    cloud.run_jobs()
+    for accept in RESPONSE_MEDIA:
+        entity = occi.read(compute, accept)
+        by_kind = {link.kind: link for link in entity.links}
+        storagelink, nic = by_kind[STORAGELINK], by_kind[NETWORKINTERFACE]
+        assert storagelink.target == targets["volume"] and storagelink.source == compute
+        assert storagelink.target_kind == STORAGE
+        assert storagelink.attributes["occi.storagelink.deviceid"] == "/dev/vdc"
+        assert storagelink.attributes["occi.storagelink.mountpoint"] == "/data"
+        assert storagelink.attributes["occi.storagelink.state"] == "active"
+        assert nic.target == targets["network"] and IPNETWORKINTERFACE in nic.mixins
+        assert nic.attributes["occi.networkinterface.address"] == "10.1.0.50"
+        assert nic.attributes["occi.networkinterface.gateway"] == "10.1.0.1"
+        assert nic.attributes["occi.networkinterface.allocation"] == "static"
+        assert nic.attributes["occi.networkinterface.interface"] == "eth0"
+        assert nic.attributes["occi.networkinterface.state"] == "active"
+        assert len(str(nic.attributes["occi.networkinterface.mac"])) == 17
+    # The links are entities of their own, at their own locations.
+    for link in occi.read(compute).links:
+        assert occi.read(link.location or "").kind == link.kind
+
+
+def test_an_inline_link_in_the_spec_s_text_form(occi: OcciClient, cloud, targets) -> None:
+    body = (
+        f'Category: compute; scheme="{INFRA}"; class="kind"\r\n'
+        f'Link: <{BASE}{targets["network"]}>; rel="{NETWORK}"; '
+        f'category="{NETWORKINTERFACE}"; occi.networkinterface.interface="eth1"\r\n'
+    )
+    response = occi.request(
+        "POST", "/compute/", headers={"Content-Type": TEXT_PLAIN}, body=body, status=201
+    )
+    cloud.run_jobs()
+    (nic,) = occi.read(response.headers["Location"].removeprefix(BASE)).links
+    assert nic.attributes["occi.networkinterface.interface"] == "eth1"
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+def test_links_created_on_their_own(occi: OcciClient, cloud, targets, media: str) -> None:
+    compute = occi.create(COMPUTE)
+    cloud.run_jobs()
+    link = occi.create(
+        STORAGELINK,
+        {
+            "occi.core.source": compute,
+            "occi.core.target": targets["volume"],
+            "occi.core.title": "data disk",
+        },
+        media=media,
+    )
+    nic = occi.create(
+        NETWORKINTERFACE,
+        {"occi.core.source": compute, "occi.core.target": targets["network"]},
+        mixins=[IPNETWORKINTERFACE],
+        media=media,
+    )
+    cloud.run_jobs()
+    read = occi.read(link)
+    assert (read.source, read.target, read.kind) == (compute, targets["volume"], STORAGELINK)
+    assert read.attributes["occi.core.title"] == "data disk"
+    assert read.attributes["occi.storagelink.deviceid"] == "/dev/vdb"
+    assert {lk.location for lk in occi.read(compute).links} == {link, nic}
+    # Deleting a link takes it off its compute (GFD.221 §3.4.1).
+    occi.request("DELETE", link, status=204)
+    occi.request("GET", link, status=404)
+    assert {lk.location for lk in occi.read(compute).links} == {nic}
+
+
+@pytest.mark.parametrize(
+    ("kind", "attributes", "status"),
+    [
+        (STORAGELINK, {"occi.core.source": "/storage/x", "occi.core.target": "/storage/y"}, 400),
+        (STORAGELINK, {"occi.core.source": "/compute/x", "occi.core.target": "/network/y"}, 400),
+        (STORAGELINK, {"occi.core.source": "/compute/nope", "occi.core.target": "/storage/y"}, 404),
+        (NETWORKINTERFACE, {"occi.core.target": "/network/y"}, 400),
+        (
+            NETWORKINTERFACE,
+            {
+                "occi.core.source": "http://elsewhere.example/compute/1",
+                "occi.core.target": "/network/y",
+            },
+            400,
+        ),
+    ],
+)
+def test_refused_links(occi: OcciClient, cloud, kind, attributes, status) -> None:
+    attributes = dict(attributes)
+    target = attributes.pop("occi.core.target")
+    document = LinkRendering(target=target, kind=kind, source=attributes.get("occi.core.source"))
+    occi.request("POST", f"/{kind.rsplit('#', 1)[1]}/", document=document, status=status)
+
+
+def test_a_link_rendering_cannot_carry_links_and_a_link_cannot_move(
+    occi: OcciClient, cloud, targets
+) -> None:
+    compute = occi.create(COMPUTE)
+    cloud.run_jobs()
+    link = occi.create(
+        NETWORKINTERFACE, {"occi.core.source": compute, "occi.core.target": targets["network"]}
+    )
+    cloud.run_jobs()
+    other = occi.create(NETWORK)
+    document = LinkRendering(target=other)
+    occi.request("POST", link, document=document, status=409)
+    document = EntityRendering(attributes={"occi.networkinterface.mac": "52:54:00:00:00:01"})
+    occi.request("POST", link, document=document, status=409)
+
+
+def test_ipnetwork_attributes(occi: OcciClient, cloud) -> None:
+    attributes = {
+        "occi.network.address": "192.168.7.0/24",
+        "occi.network.gateway": "192.168.7.1",
+        "occi.network.allocation": "static",
+        "occi.network.vlan": 7,
+    }
+    network = occi.create(NETWORK, attributes, mixins=[IPNETWORK])
+    cloud.run_jobs()
+    entity = occi.read(network)
+    assert IPNETWORK in entity.mixins
+    for name, value in attributes.items():
+        assert entity.attributes[name] == value
+    assert entity.attributes["occi.network.state"] == "active"
+    # Fixed once the network exists.
+    document = EntityRendering(attributes={"occi.network.address": "10.9.0.0/24"})
+    occi.request("POST", network, document=document, status=409)
+    document = EntityRendering(kind=NETWORK, attributes={"occi.network.address": "not-a-range"})
+    occi.request("POST", "/network/", document=document, status=400)
+
+
+def test_templates_from_the_catalog(occi: OcciClient, cloud) -> None:
+    large = RESOURCE_TPL_SCHEME + cloud.ids["large"]
+    firmware = OS_TPL_SCHEME + cloud.ids["firmware"]
+    compute = occi.create(COMPUTE, {"occi.compute.cores": 1}, mixins=[large, firmware])
+    cloud.run_jobs()
+    entity = occi.read(compute)
+    assert {large, firmware} <= set(entity.mixins)
+    # The resource template's size wins over cores given beside it (GFD.224 §3.5.2).
+    assert (entity.attributes["occi.compute.cores"], entity.attributes["occi.compute.memory"]) == (
+        2,
+        2.0,
+    )
+    with cloud.database.transaction() as session:
+        row = session.get(Compute, compute.rsplit("/", 1)[1])
+        assert row is not None and row.image_id == cloud.ids["firmware"]
+
+
+def test_without_a_template_the_smallest_offering_is_the_default(occi: OcciClient, cloud) -> None:
+    compute = occi.create(COMPUTE)
+    assert RESOURCE_TPL_SCHEME + cloud.ids["small"] in occi.read(compute).mixins
+    sized = occi.create(COMPUTE, {"occi.compute.cores": 2})
+    entity = occi.read(sized)
+    assert (entity.attributes["occi.compute.cores"], entity.attributes["occi.compute.memory"]) == (
+        2,
+        0.5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mixins", "attributes", "status"),
+    [
+        ([RESOURCE_TPL_SCHEME + "no-such-offering"], {}, 400),
+        (["http://schemas.ogf.org/occi/infrastructure#os_tpl"], {}, 400),  # the parent
+        ([IPNETWORK], {}, 400),  # applies to network only
+        ([SSH_KEY], {}, 400),  # its key is required
+        ([], {"occi.credentials.ssh.publickey": KEY}, 400),  # without the Mixin
+        ([SSH_KEY], {"occi.credentials.ssh.publickey": "not a key"}, 400),
+        ([], {"occi.compute.architecture": "x86"}, 400),  # cannot be honoured
+        ([], {"occi.compute.share": 7}, 400),  # comes from the offering
+        ([], {"occi.compute.speed": 2.0}, 201),  # 1.1's, ignored (occi.md §10 item 22)
+        ([], {"occi.compute.memory": 0}, 400),
+        ([], {"occi.compute.cores": 1000}, 400),
+    ],
+)
+def test_compute_creation_checks(occi: OcciClient, cloud, mixins, attributes, status) -> None:
+    document = EntityRendering(kind=COMPUTE, mixins=tuple(mixins), attributes=attributes)
+    occi.request("POST", "/compute/", document=document, status=status)
+    assert len(occi.listing("/compute/")) == (1 if status == 201 else 0)
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+def test_ssh_key_and_user_data(occi: OcciClient, cloud, media: str) -> None:
+    script = "#!/bin/sh\necho hello, world\n"
+    compute = occi.create(
+        COMPUTE,
+        {"occi.credentials.ssh.publickey": KEY, "occi.compute.userdata": script},
+        mixins=[SSH_KEY, USER_DATA],
+        media=media,
+    )
+    cloud.run_jobs()
+    entity = occi.read(compute)
+    assert {SSH_KEY, USER_DATA} <= set(entity.mixins)
+    assert entity.attributes["occi.credentials.ssh.publickey"] == KEY
+    assert entity.attributes["occi.compute.userdata"] == script
+    with cloud.database.transaction() as session:
+        row = session.get(Compute, compute.rsplit("/", 1)[1])
+        assert row is not None and (row.ssh_public_key, row.user_data) == (KEY, script)
+    # User data "cannot be updated" (GFD.224 §3.5.4).
+    document = EntityRendering(attributes={"occi.compute.userdata": "other"})
+    occi.request("POST", compute, document=document, status=409)
+
+
+def test_ssh_key_cannot_be_added_later(occi: OcciClient, cloud) -> None:
+    compute = occi.create(COMPUTE)
+    document = EntityRendering(
+        mixins=(SSH_KEY,), attributes={"occi.credentials.ssh.publickey": KEY}
+    )
+    occi.request("POST", compute, document=document, status=409)
+
+
+def test_every_state_attribute_takes_a_value_of_the_spec(occi: OcciClient, cloud, targets) -> None:
+    compute = occi.create(
+        COMPUTE, links=[LinkRendering(target=targets["volume"], kind=STORAGELINK)]
+    )
+    cloud.run_jobs()
+    entity = occi.read(compute)
+    assert entity.attributes["occi.compute.state"] in ("active", "inactive", "suspended", "error")
+    assert occi.attribute(targets["volume"], "occi.storage.state") in ("online", "offline", "error")
+    assert occi.attribute(targets["network"], "occi.network.state") in (
+        "active",
+        "inactive",
+        "error",
+    )
+    (link,) = entity.links
+    assert link.attributes["occi.storagelink.state"] in ("active", "inactive", "error")
+
+
+def test_a_link_is_inactive_while_its_compute_is_stopped(occi: OcciClient, cloud, targets) -> None:
+    compute = occi.create(
+        COMPUTE, links=[LinkRendering(target=targets["network"], kind=NETWORKINTERFACE)]
+    )
+    cloud.run_jobs()
+    occi.invoke(compute, "http://schemas.ogf.org/occi/infrastructure/compute/action#stop")
+    cloud.run_jobs()
+    (nic,) = occi.read(compute).links
+    assert nic.attributes["occi.networkinterface.state"] == "inactive"
+    assert occi.attribute(nic.location or "", "occi.networkinterface.state") == "inactive"
+
+
+def test_links_and_computes_created_by_put(occi: OcciClient, cloud, targets) -> None:
+    compute_id = "0b1d6c4e-3f5a-4e7b-9c2d-8a1b2c3d4e5f"
+    occi.request(
+        "PUT", f"/compute/{compute_id}", document=EntityRendering(kind=COMPUTE), status=201
+    )
+    # A compute's id is its guest's UUID on the hypervisor: a name will not do.
+    occi.request("PUT", "/compute/web-1", document=EntityRendering(kind=COMPUTE), status=400)
+    cloud.run_jobs()
+    link = LinkRendering(
+        target=targets["volume"], source=f"/compute/{compute_id}", kind=STORAGELINK
+    )
+    response = occi.request("PUT", "/storagelink/data-disk", document=link, status=201)
+    assert response.headers["Location"] == f"{BASE}/storagelink/data-disk"
+    cloud.run_jobs()
+    read = occi.read("/storagelink/data-disk")
+    assert read.attributes["occi.core.id"] == "urn:concord:storagelink:data-disk"
+    assert read.source == f"/compute/{compute_id}"
