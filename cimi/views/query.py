@@ -1,0 +1,131 @@
+"""Collections with their query parameters (DSP0263 4.1.6), and ``$expand`` of references.
+
+A Collection is built from the binding's entries rendered to the neutral form,
+then (in this order, as SlipStream does) filtered (``$filter``), sorted
+(``$orderby``), counted, paged (``$first``/``$last``), expanded (``$expand``)
+and trimmed (``$select``). Decisions (docs/cimi.rst):
+
+* ``count`` is the number of entries that match ``$filter``, before paging,
+  so that a client paging through a Collection knows its size;
+* ``$select`` on a Collection names attributes of its entries (``name``, or
+  ``machines/name``) or of the Collection (``count``); ``id`` and ``count``
+  (required, 5.5.12) are always kept, and an entry keeps its ``id``;
+* ``$expand`` replaces a reference by the referenced resource (its ``href``
+  kept), or a Collection reference by the Collection (entries included);
+  references to what Concord does not serve, or that the caller cannot see,
+  stay references; expansion is one level deep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cimi.codec.binding import target_table
+from cimi.mapping import Binding, Context, route
+from cimi.mapping.base import operation
+from cimi.query import CollectionQuery, Expansion, Selection, matches, order, page, project
+from cimi.resources import Kind, Table
+from engine.errors import NotFound
+
+
+def collection(
+    ctx: Context,
+    binding: Binding,
+    parent: tuple[str, ...],
+    query: CollectionQuery,
+    *,
+    expand: bool = True,
+) -> dict[str, Any]:
+    """The neutral Collection of *binding* below *parent*, *query* applied.
+
+    :raises NotFound: the parent resource is not visible.
+    """
+    binding.check_parent(ctx, parent)
+    objects = binding.fetch_all(ctx, parent)
+    binding.prepare(ctx, objects)
+    entries = [binding.render(ctx, obj) for obj in objects]
+    if query.filter is not None:
+        entries = [entry for entry in entries if matches(query.filter, entry)]
+    if query.orderby:
+        entries = order(entries, query.orderby)
+    count = len(entries)
+    entries = page(entries, query.first, query.last)
+    if expand and (query.expand.all or query.expand.names):
+        entries = [expanded(ctx, e, binding.table, query.expand) for e in entries]
+    href = binding.collection_href(ctx, parent)
+    table = binding.collection_table
+    items = table.items_field
+    assert items is not None  # noqa: S101 (every Collection table has entries)
+    value: dict[str, Any] = {"id": href, "count": count, items.name: entries}
+    if binding.can_add(ctx, parent):
+        value["operations"] = [operation("add", href)]
+    return selected_collection(value, table, query.select)
+
+
+def selected_collection(
+    value: dict[str, Any], table: Table, selection: Selection
+) -> dict[str, Any]:
+    """*value* (a neutral Collection) trimmed by ``$select`` (4.1.6.3)."""
+    if selection.all:
+        return value
+    items = table.items_field
+    assert items is not None  # noqa: S101 (every Collection table has entries)
+    keep = {"id", "count"}
+    entry_paths: set[tuple[str, ...]] = set()
+    whole_entries = False
+    for path in selection.paths:
+        if path[0] == items.name:
+            if len(path) == 1:
+                whole_entries = True
+            else:
+                entry_paths.add(path[1:])
+        elif table.get(path[0]) is not None:
+            keep.add(path[0])
+        else:
+            entry_paths.add(path)
+    result = {k: v for k, v in value.items() if k in keep}
+    if whole_entries:
+        result[items.name] = value.get(items.name, [])
+    elif entry_paths:
+        chosen = Selection(frozenset(entry_paths), all=False)
+        result[items.name] = [project(entry, chosen) for entry in value.get(items.name, [])]
+    return result
+
+
+def expanded(ctx: Context, value: dict[str, Any], table: Table, names: Expansion) -> dict[str, Any]:
+    """*value* with the references *names* asks for replaced by their targets (4.1.6.4)."""
+    result = dict(value)
+    for field in table.fields:
+        if field.name not in names or field.kind not in (Kind.REF, Kind.COLLECTION):
+            continue
+        if field.target is None or field.many:
+            continue
+        current = value.get(field.name)
+        if not isinstance(current, dict) or "href" not in current:
+            continue
+        target = resolve(ctx, current["href"])
+        if target is not None:
+            allowed = {f.name for f in target_table(field).fields}
+            result[field.name] = {
+                "href": current["href"],
+                **{k: v for k, v in target.items() if k in allowed},
+            }
+    return result
+
+
+def resolve(ctx: Context, href: str) -> dict[str, Any] | None:
+    """The neutral resource or Collection at *href*, or None when it is not ours or not visible."""
+    segments = ctx.links.segments(href)
+    found = route(segments) if segments else None
+    if found is None:
+        return None
+    binding, ids, is_resource = found
+    try:
+        if is_resource:
+            return binding.render(ctx, binding.fetch(ctx, ids))
+        return collection(ctx, binding, ids, CollectionQuery(), expand=False)
+    except NotFound:
+        return None
+
+
+__all__ = ["collection", "expanded", "resolve", "selected_collection"]
