@@ -100,12 +100,19 @@ def _basic(request: Request, header: str) -> Scope:
         raise AuthenticationFailed(SIGN_IN_FAILED)
     credentials = CredentialService(request.dbsession, request.registry.password_hasher)
     cache: VerifiedPasswordCache = request.registry.password_cache
-    known = credentials.password_hash_of(username)
-    if known is not None and cache.knows(known[0], known[1], password):
-        return credentials.scope_for_user_id(known[0])
+    record = credentials.sign_in_record(username)
+    # The cache is keyed by the user and its current hash (a user without a
+    # password signs in with API keys only, and falls through to the failure).
+    key = (
+        None
+        if record is None or record.password_hash is None
+        else (record.user_id, record.password_hash)
+    )
+    if record is not None and key is not None and cache.knows(*key, password):
+        return record.usable_scope()
     scope = credentials.authenticate_password(username, password)
-    if known is not None:
-        cache.remember(known[0], known[1], password)
+    if key is not None:
+        cache.remember(*key, password)
     return scope
 
 

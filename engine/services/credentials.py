@@ -45,6 +45,72 @@ class IssuedKey:
     expires: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class SignInRecord:
+    """A user as sign-in sees it: its password hash and the scope it would act in.
+
+    :param user_id: the user's id.
+    :param password_hash: its password hash (None: it has no password, keys only).
+    :param scope: its scope, or None when the user, its account or its domain
+        is not enabled.
+    """
+
+    user_id: str
+    password_hash: str | None
+    scope: Scope | None
+
+    def usable_scope(self) -> Scope:
+        """The scope, if the user may act.
+
+        :raises AuthenticationFailed: the user, its account or its domain is not enabled.
+        """
+        if self.scope is None:
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        return self.scope
+
+
+def _record(session: Session, which: sa.ColumnElement[bool]) -> SignInRecord | None:
+    # One statement: the user, its account and domain, and one row per
+    # project membership (an outer join, so a user without projects has one
+    # row with a NULL project).
+    rows = session.execute(
+        sa.select(
+            User.id,
+            User.username,
+            User.password_hash,
+            User.state,
+            Account.id,
+            Account.type,
+            Account.state,
+            Domain.id,
+            Domain.path,
+            Domain.state,
+            ProjectMember.project_id,
+        )
+        .join(Account, User.account_id == Account.id)
+        .join(Domain, Account.domain_id == Domain.id)
+        .outerjoin(ProjectMember, ProjectMember.user_id == User.id)
+        .where(which)
+    ).all()
+    if not rows:
+        return None
+    user_id, username, password_hash, user_state = rows[0][:4]
+    account_id, account_type, account_state, domain_id, domain_path, domain_state = rows[0][4:10]
+    enabled = TenantState.ENABLED
+    scope = None
+    if user_state is enabled and account_state is enabled and domain_state is enabled:
+        scope = Scope(
+            user_id=user_id,
+            username=username,
+            account_id=account_id,
+            domain_id=domain_id,
+            domain_path=domain_path,
+            role=role_for(account_type.value),
+            project_ids=frozenset(row[10] for row in rows if row[10] is not None),
+        )
+    return SignInRecord(user_id, password_hash, scope)
+
+
 class CredentialService:
     """Authenticate callers and manage API keys.
 
@@ -64,52 +130,42 @@ class CredentialService:
         :raises AuthenticationFailed: unknown user, wrong password, or the
             user, its account or its domain is not enabled.
         """
-        user = self.session.scalar(sa.select(User).where(User.username == username))
-        if user is None:
+        record = self.sign_in_record(username)
+        if record is None or record.password_hash is None:
             # Spend the same time as a real check so that timing does not
             # reveal which user names exist.
             self.hasher.verify(dummy_hash(self.hasher), password)
             raise AuthenticationFailed(SIGN_IN_FAILED)
-        if not self.hasher.verify(user.password_hash, password):
+        if not self.hasher.verify(record.password_hash, password):
             raise AuthenticationFailed(SIGN_IN_FAILED)
-        return self.scope_for(user)
+        return record.usable_scope()
 
-    def password_hash_of(self, username: str) -> tuple[str, str] | None:
-        """The (user id, password hash) of a user, for the edge's verified-credential cache."""
-        row = self.session.execute(
-            sa.select(User.id, User.password_hash).where(User.username == username)
-        ).first()
-        if row is None or row[1] is None:
-            return None
-        return str(row[0]), str(row[1])
+    def sign_in_record(self, username: str) -> SignInRecord | None:
+        """Everything a sign-in by ``username`` needs, in one statement.
+
+        This is the hot path of every Basic-authenticated request: with the
+        edge's verified-password cache warm, it is the request's only
+        authentication query. Nothing is cached across requests, so a disabled
+        user, account or domain, a new password or a new project membership
+        takes effect on the very next request, whichever process serves it.
+
+        :returns: None when no user has this name.
+        """
+        return _record(self.session, User.username == username)
 
     def scope_for(self, user: User) -> Scope:
-        """The scope a user acts in, after checking that it may act at all."""
-        account = user.account
-        domain = account.domain
-        if user.state is not TenantState.ENABLED or account.state is not TenantState.ENABLED:
-            raise AuthenticationFailed(SIGN_IN_FAILED)
-        if domain.state is not TenantState.ENABLED:
-            raise AuthenticationFailed(SIGN_IN_FAILED)
-        project_ids = self.session.scalars(
-            sa.select(ProjectMember.project_id).where(ProjectMember.user_id == user.id)
-        )
-        return Scope(
-            user_id=user.id,
-            username=user.username,
-            account_id=account.id,
-            domain_id=domain.id,
-            domain_path=domain.path,
-            role=role_for(account.type.value),
-            project_ids=frozenset(project_ids),
-        )
+        """The scope a user acts in, after checking that it may act at all.
+
+        :raises AuthenticationFailed: the user, its account or its domain is not enabled.
+        """
+        return self.scope_for_user_id(user.id)
 
     def scope_for_user_id(self, user_id: str) -> Scope:
         """The scope of the user with ``user_id`` (see :meth:`scope_for`)."""
-        user = self.session.get(User, user_id)
-        if user is None:
+        record = _record(self.session, User.id == user_id)
+        if record is None:
             raise AuthenticationFailed(SIGN_IN_FAILED)
-        return self.scope_for(user)
+        return record.usable_scope()
 
     # -- API keys --------------------------------------------------------------
 
@@ -183,12 +239,16 @@ class CredentialService:
         :raises AuthenticationFailed: unknown, revoked or expired key, or a
             user that may not act.
         """
-        key = self.session.scalar(sa.select(ApiKey).where(ApiKey.access_key == access_key))
+        key = self.session.execute(
+            sa.select(ApiKey.user_id, ApiKey.secret, ApiKey.revoked, ApiKey.expires).where(
+                ApiKey.access_key == access_key
+            )
+        ).first()
         if key is None or key.revoked is not None:
             raise AuthenticationFailed(SIGN_IN_FAILED)
         if key.expires is not None and key.expires <= now:
             raise AuthenticationFailed(SIGN_IN_FAILED)
-        return key.secret, self.scope_for(key.user)
+        return key.secret, self.scope_for_user_id(key.user_id)
 
     def remember_nonce(self, access_key: str, nonce: str, expires: dt.datetime) -> None:
         """Record a signed request's nonce; a second use within the window is a replay.

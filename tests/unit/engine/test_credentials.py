@@ -107,11 +107,44 @@ def test_scope_for_unknown_user_id(credentials) -> None:
         credentials.scope_for_user_id("no-such-user")
 
 
-def test_password_hash_of(credentials, tenancy) -> None:
-    user_id, encoded = credentials.password_hash_of("alice")
-    assert user_id == tenancy.ids["alice"]
-    assert encoded.startswith("$argon2id$")
-    assert credentials.password_hash_of("nobody") is None
+def test_sign_in_record_holds_the_hash_and_the_scope(credentials, tenancy) -> None:
+    record = credentials.sign_in_record("alice")
+    assert record.user_id == tenancy.ids["alice"]
+    assert record.password_hash.startswith("$argon2id$")
+    assert record.usable_scope() == scope(credentials, "alice")
+    assert credentials.sign_in_record("nobody") is None
+
+
+def test_sign_in_record_is_one_statement_with_every_membership(
+    credentials, session, database, tenancy
+) -> None:
+    projects = TenancyService(session, credentials.hasher)
+    for name in ("p1", "p2"):
+        projects.create_project(scope(credentials, "alice"), name)
+    session.flush()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    sa.event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        record = credentials.sign_in_record("alice")
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", count)
+    # The hot path of every Basic request: one round trip, whatever the memberships.
+    assert len(statements) == 1, statements
+    assert len(record.usable_scope().project_ids) == 2
+
+
+def test_sign_in_record_of_a_user_who_may_not_act_has_no_scope(
+    credentials, session, tenancy
+) -> None:
+    session.get(User, tenancy.ids["bob"]).state = TenantState.LOCKED
+    record = credentials.sign_in_record("bob")
+    assert record is not None and record.scope is None
+    with pytest.raises(AuthenticationFailed, match=SIGN_IN_FAILED):
+        record.usable_scope()
 
 
 # -- API keys ------------------------------------------------------------------------
