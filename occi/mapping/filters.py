@@ -179,6 +179,24 @@ def matches(registry: CategoryRegistry, entity: Entity, wanted: Filter) -> bool:
     return all(same_value(_value(entity, n), v) for n, v in wanted.attributes.items())
 
 
+def require_defined_attributes(registry: CategoryRegistry, wanted: Filter) -> None:
+    """Refuse a filter on an attribute no Category defines.
+
+    A GET filtering on such an attribute just finds nothing, but a DELETE on a
+    collection acts on what the filter selects: a misspelt attribute must be
+    the client's error (400), not a silent no-op it might read as success.
+
+    :raises InvalidInput: an attribute of the filter is not defined anywhere.
+    """
+    defined = {a.name for category in registry for a in category.rendered_attributes()}
+    unknown = sorted(set(wanted.attributes) - defined - {SOURCE, TARGET})
+    if unknown:
+        raise InvalidInput(
+            f"no Kind or Mixin defines the attribute {unknown[0][:200]!r}: "
+            "a DELETE filter must name defined attributes"
+        )
+
+
 def apply(registry: CategoryRegistry, entities: Iterable[Entity], wanted: Filter) -> list[Entity]:
     """The entities that pass ``wanted``."""
     return [e for e in entities if matches(registry, e, wanted)]
@@ -196,4 +214,5 @@ __all__ = [
     "matches",
     "page_of",
     "related",
+    "require_defined_attributes",
 ]

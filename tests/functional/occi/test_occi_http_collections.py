@@ -194,6 +194,17 @@ def test_delete_a_filtered_kind_collection(occi: OcciClient, cloud) -> None:
     occi.request("GET", doomed, status=404)
 
 
+def test_a_delete_filter_on_an_undefined_attribute_is_refused(occi: OcciClient, cloud) -> None:
+    # A misspelt attribute would otherwise select nothing and answer 204.
+    kept = occi.create(NETWORK, {"occi.core.title": "kept"})
+    cloud.run_jobs()
+    response = occi.request(
+        "DELETE", "/network/", headers={"X-OCCI-Attribute": 'occi.core.titel="kept"'}, status=400
+    )
+    assert "occi.core.titel" in response.text
+    assert occi.listing("/network/") == [kept]
+
+
 def test_deleting_a_collection_is_all_or_nothing(occi: OcciClient, estate) -> None:
     # The networks carry an interface of a running compute: the engine refuses one,
     # so nothing at all is deleted (the tween rolls the request back).
