@@ -137,7 +137,27 @@ def to_action(document: TextDocument) -> ActionInvocation:
 
 
 def to_locations(document: TextDocument, base_url: str | None) -> Locations:
-    """An entity_collection_rendering: the X-OCCI-Location values, as paths where possible."""
+    """An entity_collection_rendering: the X-OCCI-Location values, as paths where possible.
+
+    GFD.229 §3.6's entity_collection_rendering is X-OCCI-Location lines only:
+    a Category, Link or attribute beside them means the client sent an entity
+    where a list was expected, and reading only the locations would act on a
+    list it never meant (an empty one replaces a Mixin's members with none).
+
+    :raises ParseError: the rendering carries anything but locations.
+    """
+    strays = [
+        (what, found[0].where)
+        for what, found in (
+            ("Category", document.categories),
+            ("Link", document.links),
+            ("X-OCCI-Attribute", document.attributes),
+        )
+        if found
+    ]
+    if strays:
+        what, where = strays[0]
+        raise ParseError(f"a list of locations carries X-OCCI-Location only, not {what}", where)
     return Locations(tuple(relative(base_url, uri) for uri, _where in document.locations))
 
 

@@ -28,6 +28,7 @@ from occi.mapping.paths import (
     resolve_static,
 )
 from occi.negotiation import check_version
+from occi.views.support import query
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -72,6 +73,14 @@ def namespace(request: Request) -> Target:
     # Authentication before anything else is decided (negotiation, the method):
     # a signed request that then fails has still spent its nonce.
     request.scope  # noqa: B018
+    if request.method != "POST" and "action" in query(request):
+        # GFD.223 §3.7: an Action is invoked with POST. Another method with
+        # ``?action=`` would otherwise act as if the query were not there (a
+        # PUT replacing a Mixin's members, a DELETE deleting the entity).
+        raise HTTPMethodNotAllowed(
+            f"an Action is invoked with POST (GFD.223 §3.7), not {request.method}",
+            headers={"Allow": "POST"},
+        )
     return found
 
 

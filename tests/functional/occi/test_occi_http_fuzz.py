@@ -256,6 +256,17 @@ def seeded(occi: OcciClient, cloud) -> dict[str, str]:
         "broken text",
     )
 )
+# Found by Hypothesis: a PUT with ?action= replaced the Mixin's members with the
+# (empty) list of locations of a body that carried an attribute instead.
+@example(
+    request=Malformed(
+        "PUT",
+        "/tag/?action=stop",
+        {"Content-Type": "text/plain"},
+        "\r\nX-OCCI-Attribute: a=[1]\r\n",
+        "broken text",
+    )
+)
 @settings(
     max_examples=300,
     deadline=None,

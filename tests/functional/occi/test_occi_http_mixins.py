@@ -186,3 +186,28 @@ def test_an_action_on_a_tag_collection(occi: OcciClient, cloud) -> None:
     assert occi.attribute(first, "occi.compute.state") == "inactive"
     assert occi.attribute(second, "occi.compute.state") == "active"
     assert tag in occi.read(first).mixins
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_a_list_of_locations_takes_nothing_else(occi: OcciClient, tagged, method: str) -> None:
+    # An entity where a list was expected: read as "no locations", a PUT would
+    # have emptied the Mixin.
+    occi.members("/web/", [tagged["n0"]], "POST")
+    body = f"X-OCCI-Location: {tagged['n1']}\r\nX-OCCI-Attribute: occi.core.title=1\r\n"
+    response = occi.request(
+        method, "/web/", body=body, headers={"Content-Type": TEXT_PLAIN}, status=400
+    )
+    assert "X-OCCI-Location only" in response.text
+    assert occi.listing("/web/") == [tagged["n0"]]
+
+
+@pytest.mark.parametrize(("method", "target"), [("PUT", "/web/"), ("DELETE", "n0"), ("GET", "n0")])
+def test_an_action_query_takes_post_only(
+    occi: OcciClient, tagged, method: str, target: str
+) -> None:
+    occi.members("/web/", [tagged["n0"]], "POST")
+    path = tagged.get(target, target)
+    response = occi.request(method, f"{path}?action=down", status=405)
+    assert response.headers["Allow"] == "POST"
+    assert occi.listing("/web/") == [tagged["n0"]]
+    occi.request("GET", tagged["n0"], status=200)
