@@ -113,21 +113,29 @@ class Scope:
         :param project_column: its owning-project column (nullable).
         :param domain_column: its owning-domain column.
         """
-        if self.role is Role.ROOT_ADMIN:
-            return sa.true()
-        # What a user sees: its account's own resources and its projects'.
-        # A domain administrator sees that too (it may be a member of a
-        # project outside its subtree), plus everything in its subtree; this
-        # must agree with can_see_owner.
-        own: sa.ColumnElement[bool] = sa.and_(
-            account_column == self.account_id, project_column.is_(None)
+        return owner_condition(
+            self.visibility_shape,
+            (account_column, project_column, domain_column),
+            (self.account_id, sorted(self.project_ids), self.domain_path),
         )
-        if self.project_ids:
-            own = sa.or_(own, project_column.in_(sorted(self.project_ids)))
-        if self.role is Role.DOMAIN_ADMIN:
-            subtree = sa.select(Domain.id).where(Domain.path.startswith(self.domain_path))
-            return sa.or_(domain_column.in_(subtree), own)
-        return own
+
+    @property
+    def visibility_shape(self) -> VisibilityShape:
+        """What decides the *form* of :meth:`owner_filter`: the role, and any projects.
+
+        Two scopes with the same shape differ only in the values of
+        :meth:`visibility_parameters`, so a statement prepared for one shape
+        (:func:`prepared_owner_filter`) serves every caller with that shape.
+        """
+        return (self.role, bool(self.project_ids))
+
+    def visibility_parameters(self) -> dict[str, Any]:
+        """The bound values of :func:`prepared_owner_filter` for this caller."""
+        return {
+            _ACCOUNT: self.account_id,
+            _PROJECTS: sorted(self.project_ids),
+            _DOMAIN_PATH: self.domain_path,
+        }
 
     def with_project(self, project_id: str | None) -> Scope:
         """The same caller acting inside ``project_id`` (membership is checked by the caller)."""
@@ -163,6 +171,61 @@ class Owner:
     def for_scope(cls, scope: Scope) -> Owner:
         """The owner of what ``scope`` creates: its account, or its current project."""
         return cls(scope.account_id, scope.project_id, scope.domain_id)
+
+
+#: A scope's :attr:`Scope.visibility_shape`: its role, and whether it is in any project.
+VisibilityShape = tuple[Role, bool]
+
+# The names of the bound parameters of a prepared owner filter.
+_ACCOUNT, _PROJECTS, _DOMAIN_PATH = "visible_account", "visible_projects", "visible_domain_path"
+
+
+def owner_condition(
+    shape: VisibilityShape, columns: tuple[Any, Any, Any], values: tuple[Any, Any, Any]
+) -> sa.ColumnElement[bool]:
+    """The visibility rule as SQL, for given values or for bound parameters.
+
+    :param shape: the caller's role, and whether it is a member of any project.
+    :param columns: the owning account, project and domain columns.
+    :param values: the caller's account id, project ids and domain path, as
+        plain values or as bound parameters (see :func:`prepared_owner_filter`).
+    """
+    role, in_projects = shape
+    account_column, project_column, domain_column = columns
+    account, projects, domain_path = values
+    if role is Role.ROOT_ADMIN:
+        return sa.true()
+    # What a user sees: its account's own resources and its projects'. A
+    # domain administrator sees that too (it may be a member of a project
+    # outside its subtree), plus everything in its subtree; this must agree
+    # with Scope.can_see_owner.
+    own: sa.ColumnElement[bool] = sa.and_(account_column == account, project_column.is_(None))
+    if in_projects:
+        own = sa.or_(own, project_column.in_(projects))
+    if role is Role.DOMAIN_ADMIN:
+        subtree = sa.select(Domain.id).where(Domain.path.startswith(domain_path))
+        return sa.or_(domain_column.in_(subtree), own)
+    return own
+
+
+def prepared_owner_filter(
+    shape: VisibilityShape, account_column: Any, project_column: Any, domain_column: Any
+) -> sa.ColumnElement[bool]:
+    """:meth:`Scope.owner_filter` with bound parameters instead of one caller's values.
+
+    For statements built once per shape and executed with
+    :meth:`Scope.visibility_parameters`: building a statement and its cache
+    key costs more than running it on the hot read paths.
+    """
+    return owner_condition(
+        shape,
+        (account_column, project_column, domain_column),
+        (
+            sa.bindparam(_ACCOUNT),
+            sa.bindparam(_PROJECTS, expanding=True),
+            sa.bindparam(_DOMAIN_PATH),
+        ),
+    )
 
 
 def role_for(account_type: str) -> Role:

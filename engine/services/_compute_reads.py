@@ -18,6 +18,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.lifecycle import Kind, State
 from engine.models.compute import Compute
 from engine.scope import Scope
+from engine.services._prepared import find_visible
 
 
 class ComputeReads:
@@ -36,8 +37,9 @@ class ComputeReads:
             history); they are otherwise gone.
         :raises NotFound: no such compute, deleted, or another tenant's.
         """
-        query = self._visible(scope, include_deleted).where(Compute.id == compute_id)
-        compute = self.session.scalar(query)
+        compute = find_visible(
+            self.session, scope, Compute, compute_id, include_deleted=include_deleted
+        )
         if compute is None:
             raise NotFound(f"no compute {compute_id!r}", id=compute_id)
         return compute

@@ -27,6 +27,7 @@ from engine.models.jobs import Job
 from engine.models.network import Network, NetworkInterface
 from engine.models.storage import StorageAttachment, Volume
 from engine.scope import Owner, Scope
+from engine.services._prepared import find_visible, prepared, visible
 from engine.services._resource_state import ResourceEmitter
 from engine.services._resources import DETACH_COMPUTE_STATES, change_state, pin, same_owner
 from engine.services.jobs import JobService
@@ -35,19 +36,12 @@ from engine.services.jobs import JobService
 L = TypeVar("L", StorageAttachment, NetworkInterface)
 
 
-def visible_links(scope: Scope, model: type[L]) -> sa.Select[L]:
-    """The links of ``model`` that ``scope`` may see."""
-    return sa.select(model).where(
-        scope.owner_filter(model.account_id, model.project_id, model.domain_id)
-    )
-
-
 def find_link(session: Session, scope: Scope, model: type[L], kind: Kind, link_id: str) -> L:
     """The link ``link_id`` visible to ``scope``.
 
     :raises NotFound: no such link (or detached), or another tenant's.
     """
-    link = session.scalar(visible_links(scope, model).where(model.id == link_id))
+    link = find_visible(session, scope, model, link_id, include_deleted=True)
     if link is None:
         raise NotFound(f"no {kind.label} {link_id!r}", id=link_id)
     return link
@@ -67,13 +61,20 @@ def list_links(
     :param target: the column naming the linked volume or network, and its
         wanted value (``None``: any).
     """
-    query = visible_links(scope, model)
-    if compute_id is not None:
-        query = query.where(model.compute_id == compute_id)
     column, target_id = target
-    if target_id is not None:
-        query = query.where(column == target_id)
-    return list(session.scalars(query.order_by(model.compute_id, order)))
+    shape = scope.visibility_shape
+
+    def build() -> sa.Select[L]:
+        query = sa.select(model).where(visible(model, shape))
+        if compute_id is not None:
+            query = query.where(model.compute_id == sa.bindparam("compute_id"))
+        if target_id is not None:
+            query = query.where(column == sa.bindparam("target_id"))
+        return query.order_by(model.compute_id, order)
+
+    key = ("links", model, column, order, compute_id is None, target_id is None, shape)
+    parameters = {**scope.visibility_parameters(), "compute_id": compute_id}
+    return list(session.scalars(prepared(key, build), {**parameters, "target_id": target_id}))
 
 
 def check_pair(compute: Compute, target: Volume | Network, label: str) -> None:
@@ -170,5 +171,4 @@ __all__ = [
     "pin_pair",
     "request_detach",
     "submit_attach",
-    "visible_links",
 ]

@@ -36,6 +36,7 @@ from engine.models.storage import Volume
 from engine.scope import Owner, Scope
 from engine.services import _checks as checks
 from engine.services._checks import Unset
+from engine.services._prepared import find_visible
 from engine.services._resource_state import ResourceEmitter
 from engine.services._resources import change_state
 from engine.services.jobs import JobService
@@ -92,8 +93,9 @@ class OwnedResources(Generic[R]):
 
         :raises NotFound: no such resource, deleted, or another tenant's.
         """
-        query = self._visible(scope, include_deleted).where(self.model.id == resource_id)
-        row = self.session.scalar(query)
+        row = find_visible(
+            self.session, scope, self.model, resource_id, include_deleted=include_deleted
+        )
         if row is None:
             raise NotFound(f"no {self.kind.label} {resource_id!r}", id=resource_id)
         return row

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from engine.models.tenancy import (
 )
 from engine.passwords import PasswordHasher, dummy_hash
 from engine.scope import Scope, role_for
+from engine.services._prepared import prepared
 
 # One message for every sign-in failure so that the answer never tells a
 # caller which part (user, password, state) was wrong.
@@ -69,11 +71,12 @@ class SignInRecord:
         return self.scope
 
 
-def _record(session: Session, which: sa.ColumnElement[bool]) -> SignInRecord | None:
+def _sign_in_statement(by_username: bool) -> sa.Select[*tuple[Any, ...]]:
     # One statement: the user, its account and domain, and one row per
     # project membership (an outer join, so a user without projects has one
     # row with a NULL project).
-    rows = session.execute(
+    which = User.username if by_username else User.id
+    return (
         sa.select(
             User.id,
             User.username,
@@ -90,8 +93,16 @@ def _record(session: Session, which: sa.ColumnElement[bool]) -> SignInRecord | N
         .join(Account, User.account_id == Account.id)
         .join(Domain, Account.domain_id == Domain.id)
         .outerjoin(ProjectMember, ProjectMember.user_id == User.id)
-        .where(which)
-    ).all()
+        .where(which == sa.bindparam("user"))
+    )
+
+
+def _record(
+    session: Session, *, username: str | None = None, user_id: str | None = None
+) -> SignInRecord | None:
+    by_username = username is not None
+    statement = prepared(("sign-in", by_username), lambda: _sign_in_statement(by_username))
+    rows = session.execute(statement, {"user": username if by_username else user_id}).all()
     if not rows:
         return None
     user_id, username, password_hash, user_state = rows[0][:4]
@@ -151,7 +162,7 @@ class CredentialService:
 
         :returns: None when no user has this name.
         """
-        return _record(self.session, User.username == username)
+        return _record(self.session, username=username)
 
     def scope_for(self, user: User) -> Scope:
         """The scope a user acts in, after checking that it may act at all.
@@ -162,7 +173,7 @@ class CredentialService:
 
     def scope_for_user_id(self, user_id: str) -> Scope:
         """The scope of the user with ``user_id`` (see :meth:`scope_for`)."""
-        record = _record(self.session, User.id == user_id)
+        record = _record(self.session, user_id=user_id)
         if record is None:
             raise AuthenticationFailed(SIGN_IN_FAILED)
         return record.usable_scope()

@@ -27,6 +27,7 @@ from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.lifecycle import Kind
 from engine.models.tags import Tag, TagAssignment
 from engine.scope import Owner, Scope
+from engine.services._prepared import prepared, visible
 
 #: A tag name: what an OCCI term allows (GFD.229 ``term``), 1 to 255 characters.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
@@ -248,15 +249,26 @@ class TagService:
         :param resource_ids: these resources only; by default every resource
             that carries a visible tag (one query either way).
         """
-        query = sa.select(TagAssignment.resource_id, Tag).join(Tag, Tag.id == TagAssignment.tag_id)
-        query = query.where(scope.owner_filter(Tag.account_id, Tag.project_id, Tag.domain_id))
-        if resource_ids is not None:
-            ids = sorted(set(resource_ids))
-            if not ids:
-                return {}
-            query = query.where(TagAssignment.resource_id.in_(ids))
+        ids = None if resource_ids is None else sorted(set(resource_ids))
+        if ids == []:
+            return {}
+        shape = scope.visibility_shape
+
+        def build() -> sa.Select[str, Tag]:
+            query = sa.select(TagAssignment.resource_id, Tag).join(
+                Tag, Tag.id == TagAssignment.tag_id
+            )
+            query = query.where(visible(Tag, shape))
+            if ids is not None:
+                query = query.where(
+                    TagAssignment.resource_id.in_(sa.bindparam("resource_ids", expanding=True))
+                )
+            return query.order_by(Tag.created, Tag.id)
+
+        statement = prepared(("tags of", ids is None, shape), build)
+        parameters = {**scope.visibility_parameters(), "resource_ids": ids}
         found: dict[str, builtins.list[Tag]] = {}
-        for resource_id, tag in self.session.execute(query.order_by(Tag.created, Tag.id)):
+        for resource_id, tag in self.session.execute(statement, parameters):
             found.setdefault(resource_id, []).append(tag)
         return found
 

@@ -1,8 +1,9 @@
 """Scope visibility: the SQL filter and the Python predicate must agree, on both back-ends.
 
 A table private to this test holds one row per (domain, account, project)
-combination; for any caller, the rows :meth:`Scope.owner_filter` selects must
-be exactly those :meth:`Scope.can_see_owner` accepts.
+combination; for any caller, the rows :meth:`Scope.owner_filter` selects, and
+those the bound-parameter form :func:`prepared_owner_filter` selects, must be
+exactly those :meth:`Scope.can_see_owner` accepts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import Database
 from engine.models.tenancy import AccountType, Domain
-from engine.scope import Role, Scope, frozen_ids, role_for
+from engine.scope import Role, Scope, frozen_ids, prepared_owner_filter, role_for
 from engine.services.tenancy import TenancyService
 
 #: Accounts and the domain each lives in, with the role of its users.
@@ -117,6 +118,16 @@ def visible_by_sql(world: World, scope: Scope) -> set[int]:
     return set(world.session.scalars(sa.select(probe.c.id).where(condition)))
 
 
+def visible_by_prepared_sql(world: World, scope: Scope) -> set[int]:
+    # Built from the shape alone, as the hot read paths build it once per process;
+    # the caller's values come only with the execution.
+    condition = prepared_owner_filter(
+        scope.visibility_shape, probe.c.account_id, probe.c.project_id, probe.c.domain_id
+    )
+    statement = sa.select(probe.c.id).where(condition)
+    return set(world.session.scalars(statement, scope.visibility_parameters()))
+
+
 def visible_by_python(world: World, scope: Scope) -> set[int]:
     return {
         n
@@ -139,6 +150,7 @@ def test_owner_filter_agrees_with_can_see_owner(
     )
     scope = make_scope(world, account, projects)
     assert visible_by_sql(world, scope) == visible_by_python(world, scope)
+    assert visible_by_prepared_sql(world, scope) == visible_by_python(world, scope)
 
 
 def _owners(world: World, scope: Scope) -> set[tuple[str, str | None, str]]:
@@ -190,3 +202,19 @@ def test_system_scope_and_with_project(world: World) -> None:
         user.role,
     )
     assert not user.is_admin and not user.administers_domain(user.domain_path)
+
+
+def test_one_prepared_statement_serves_every_caller_of_a_shape(world: World) -> None:
+    # Two users of different accounts, neither in a project: the same shape, so the
+    # same statement, and each still sees only its own rows.
+    dev, sales = make_scope(world, "dev"), make_scope(world, "sales")
+    assert dev.visibility_shape == sales.visibility_shape
+    statement = sa.select(probe.c.id).where(
+        prepared_owner_filter(
+            dev.visibility_shape, probe.c.account_id, probe.c.project_id, probe.c.domain_id
+        )
+    )
+    for scope in (dev, sales):
+        seen = set(world.session.scalars(statement, scope.visibility_parameters()))
+        assert seen == visible_by_python(world, scope)
+    assert make_scope(world, "dev", {"p-acme"}).visibility_shape != dev.visibility_shape
