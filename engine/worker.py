@@ -130,6 +130,10 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class _JobLost(Exception):
+    """The job is no longer this worker's to finish (taken over, or cancelled)."""
+
+
 class Worker:
     """Claims and runs jobs until stopped.
 
@@ -224,17 +228,25 @@ class Worker:
         beat = threading.Thread(target=self._beat, args=(job_id, beating), daemon=True)
         beat.start()
         message: str | None = None
+        attempt: int | None = None
         try:
             with self.database.transaction() as session:
                 job = session.get(Job, job_id)
                 if job is None:  # deleted with its owner since the claim
                     return
+                attempt = job.attempts
                 handler = self.registry.get(job.action)
                 if handler is None:
                     raise EngineError(f"no handler for job action {job.action!r}")
                 ctx = JobContext(session, job, self.drivers)
                 result = handler.run(ctx)
+                if not JobService(session).still_held(job_id, self.worker_id, attempt):
+                    raise _JobLost
                 JobService(session).succeed(job, result)
+        except _JobLost:
+            # Rolled back: the worker that holds the job now redoes the work
+            # (handlers are idempotent) and records its outcome.
+            log.warning("job taken over by another worker", extra={"job": job_id})
         except EngineError as exc:
             message = exc.message
         except Exception:
@@ -243,13 +255,16 @@ class Worker:
         finally:
             beating.set()
             beat.join()
-        if message is not None:
-            self._record_failure(job_id, message)
+        if message is not None and attempt is not None:
+            self._record_failure(job_id, message, attempt)
 
-    def _record_failure(self, job_id: str, message: str) -> None:
+    def _record_failure(self, job_id: str, message: str, attempt: int) -> None:
         with self.database.transaction() as session:
             job = session.get(Job, job_id)
             if job is None:
+                return
+            if not JobService(session).still_held(job_id, self.worker_id, attempt):
+                log.warning("job taken over by another worker", extra={"job": job_id})
                 return
             handler = self.registry.get(job.action)
             if handler is not None:

@@ -185,6 +185,27 @@ class JobService:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def still_held(self, job_id: str, worker_id: str, attempt: int) -> bool:
+        """Whether ``worker_id`` still runs attempt number ``attempt`` of the job.
+
+        A locking read, so that it sees the latest committed row even inside
+        a REPEATABLE READ transaction and keeps it until the caller commits:
+        a worker that stalled past the heartbeat limit may find its job
+        requeued and claimed again by another worker, or cancelled, and must
+        then not record an outcome over the other's.
+        """
+        found = self.session.scalar(
+            sa.select(Job.id)
+            .where(
+                Job.id == job_id,
+                Job.claimed_by == worker_id,
+                Job.state == JobState.RUNNING,
+                Job.attempts == attempt,
+            )
+            .with_for_update()
+        )
+        return found is not None
+
     def set_progress(self, job: Job, progress: int) -> None:
         """Record a running job's progress, 0 to 100."""
         if not 0 <= progress <= 100:

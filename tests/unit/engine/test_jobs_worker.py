@@ -83,10 +83,38 @@ class Crashing(Recorder):
         raise RuntimeError("KeyError in /srv/concord/secret.py line 12")
 
 
+class Stalling(Recorder):
+    """Does its work while, meanwhile, its job is requeued and claimed by worker w2
+    (what another worker does when this one stalls past the heartbeat limit)."""
+
+    action = "test.stall"
+
+    def __init__(self, database: Database, then: type[Exception] | None = None) -> None:
+        self.database = database
+        self.then = then
+
+    def run(self, ctx: JobContext) -> dict[str, Any]:
+        with self.database.transaction() as session:
+            service = JobService(session)
+            taken = session.get(Job, ctx.job.id)
+            assert taken is not None
+            service.requeue(taken)
+            assert service.claim("w2") is not None
+        result = super().run(ctx)
+        if self.then is not None:
+            raise self.then("the disk is full")
+        return result
+
+
+class StallingThenRefusing(Stalling):
+    action = "test.stall-refuse"
+
+
 @pytest.fixture
-def registry() -> HandlerRegistry:
+def registry(database: Database) -> HandlerRegistry:
     registry = HandlerRegistry()
-    for handler in (Recorder(), Refusing(), Crashing()):
+    stalls = (Stalling(database), StallingThenRefusing(database, EngineError))
+    for handler in (Recorder(), Refusing(), Crashing(), *stalls):
         registry.register(handler)
     return registry
 
@@ -279,6 +307,21 @@ def test_an_unexpected_error_fails_the_job_without_leaking_internals(
         assert text not in (failed.error or "")
     assert events(database, "test.ran") == []
     assert len(events(database, "test.failed")) == 1
+
+
+@pytest.mark.parametrize("action", ["test.stall", "test.stall-refuse"])
+def test_a_worker_whose_job_was_taken_over_records_nothing(
+    database: Database, scopes: dict[str, Scope], worker: Worker, action: str
+) -> None:
+    # Whether its work succeeded or failed, the stalled worker neither records
+    # an outcome nor keeps its work: the job is the new holder's to finish.
+    job_id = submit(database, scopes["alice"], action)
+    assert worker.run_once() is True
+    held = job(database, job_id)
+    assert (held.state, held.claimed_by, held.attempts) == (JobState.RUNNING, "w2", 2)
+    assert held.finished is None and held.error is None
+    assert events(database, "test.ran") == []
+    assert events(database, "test.failed") == []
 
 
 def test_jobs_without_a_handler_stay_queued(
