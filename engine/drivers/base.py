@@ -350,6 +350,10 @@ class HypervisorDriver(Protocol):
         """Delete a volume; ``False`` if it did not exist."""
         ...
 
+    def clone_volume(self, source_path: str, pool: str, name: str) -> VolumeInfo:
+        """Copy the volume at ``source_path`` (in any pool of the host) into ``pool``."""
+        ...
+
     def attach_volume(self, guest_id: str, disk: DiskSpec) -> None:
         """Attach a disk to the guest's definition, and to the running guest if it runs."""
         ...

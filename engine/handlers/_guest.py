@@ -23,16 +23,15 @@ from sqlalchemy.orm import Session
 
 from engine.drivers.base import (
     BOOT_DEVICE,
-    DISK_FORMATS,
     DiskSpec,
     GuestSpec,
     HypervisorDriver,
     NicSpec,
     PowerState,
 )
-from engine.errors import DriverError, NotFound
+from engine.errors import DriverError
+from engine.handlers._root_disk import root_disk_path
 from engine.lifecycle import State
-from engine.models.catalog import Image
 from engine.models.compute import Compute
 from engine.models.network import Network, NetworkInterface
 from engine.models.storage import StorageAttachment, Volume
@@ -80,13 +79,13 @@ def guest_spec(
     makes sure each of them exists and is active on the host (the guest could
     not start otherwise). NICs on networks that are not running are left out.
 
-    :raises NotFound: the boot image is a pool volume the host does not have.
+    :raises NotFound: the guest's root disk is gone from the host.
     """
     disks: list[DiskSpec] = []
-    image = session.get(Image, compute.image_id) if compute.image_id else None
-    if image is not None and image.location:
-        fmt = image.disk_format if image.disk_format in DISK_FORMATS else "raw"
-        disks.append(DiskSpec(_image_path(driver, image.location), BOOT_DEVICE, format=fmt))
+    # The guest's own copy of its image (engine.handlers._root_disk), a raw volume.
+    root = root_disk_path(session, compute, driver)
+    if root is not None:
+        disks.append(DiskSpec(root, BOOT_DEVICE))
     skipped: list[str] = []
     rows = session.execute(
         sa.select(StorageAttachment.device, Volume.path)
@@ -138,17 +137,6 @@ def _bus_of(device: str) -> str:
         if device.startswith(prefix):
             return bus
     return "virtio"
-
-
-def _image_path(driver: HypervisorDriver, location: str) -> str:
-    # An image location is an absolute path, or "<pool>/<volume>" on the host.
-    if location.startswith("/"):
-        return location
-    pool, _, name = location.partition("/")
-    for volume in driver.list_volumes(pool):
-        if volume.name == name:
-            return volume.path
-    raise NotFound("the compute's image is not on its host", location=location)
 
 
 SpecFactory = Callable[[], GuestSpec]

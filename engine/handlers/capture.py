@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from engine import lifecycle
-from engine.drivers.base import HypervisorDriver, PowerState, VolumeInfo
-from engine.errors import CapacityUnavailable, NotFound
+from engine.drivers.base import PowerState
+from engine.errors import NotFound
 from engine.events import DomainEvent, emit
 from engine.handlers._compute_base import (
     MESSAGE_LENGTH,
@@ -29,10 +26,11 @@ from engine.handlers._compute_base import (
     power_values,
 )
 from engine.handlers._guest import check_power, guest_spec
+from engine.handlers._root_disk import find_volume, host_pool
 from engine.lifecycle import Action, Kind, State
 from engine.models.catalog import Image
 from engine.models.compute import Compute
-from engine.models.inventory import AllocationState, Host, StoragePool
+from engine.models.inventory import Host
 from engine.scope import Owner
 from engine.services.compute_state import change_state, emit_compute
 from engine.worker import JobContext
@@ -52,10 +50,10 @@ class CaptureHandler(ComputeHandler):
         image = self._image(ctx)
         host = placed_host(ctx.session, compute)
         driver = ctx.drivers(host.uri)
-        pool = capture_pool(ctx.session, host)
+        pool = host_pool(ctx.session, host)
         name = image_volume_name(image)
         # An earlier attempt may have copied the disk before its worker died.
-        info = _find_volume(driver, pool.pool_name, name)
+        info = find_volume(driver, pool.pool_name, name)
         if info is None:
             # The database says which disks the guest has (attachments made
             # while it was stopped reach libvirt at its next definition).
@@ -111,7 +109,7 @@ class CaptureHandler(ComputeHandler):
         host = ctx.session.get(Host, compute.host_id) if compute and compute.host_id else None
         try:
             if host is not None:
-                pool = capture_pool(ctx.session, host)
+                pool = host_pool(ctx.session, host)
                 ctx.drivers(host.uri).delete_volume(pool.pool_name, image_volume_name(image))
         except Exception:
             log.warning("could not remove the partial image %s", image.id, exc_info=True)
@@ -130,29 +128,4 @@ def image_volume_name(image: Image) -> str:
     return f"concord-image-{image.id}"
 
 
-def capture_pool(session: Session, host: Host) -> StoragePool:
-    """Where a compute on ``host`` is captured to: a pool of the host, else of its cluster.
-
-    :raises CapacityUnavailable: the host has no enabled pool.
-    """
-    pool = session.scalar(
-        sa.select(StoragePool)
-        .where(
-            StoragePool.cluster_id == host.cluster_id,
-            sa.or_(StoragePool.host_id == host.id, StoragePool.host_id.is_(None)),
-            StoragePool.allocation_state == AllocationState.ENABLED,
-        )
-        # Host-local pools first: the copy then never leaves the host.
-        .order_by(StoragePool.host_id.is_(None), StoragePool.created, StoragePool.id)
-        .limit(1)
-    )
-    if pool is None:
-        raise CapacityUnavailable("the compute's host has no storage pool to capture into")
-    return pool
-
-
-def _find_volume(driver: HypervisorDriver, pool: str, name: str) -> VolumeInfo | None:
-    return next((v for v in driver.list_volumes(pool) if v.name == name), None)
-
-
-__all__ = ["CaptureHandler", "capture_pool", "image_volume_name"]
+__all__ = ["CaptureHandler", "image_volume_name"]

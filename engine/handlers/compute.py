@@ -54,6 +54,7 @@ from engine.handlers._guest import (
     guest_spec,
 )
 from engine.handlers._interfaces import complete_prepared_interfaces, fail_prepared_interfaces
+from engine.handlers._root_disk import provide_root_disk, remove_root_disk
 from engine.handlers.capture import CaptureHandler
 from engine.lifecycle import Action, Kind, State
 from engine.models.compute import Compute
@@ -85,6 +86,7 @@ class CreateHandler:
             raise Conflict(f"the compute is {compute.state}, not being created")
         host = placed_host(ctx.session, compute)
         driver = ctx.drivers(host.uri)
+        root = provide_root_disk(ctx.session, compute, host, driver)
         spec, notes = guest_spec(ctx.session, compute, driver)
         driver.ensure_defined(spec)
         started = bool(ctx.job.parameters.get("start", True))
@@ -105,6 +107,8 @@ class CreateHandler:
             job_id=ctx.job.id,
             started=started,
             nics_skipped=notes.nics_skipped,
+            root_pool_id=compute.root_pool_id,
+            root_disk_bytes=compute.root_disk_bytes,
         )
         if started:
             emit_compute(
@@ -118,6 +122,7 @@ class CreateHandler:
             "state": new.value,
             "power_state": power.value,
             "host_id": host.id,
+            "root_disk": root.path if root is not None else None,
             "nics_skipped": notes.nics_skipped,
             "disks_skipped": list(notes.disks_skipped),
         }
@@ -135,12 +140,16 @@ class CreateHandler:
         host = ctx.session.get(Host, compute.host_id) if compute.host_id else None
         if host is not None:
             try:
-                ctx.drivers(host.uri).destroy_guest(compute.id)
+                driver = ctx.drivers(host.uri)
+                driver.destroy_guest(compute.id)
+                remove_root_disk(ctx.session, compute, host, driver)
             except Exception:
                 # Best effort: reconciliation reports a guest left behind.
                 log.warning(
                     "could not remove the guest of failed compute %s", compute.id, exc_info=True
                 )
+        # Whatever the host said, the pool's bytes are given back (once).
+        remove_root_disk(ctx.session, compute, None, None)
         fail_prepared_attachments(ctx.session, compute, message, ctx.job.id)
         fail_prepared_interfaces(ctx.session, compute, message, ctx.job.id)
         values = release_resources(ctx.session, compute)
@@ -248,8 +257,13 @@ class DeleteHandler(ComputeHandler):
         # reports it as the guest of a deleted compute.
         host = ctx.session.get(Host, compute.host_id) if compute.host_id else None
         destroyed = False
+        driver = None
         if host is not None and host.state is not HostState.DOWN:
-            destroyed = ctx.drivers(host.uri).destroy_guest(compute.id)
+            driver = ctx.drivers(host.uri)
+            destroyed = driver.destroy_guest(compute.id)
+        # After the guest, which used it; a copy left on a host that is down
+        # is reported by reconciliation like the guest itself.
+        root_removed = remove_root_disk(ctx.session, compute, host, driver)
         values = release_resources(ctx.session, compute)
         links = self._drop_links(ctx, compute)
         change_state(
@@ -268,7 +282,12 @@ class DeleteHandler(ComputeHandler):
             job_id=ctx.job.id,
             last_host_id=compute.last_host_id,
         )
-        return {"state": target.value, "guest_destroyed": destroyed, "links_removed": links}
+        return {
+            "state": target.value,
+            "guest_destroyed": destroyed,
+            "root_disk_removed": root_removed,
+            "links_removed": links,
+        }
 
     @staticmethod
     def _drop_links(ctx: JobContext, compute: Compute) -> int:

@@ -41,6 +41,13 @@ class Compute(OwnedResource, Base):
         sa.ForeignKey("hosts.id", ondelete="SET NULL"), index=True
     )
     ha_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: The storage pool holding the guest's own root disk (a copy of its
+    #: image, engine.handlers._root_disk), and the bytes claimed there for it;
+    #: None and 0 while it has none.
+    root_pool_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("storage_pools.id", ondelete="SET NULL"), index=True
+    )
+    root_disk_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     #: Whether the guest's instance, vCPUs and memory are counted against its
     #: owner's limits. True from creation; False once a failed creation or
     #: the deletion gave them back, so that nothing is released twice.

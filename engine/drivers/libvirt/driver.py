@@ -333,6 +333,15 @@ class LibvirtDriver:
         """
         return storage.delete_volume(self._conn(), pool, name)
 
+    def clone_volume(self, source_path: str, pool: str, name: str) -> VolumeInfo:
+        """Copy the volume at ``source_path`` into a new volume ``name`` of ``pool``.
+
+        :raises InvalidInput: ``source_path`` is not a volume of a pool of the host.
+        :raises AlreadyExists: the name is taken in the pool.
+        :raises CapacityUnavailable: the pool lacks the space.
+        """
+        return storage.clone_volume(self._conn(), source_path, pool, name)
+
     def attach_volume(self, guest_id: str, disk: DiskSpec) -> None:
         """Attach a disk to the guest's definition, and to the running guest if it runs.
 

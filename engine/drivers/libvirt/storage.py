@@ -271,11 +271,13 @@ def clone_volume(conn: libvirt.virConnect, source_path: str, pool: str, name: st
         source = conn.storageVolLookupByPath(source_path)
     except libvirt.libvirtError as exc:
         if not is_error(exc, libvirt.VIR_ERR_NO_STORAGE_VOL):
-            raise translate_error(exc, "find the guest's disk") from exc
-        raise InvalidInput("the guest's disk is not a volume of a storage pool") from exc
+            raise translate_error(exc, "find the disk to copy") from exc
+        raise InvalidInput(
+            "the disk to copy is not a volume of a storage pool on the host"
+        ) from exc
     lv_pool = lookup_pool(conn, pool)
     require_absent(lv_pool, name)
-    with translating("read the guest's disk"):
+    with translating("read the disk to copy"):
         capacity = int(source.info()[1])
     require_room(lv_pool, capacity)
     with translating("copy the volume"):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 22:34:48.918303
+Create Date: 2026-11-22 01:10:08.351216
 """
 
 from __future__ import annotations
@@ -949,93 +949,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_tags_project_id"), ["project_id"], unique=False)
 
     op.create_table(
-        "computes",
-        sa.Column("zone_id", sa.String(length=36), nullable=False),
-        sa.Column("offering_id", sa.String(length=36), nullable=True),
-        sa.Column("image_id", sa.String(length=36), nullable=True),
-        sa.Column("vcpus", sa.Integer(), nullable=False),
-        sa.Column("cpu_share", sa.Integer(), nullable=False),
-        sa.Column("memory_mib", sa.Integer(), nullable=False),
-        sa.Column("arch", sa.String(length=32), nullable=False),
-        sa.Column("hostname", sa.String(length=255), nullable=True),
-        sa.Column("host_id", sa.String(length=36), nullable=True),
-        sa.Column("last_host_id", sa.String(length=36), nullable=True),
-        sa.Column("ha_enabled", sa.Boolean(), nullable=False),
-        sa.Column("quota_held", sa.Boolean(), nullable=False),
-        sa.Column("ssh_public_key", sa.Text(), nullable=True),
-        sa.Column("user_data", sa.Text(), nullable=True),
-        sa.Column("power_state", sa.String(length=32), nullable=True),
-        sa.Column("power_state_seen", engine.db.UTCDateTime(), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("description", sa.String(length=1024), nullable=True),
-        sa.Column("created", engine.db.UTCDateTime(), nullable=False),
-        sa.Column("updated", engine.db.UTCDateTime(), nullable=False),
-        sa.Column("properties", sa.JSON(), nullable=False),
-        sa.Column("state", sa.String(length=32), nullable=False),
-        sa.Column("state_message", sa.String(length=1024), nullable=True),
-        sa.Column("account_id", sa.String(length=36), nullable=False),
-        sa.Column("project_id", sa.String(length=36), nullable=True),
-        sa.Column("domain_id", sa.String(length=36), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_computes_account_id_accounts"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["domain_id"],
-            ["domains.id"],
-            name=op.f("fk_computes_domain_id_domains"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["host_id"], ["hosts.id"], name=op.f("fk_computes_host_id_hosts"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["image_id"],
-            ["images.id"],
-            name=op.f("fk_computes_image_id_images"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["last_host_id"],
-            ["hosts.id"],
-            name=op.f("fk_computes_last_host_id_hosts"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["offering_id"],
-            ["compute_offerings.id"],
-            name=op.f("fk_computes_offering_id_compute_offerings"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["projects.id"],
-            name=op.f("fk_computes_project_id_projects"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["zone_id"], ["zones.id"], name=op.f("fk_computes_zone_id_zones"), ondelete="RESTRICT"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_computes")),
-        mysql_charset="utf8mb4",
-        mysql_collate="utf8mb4_nopad_bin",
-    )
-    with op.batch_alter_table("computes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_computes_account_id"), ["account_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_computes_domain_id"), ["domain_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_computes_host_id"), ["host_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_computes_image_id"), ["image_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_computes_last_host_id"), ["last_host_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_computes_offering_id"), ["offering_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_computes_project_id"), ["project_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_computes_zone_id"), ["zone_id"], unique=False)
-
-    op.create_table(
         "networks",
         sa.Column("zone_id", sa.String(length=36), nullable=False),
         sa.Column("offering_id", sa.String(length=36), nullable=True),
@@ -1161,13 +1074,25 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "network_interfaces",
-        sa.Column("compute_id", sa.String(length=36), nullable=False),
-        sa.Column("network_id", sa.String(length=36), nullable=False),
-        sa.Column("interface", sa.String(length=32), nullable=False),
-        sa.Column("mac", sa.String(length=17), nullable=False),
-        sa.Column("ip_address", sa.String(length=64), nullable=True),
-        sa.Column("allocation", sa.String(length=16), nullable=False),
+        "computes",
+        sa.Column("zone_id", sa.String(length=36), nullable=False),
+        sa.Column("offering_id", sa.String(length=36), nullable=True),
+        sa.Column("image_id", sa.String(length=36), nullable=True),
+        sa.Column("vcpus", sa.Integer(), nullable=False),
+        sa.Column("cpu_share", sa.Integer(), nullable=False),
+        sa.Column("memory_mib", sa.Integer(), nullable=False),
+        sa.Column("arch", sa.String(length=32), nullable=False),
+        sa.Column("hostname", sa.String(length=255), nullable=True),
+        sa.Column("host_id", sa.String(length=36), nullable=True),
+        sa.Column("last_host_id", sa.String(length=36), nullable=True),
+        sa.Column("ha_enabled", sa.Boolean(), nullable=False),
+        sa.Column("root_pool_id", sa.String(length=36), nullable=True),
+        sa.Column("root_disk_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("quota_held", sa.Boolean(), nullable=False),
+        sa.Column("ssh_public_key", sa.Text(), nullable=True),
+        sa.Column("user_data", sa.Text(), nullable=True),
+        sa.Column("power_state", sa.String(length=32), nullable=True),
+        sa.Column("power_state_seen", engine.db.UTCDateTime(), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("description", sa.String(length=1024), nullable=True),
@@ -1182,56 +1107,69 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
-            name=op.f("fk_network_interfaces_account_id_accounts"),
+            name=op.f("fk_computes_account_id_accounts"),
             ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["compute_id"],
-            ["computes.id"],
-            name=op.f("fk_network_interfaces_compute_id_computes"),
-            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["domain_id"],
             ["domains.id"],
-            name=op.f("fk_network_interfaces_domain_id_domains"),
+            name=op.f("fk_computes_domain_id_domains"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["network_id"],
-            ["networks.id"],
-            name=op.f("fk_network_interfaces_network_id_networks"),
-            ondelete="RESTRICT",
+            ["host_id"], ["hosts.id"], name=op.f("fk_computes_host_id_hosts"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["image_id"],
+            ["images.id"],
+            name=op.f("fk_computes_image_id_images"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["last_host_id"],
+            ["hosts.id"],
+            name=op.f("fk_computes_last_host_id_hosts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["offering_id"],
+            ["compute_offerings.id"],
+            name=op.f("fk_computes_offering_id_compute_offerings"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["project_id"],
             ["projects.id"],
-            name=op.f("fk_network_interfaces_project_id_projects"),
+            name=op.f("fk_computes_project_id_projects"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_network_interfaces")),
-        sa.UniqueConstraint("compute_id", "interface", name="uq_network_interfaces_device"),
-        sa.UniqueConstraint("mac", name="uq_network_interfaces_mac"),
-        sa.UniqueConstraint("network_id", "ip_address", name="uq_network_interfaces_ip"),
+        sa.ForeignKeyConstraint(
+            ["root_pool_id"],
+            ["storage_pools.id"],
+            name=op.f("fk_computes_root_pool_id_storage_pools"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["zone_id"], ["zones.id"], name=op.f("fk_computes_zone_id_zones"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_computes")),
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_nopad_bin",
     )
-    with op.batch_alter_table("network_interfaces", schema=None) as batch_op:
+    with op.batch_alter_table("computes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_computes_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_computes_domain_id"), ["domain_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_computes_host_id"), ["host_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_computes_image_id"), ["image_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_network_interfaces_account_id"), ["account_id"], unique=False
+            batch_op.f("ix_computes_last_host_id"), ["last_host_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_computes_offering_id"), ["offering_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_computes_project_id"), ["project_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_network_interfaces_compute_id"), ["compute_id"], unique=False
+            batch_op.f("ix_computes_root_pool_id"), ["root_pool_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_network_interfaces_domain_id"), ["domain_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_network_interfaces_network_id"), ["network_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_network_interfaces_project_id"), ["project_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_computes_zone_id"), ["zone_id"], unique=False)
 
     op.create_table(
         "volumes",
@@ -1306,6 +1244,79 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_volumes_pool_id"), ["pool_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_volumes_project_id"), ["project_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_volumes_zone_id"), ["zone_id"], unique=False)
+
+    op.create_table(
+        "network_interfaces",
+        sa.Column("compute_id", sa.String(length=36), nullable=False),
+        sa.Column("network_id", sa.String(length=36), nullable=False),
+        sa.Column("interface", sa.String(length=32), nullable=False),
+        sa.Column("mac", sa.String(length=17), nullable=False),
+        sa.Column("ip_address", sa.String(length=64), nullable=True),
+        sa.Column("allocation", sa.String(length=16), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("description", sa.String(length=1024), nullable=True),
+        sa.Column("created", engine.db.UTCDateTime(), nullable=False),
+        sa.Column("updated", engine.db.UTCDateTime(), nullable=False),
+        sa.Column("properties", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=32), nullable=False),
+        sa.Column("state_message", sa.String(length=1024), nullable=True),
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=36), nullable=True),
+        sa.Column("domain_id", sa.String(length=36), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_network_interfaces_account_id_accounts"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["compute_id"],
+            ["computes.id"],
+            name=op.f("fk_network_interfaces_compute_id_computes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["domain_id"],
+            ["domains.id"],
+            name=op.f("fk_network_interfaces_domain_id_domains"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["network_id"],
+            ["networks.id"],
+            name=op.f("fk_network_interfaces_network_id_networks"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_network_interfaces_project_id_projects"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_network_interfaces")),
+        sa.UniqueConstraint("compute_id", "interface", name="uq_network_interfaces_device"),
+        sa.UniqueConstraint("mac", name="uq_network_interfaces_mac"),
+        sa.UniqueConstraint("network_id", "ip_address", name="uq_network_interfaces_ip"),
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_nopad_bin",
+    )
+    with op.batch_alter_table("network_interfaces", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_network_interfaces_account_id"), ["account_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_network_interfaces_compute_id"), ["compute_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_network_interfaces_domain_id"), ["domain_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_network_interfaces_network_id"), ["network_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_network_interfaces_project_id"), ["project_id"], unique=False
+        )
 
     op.create_table(
         "storage_attachments",
@@ -1386,6 +1397,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_storage_attachments_account_id"))
 
     op.drop_table("storage_attachments")
+    with op.batch_alter_table("network_interfaces", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_network_interfaces_project_id"))
+        batch_op.drop_index(batch_op.f("ix_network_interfaces_network_id"))
+        batch_op.drop_index(batch_op.f("ix_network_interfaces_domain_id"))
+        batch_op.drop_index(batch_op.f("ix_network_interfaces_compute_id"))
+        batch_op.drop_index(batch_op.f("ix_network_interfaces_account_id"))
+
+    op.drop_table("network_interfaces")
     with op.batch_alter_table("volumes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_volumes_zone_id"))
         batch_op.drop_index(batch_op.f("ix_volumes_project_id"))
@@ -1396,14 +1415,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_volumes_account_id"))
 
     op.drop_table("volumes")
-    with op.batch_alter_table("network_interfaces", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_network_interfaces_project_id"))
-        batch_op.drop_index(batch_op.f("ix_network_interfaces_network_id"))
-        batch_op.drop_index(batch_op.f("ix_network_interfaces_domain_id"))
-        batch_op.drop_index(batch_op.f("ix_network_interfaces_compute_id"))
-        batch_op.drop_index(batch_op.f("ix_network_interfaces_account_id"))
+    with op.batch_alter_table("computes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_computes_zone_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_root_pool_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_project_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_offering_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_last_host_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_image_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_host_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_domain_id"))
+        batch_op.drop_index(batch_op.f("ix_computes_account_id"))
 
-    op.drop_table("network_interfaces")
+    op.drop_table("computes")
     with op.batch_alter_table("tag_assignments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tag_assignments_resource_id"))
 
@@ -1421,17 +1444,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_networks_account_id"))
 
     op.drop_table("networks")
-    with op.batch_alter_table("computes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_computes_zone_id"))
-        batch_op.drop_index(batch_op.f("ix_computes_project_id"))
-        batch_op.drop_index(batch_op.f("ix_computes_offering_id"))
-        batch_op.drop_index(batch_op.f("ix_computes_last_host_id"))
-        batch_op.drop_index(batch_op.f("ix_computes_image_id"))
-        batch_op.drop_index(batch_op.f("ix_computes_host_id"))
-        batch_op.drop_index(batch_op.f("ix_computes_domain_id"))
-        batch_op.drop_index(batch_op.f("ix_computes_account_id"))
-
-    op.drop_table("computes")
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tags_project_id"))
         batch_op.drop_index(batch_op.f("ix_tags_domain_id"))

@@ -471,7 +471,8 @@ def test_capture_goes_through_the_catalog(cloud: Cloud) -> None:
             cloud.scopes["alice"], compute_id, Action.CAPTURE, image_name="silver"
         )
     assert cloud.compute(compute_id).state == State.STOPPED
-    # The image is the owner's, visible in the catalog, bootable on the host.
+    # The image is the owner's, visible in the catalog, bootable on the host: a guest
+    # of it boots its own copy, never the image's volume.
     with cloud.database.transaction() as session:
         image = CatalogService(session).find_entry(cloud.scopes["alice"], Image, "gold")
         assert (image.state, image.source_compute_id) == ("available", compute_id)
@@ -479,7 +480,8 @@ def test_capture_goes_through_the_catalog(cloud: Cloud) -> None:
     copy_id, job_id = create(cloud, name="copy", image_id=image_id)
     cloud.run_jobs()
     assert cloud.job(job_id).state is JobState.SUCCESS
-    assert cloud.driver().guest_disks(copy_id)[0].path == image.location
+    boot = cloud.driver().guest_disks(copy_id)[0].path
+    assert boot.endswith(f"/concord-root-{copy_id}") and boot != image.location
 
 
 def test_concurrent_requests_on_one_compute_conflict(cloud: Cloud) -> None:

@@ -337,7 +337,7 @@ def test_disks_and_interfaces_come_from_the_database(cloud: Cloud) -> None:
     ]
 
 
-def test_boot_image_with_a_location_becomes_the_first_disk(cloud: Cloud) -> None:
+def test_boot_image_with_a_location_is_copied_to_the_first_disk(cloud: Cloud) -> None:
     info = cloud.driver().create_volume(POOL, "base.img", 32 * 1024**2)
     with cloud.database.transaction() as session:
         image = Image(name="base", location=f"{POOL}/base.img", state="available")
@@ -348,7 +348,8 @@ def test_boot_image_with_a_location_becomes_the_first_disk(cloud: Cloud) -> None
     cloud.run_jobs()
     assert cloud.job(job_id).state is JobState.SUCCESS
     disks = cloud.driver().guest_disks(compute_id)
-    assert [(d.device, d.path) for d in disks] == [("vda", info.path)]
+    copy = info.path.replace("base.img", f"concord-root-{compute_id}")
+    assert [(d.device, d.path) for d in disks] == [("vda", copy)]  # test_root_disks.py
 
 
 # -- a random walk through the lifecycle --------------------------------------------------

@@ -322,6 +322,23 @@ class DriverContract:
         with pytest.raises(InvalidInput):
             driver.resize_volume(pool_name, volume.name, 2 * MIB)
 
+    def test_clone_copies_a_volume(
+        self, driver: HypervisorDriver, pool_name: str, new_volume: VolumeFactory
+    ) -> None:
+        source = new_volume(6 * MIB)
+        name = f"copy-{uuid.uuid4().hex[:12]}"
+        copy = driver.clone_volume(source.path, pool_name, name)
+        try:
+            assert (copy.name, copy.pool, copy.capacity_bytes) == (name, pool_name, 6 * MIB)
+            assert copy.path != source.path
+            assert {copy, source} <= set(driver.list_volumes(pool_name))
+            with pytest.raises(AlreadyExists):
+                driver.clone_volume(source.path, pool_name, name)
+            with pytest.raises(InvalidInput):
+                driver.clone_volume("/nowhere/at/all.img", pool_name, f"{name}-2")
+        finally:
+            driver.delete_volume(pool_name, name)
+
     def test_attach_and_detach_on_a_stopped_guest(
         self, driver: HypervisorDriver, new_guest: GuestFactory, new_volume: VolumeFactory
     ) -> None:

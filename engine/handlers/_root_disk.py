@@ -1,0 +1,161 @@
+"""A guest's own root disk: a copy of its image in a storage pool of its host.
+
+A guest never boots from its image itself: two guests of one image would
+write to the same file, and capturing a guest would copy the template rather
+than what the guest made of it. The creation job copies the image into a
+pool of the guest's host (:func:`host_pool`: a host-local pool first, the one
+capture also uses), grows the copy to the offering's root disk size, claims
+its bytes in the pool's allocation and records pool and size on the compute.
+The deletion, and a failed creation, remove the copy and give the bytes back.
+
+The copy is named after the compute (:func:`root_volume_name`), so a creation
+re-run after its worker died finds the copy an earlier attempt made, and
+removing it finds it whether or not the compute recorded it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.drivers.base import HypervisorDriver, VolumeInfo
+from engine.errors import CapacityUnavailable, NotFound
+from engine.models.catalog import ComputeOffering, Image
+from engine.models.compute import Compute
+from engine.models.inventory import AllocationState, Host, StoragePool
+from engine.services.allocation import AllocationService
+
+GIB = 1024**3
+
+
+def root_volume_name(compute_id: str) -> str:
+    """The name of a compute's root disk volume in its pool."""
+    return f"concord-root-{compute_id}"
+
+
+def host_pool(session: Session, host: Host) -> StoragePool:
+    """The pool a guest on ``host`` keeps its root disk and captures in.
+
+    A pool of the host itself first, else a pool shared by its cluster.
+
+    :raises CapacityUnavailable: the host has no enabled pool.
+    """
+    pool = session.scalar(
+        sa.select(StoragePool)
+        .where(
+            StoragePool.cluster_id == host.cluster_id,
+            sa.or_(StoragePool.host_id == host.id, StoragePool.host_id.is_(None)),
+            StoragePool.allocation_state == AllocationState.ENABLED,
+        )
+        # Host-local pools first: the copy then never leaves the host.
+        .order_by(StoragePool.host_id.is_(None), StoragePool.created, StoragePool.id)
+        .limit(1)
+    )
+    if pool is None:
+        raise CapacityUnavailable("the compute's host has no storage pool for its disks")
+    return pool
+
+
+def find_volume(driver: HypervisorDriver, pool: str, name: str) -> VolumeInfo | None:
+    """The volume ``name`` of ``pool`` on the driver's host, if there is one."""
+    return next((v for v in driver.list_volumes(pool) if v.name == name), None)
+
+
+def image_path(driver: HypervisorDriver, location: str) -> str:
+    """The path on the host of an image's ``location`` (a path, or ``<pool>/<volume>``).
+
+    :raises NotFound: the image is not on the host.
+    """
+    if location.startswith("/"):
+        return location
+    pool, _, name = location.partition("/")
+    volume = find_volume(driver, pool, name)
+    if volume is None:
+        raise NotFound("the compute's image is not on its host", location=location)
+    return volume.path
+
+
+def provide_root_disk(
+    session: Session, compute: Compute, host: Host, driver: HypervisorDriver
+) -> VolumeInfo | None:
+    """Make sure the guest has its root disk; None when its image boots nothing.
+
+    :raises NotFound: the image is not on the host.
+    :raises CapacityUnavailable: the pool has no room for the copy.
+    """
+    image = session.get(Image, compute.image_id) if compute.image_id else None
+    if image is None or not image.location:
+        return None
+    pool = host_pool(session, host)
+    name = root_volume_name(compute.id)
+    info = find_volume(driver, pool.pool_name, name)
+    if info is None:
+        info = driver.clone_volume(image_path(driver, image.location), pool.pool_name, name)
+    offering = session.get(ComputeOffering, compute.offering_id) if compute.offering_id else None
+    wanted = (offering.root_disk_gib if offering is not None else 0) * GIB
+    if wanted > info.capacity_bytes:
+        info = driver.resize_volume(pool.pool_name, name, wanted)
+    if compute.root_pool_id is None:
+        if not AllocationService(session).claim_pool(pool, info.capacity_bytes):
+            raise CapacityUnavailable(
+                f"the storage pool {pool.name} has no room for the compute's root disk",
+                size_bytes=info.capacity_bytes,
+            )
+        compute.root_pool_id, compute.root_disk_bytes = pool.id, info.capacity_bytes
+    return info
+
+
+def root_disk_path(session: Session, compute: Compute, driver: HypervisorDriver) -> str | None:
+    """The path of the guest's root disk on its host; None when it has none.
+
+    :raises NotFound: it has one, but the volume is gone from the host.
+    """
+    pool = session.get(StoragePool, compute.root_pool_id) if compute.root_pool_id else None
+    if pool is None:
+        return None
+    info = find_volume(driver, pool.pool_name, root_volume_name(compute.id))
+    if info is None:
+        raise NotFound("the compute's root disk is gone from its host", compute_id=compute.id)
+    return info.path
+
+
+def remove_root_disk(
+    session: Session, compute: Compute, host: Host | None, driver: HypervisorDriver | None
+) -> bool:
+    """Delete the guest's root disk (after its guest) and give its bytes back, once.
+
+    :param host: the compute's host, to find a copy a failed creation made
+        before recording it; None when it is placed nowhere.
+    :param driver: the host's driver; None when the host cannot be asked (it
+        is down): the bytes are given back and the copy is left to the host.
+    :returns: whether a volume was deleted.
+    """
+    pool = session.get(StoragePool, compute.root_pool_id) if compute.root_pool_id else None
+    if pool is None and host is not None and compute.image_id is not None:
+        pool = _any_host_pool(session, host)
+    deleted = False
+    if pool is not None and driver is not None:
+        deleted = driver.delete_volume(pool.pool_name, root_volume_name(compute.id))
+    if compute.root_pool_id is not None:
+        AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
+        compute.root_pool_id, compute.root_disk_bytes = None, 0
+    return deleted
+
+
+def _any_host_pool(session: Session, host: Host) -> StoragePool | None:
+    try:
+        return host_pool(session, host)
+    except CapacityUnavailable:
+        return None
+
+
+__all__ = [
+    "GIB",
+    "find_volume",
+    "host_pool",
+    "image_path",
+    "provide_root_disk",
+    "remove_root_disk",
+    "root_disk_path",
+    "root_volume_name",
+]

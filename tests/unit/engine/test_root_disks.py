@@ -1,0 +1,134 @@
+"""Every guest of an image boots its own copy of it, sized by its offering, and gives it back.
+
+On ``test:///`` hosts: the image is a volume of the host's pool, as a captured
+image or an operator's upload is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from unit.engine.cloud import POOL, Cloud, build_cloud, create
+
+from engine.db import Database
+from engine.handlers._root_disk import GIB, root_volume_name
+from engine.lifecycle import Action, State
+from engine.models.catalog import ComputeOffering, Image
+from engine.models.inventory import StoragePool
+from engine.models.jobs import JobState
+from engine.passwords import PasswordHasher
+from engine.services.allocation import pool_limit
+from engine.services.compute import ComputeService
+
+
+@pytest.fixture
+def cloud(
+    database: Database, tenancy: object, hasher: PasswordHasher, tmp_path: Path
+) -> Iterator[Cloud]:
+    yield from build_cloud(database, tenancy, hasher, tmp_path)
+
+
+@pytest.fixture
+def image(cloud: Cloud) -> str:
+    """A public 1 GiB image on both hosts, and an offering with a 3 GiB root disk."""
+    for host in ("host-1", "host-2"):
+        cloud.driver(host).create_volume(POOL, "base.img", GIB)
+    with cloud.database.transaction() as session:
+        image = Image(name="base", location=f"{POOL}/base.img", state="available")
+        roomy = ComputeOffering(name="roomy", vcpus=1, memory_mib=512, root_disk_gib=3)
+        session.add_all([image, roomy])
+        session.flush()
+        cloud.ids["roomy"] = roomy.id
+        return image.id
+
+
+def volumes(cloud: Cloud) -> dict[str, int]:
+    return {v.name: v.capacity_bytes for v in cloud.driver().list_volumes(POOL)}
+
+
+def allocated(cloud: Cloud) -> int:
+    with cloud.database.transaction() as session:
+        pool = session.scalar(sa.select(StoragePool).where(StoragePool.name == f"host-1-{POOL}"))
+        assert pool is not None
+        return pool.allocated_bytes
+
+
+def test_two_guests_of_one_image_boot_their_own_copies(cloud: Cloud, image: str) -> None:
+    first, _ = create(cloud, name="a", image_id=image)
+    second, _ = create(cloud, name="b", image_id=image, offering_id=cloud.ids["roomy"])
+    cloud.run_jobs()
+    assert cloud.compute(first).state == State.RUNNING
+    boots = {c: cloud.driver().guest_disks(c)[0] for c in (first, second)}
+    assert {c: Path(d.path).name for c, d in boots.items()} == {
+        c: root_volume_name(c) for c in (first, second)
+    }
+    assert all(d.device == "vda" for d in boots.values())
+    # A copy of the image's size, or the offering's root disk when that is larger;
+    # the image itself is untouched.
+    found = volumes(cloud)
+    assert found[root_volume_name(first)] == GIB
+    assert found[root_volume_name(second)] == 3 * GIB
+    assert found["base.img"] == GIB
+    assert allocated(cloud) == 4 * GIB
+    provisioned = [e for e in cloud.events(second) if e.type == "compute.provisioned"]
+    assert provisioned[0].payload["root_disk_bytes"] == 3 * GIB
+
+
+def test_deleting_a_guest_deletes_its_copy_and_frees_the_pool(cloud: Cloud, image: str) -> None:
+    kept, _ = create(cloud, name="kept", image_id=image)
+    doomed, _ = create(cloud, name="doomed", image_id=image)
+    cloud.run_jobs()
+    with cloud.database.transaction() as session:
+        job = ComputeService(session).delete(cloud.scopes["alice"], doomed)
+    cloud.run_jobs()
+    assert cloud.job(job.id).state is JobState.SUCCESS
+    assert cloud.job(job.id).result["root_disk_removed"] is True
+    assert set(volumes(cloud)) == {"base.img", root_volume_name(kept)}
+    assert allocated(cloud) == GIB
+    row = cloud.compute(doomed)
+    assert (row.root_pool_id, row.root_disk_bytes) == (None, 0)
+
+
+def test_a_guest_keeps_its_copy_across_a_stop_and_start(cloud: Cloud, image: str) -> None:
+    compute_id, _ = create(cloud, image_id=image)
+    cloud.run_jobs()
+    for action in (Action.STOP, Action.START):
+        with cloud.database.transaction() as session:
+            ComputeService(session).perform(cloud.scopes["alice"], compute_id, action)
+        cloud.run_jobs()
+    assert cloud.compute(compute_id).state == State.RUNNING
+    assert Path(cloud.driver().guest_disks(compute_id)[0].path).name == root_volume_name(compute_id)
+    assert allocated(cloud) == GIB
+
+
+def test_a_creation_without_room_for_the_copy_fails_and_leaves_nothing(
+    cloud: Cloud, image: str
+) -> None:
+    with cloud.database.transaction() as session:
+        # Half a GiB short of what the pools may promise (over-provisioning included).
+        nearly_full = {
+            p.id: pool_limit(p) - GIB // 2 for p in session.scalars(sa.select(StoragePool))
+        }
+        for pool_id, used in nearly_full.items():
+            session.execute(
+                sa.update(StoragePool).where(StoragePool.id == pool_id).values(allocated_bytes=used)
+            )
+    compute_id, job_id = create(cloud, image_id=image)
+    cloud.run_jobs()
+    assert cloud.job(job_id).state is JobState.FAILED
+    assert "no room for the compute's root disk" in (cloud.job(job_id).error or "")
+    assert cloud.compute(compute_id).state == State.ERROR
+    assert root_volume_name(compute_id) not in volumes(cloud)
+    assert compute_id not in cloud.driver().list_guests()
+    assert allocated(cloud) in nearly_full.values()  # unchanged
+
+
+def test_a_guest_of_an_image_that_boots_nothing_has_no_copy(cloud: Cloud) -> None:
+    compute_id, _ = create(cloud, image_id=cloud.ids["firmware"])
+    cloud.run_jobs()
+    assert cloud.compute(compute_id).state == State.RUNNING
+    assert cloud.driver().guest_disks(compute_id) == ()
+    assert allocated(cloud) == 0
