@@ -2,8 +2,10 @@
 
 Only locations the server returned for the harness's own creation requests are
 tracked. Cleanup runs in reverse order of creation (links before the resources
-they join), deletes with the identity that created, then checks each location
-is gone (404 or 410), waiting for servers that delete asynchronously.
+they join), deletes with the identity that created (again while the server
+answers 409, as an asynchronous server may until a dependant's deletion has
+finished), then checks each location is gone (404 or 410), waiting for
+servers that delete asynchronously.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.client import Client, Exchange, TransportError
-from conformance.wait import Waiter, WaitTimeout
+from conformance.wait import Waiter, WaitTimeout, settled
 
 GONE = (404, 410)
 
@@ -58,10 +60,10 @@ class Ledger:
         problems = []
         for item in reversed(self.pending(protocol)):
             try:
-                if item.remove is not None:
-                    exchange = item.remove()
-                else:
-                    exchange = item.client.request("DELETE", item.url)
+                # A resource whose dependant is still being deleted (a volume
+                # attached to a compute whose deletion was accepted) may be
+                # refused for a while by an asynchronous server.
+                exchange = settled(waiter, _remover(item), f"{item.url} to accept its deletion")
                 if exchange.status >= 300 and exchange.status not in GONE:
                     problems.append(f"{item.what} at {item.url}: DELETE answered {exchange.status}")
                     continue
@@ -70,6 +72,12 @@ class Ledger:
             except (TransportError, WaitTimeout) as exc:
                 problems.append(f"{item.what} at {item.url}: {exc}")
         return problems
+
+
+def _remover(item: Owned) -> Callable[[], Exchange]:
+    if item.remove is not None:
+        return item.remove
+    return lambda: item.client.request("DELETE", item.url)
 
 
 def _polled(probe: Callable[[], bool]) -> Callable[[], bool | None]:

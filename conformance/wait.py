@@ -9,9 +9,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class _Answer(Protocol):
+    @property
+    def status(self) -> int:
+        """The HTTP status of the answer."""
+        ...
+
+
+R = TypeVar("R", bound=_Answer)
 
 
 class WaitTimeout(Exception):
@@ -44,3 +54,25 @@ class Waiter:
                 raise WaitTimeout(f"gave up after {self.timeout:g} s waiting for {what}")
             self.sleep(min(interval, max(0.0, deadline - self.clock())))
             interval = min(interval * 1.5, self.longest)
+
+
+def settled(waiter: Waiter, send: Callable[[], R], what: str) -> R:
+    """Send a request again while the server answers 409, up to the wait deadline.
+
+    An asynchronous server may refuse an operation on something still being
+    created, changed or deleted (409, "conflict with the current state": an
+    action while another runs, a volume whose compute's deletion has not yet
+    detached it); a client waits for it to settle. Any other answer, or the
+    last 409 at the deadline, is returned for the caller to judge.
+    """
+    last: list[R] = []
+
+    def probe() -> R | None:
+        answer = send()
+        last[:] = [answer]
+        return answer if answer.status != 409 else None
+
+    try:
+        return waiter.until(probe, what)
+    except WaitTimeout:
+        return last[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from conformance.cases import OCCI_TEXT, case
 from conformance.cases.context import CaseContext
 from conformance.client import Exchange
-from conformance.formats.occi_model import COMPUTE, INFRA, OCCI_JSON, Category
+from conformance.formats.occi_model import COMPUTE, INFRA, OCCI_JSON, TEXT_PLAIN, Category
 
 STATE = "occi.compute.state"
 ACTION_SCHEME = INFRA[:-1] + "/compute/action#"
@@ -47,7 +47,7 @@ def ensure(ctx: CaseContext, url: str, wanted: str) -> None:
         name = ROUTE.get((str(state), wanted))
         if name is None:
             ctx.skip(f"cannot bring the compute from {state!r} to {wanted}")
-        exchange = ctx.occi.invoke(url, action(ctx, name))
+        exchange = _invoke_settled(ctx, url, name)
         if exchange.status >= 300:
             ctx.skip(f"could not {name} the compute to prepare: {exchange.summary()}")
         target = "inactive" if name == "stop" else "suspended" if name == "suspend" else "active"
@@ -55,12 +55,23 @@ def ensure(ctx: CaseContext, url: str, wanted: str) -> None:
     ctx.check(ctx.occi.attribute(url, STATE) == wanted, f"the compute did not become {wanted}")
 
 
+def _invoke_settled(ctx: CaseContext, url: str, name: str, rendering: str = TEXT_PLAIN) -> Exchange:
+    # The compute's state may already read as wanted while the server still
+    # carries out the previous action (restart leaves it active throughout):
+    # an asynchronous server answers 409 until it is done, so ask again.
+    invocation = action(ctx, name)
+    return ctx.occi.settled(
+        lambda: ctx.occi.invoke(url, invocation, rendering),
+        f"the server to accept {name} on {url}",
+    )
+
+
 def toggle(ctx: CaseContext, rendering: str) -> Exchange:
     """Invoke stop on an active compute, else start; check 200 and the new state."""
     url = compute(ctx)
     state = ctx.occi.attribute(url, STATE)
     name, target = ("stop", "inactive") if state == "active" else ("start", "active")
-    exchange = ctx.occi.invoke(url, action(ctx, name), rendering)
+    exchange = _invoke_settled(ctx, url, name, rendering)
     ctx.expect_status(exchange, 200, what=f"{name} in {rendering}")
     ctx.occi.wait_for(url, STATE, (target,))
     return exchange
@@ -96,7 +107,7 @@ def action_json(ctx: CaseContext) -> None:
 def _transition(ctx: CaseContext, start: str, name: str, end: str) -> None:
     url = compute(ctx)
     ensure(ctx, url, start)
-    exchange = ctx.occi.invoke(url, action(ctx, name))
+    exchange = _invoke_settled(ctx, url, name)
     ctx.check(exchange.status < 300, f"{name}: {exchange.summary()}", exchange)
     ctx.occi.wait_for(url, STATE, (end,))
 

@@ -24,7 +24,7 @@ from conformance.formats.occi_model import (
     Entity,
     Model,
 )
-from conformance.wait import WaitTimeout
+from conformance.wait import settled
 
 QUERY_INTERFACE = "-/"
 
@@ -176,24 +176,8 @@ class OcciSupport:
         return self.read(url).attributes.get(name)
 
     def settled(self, send: Callable[[], Exchange], what: str) -> Exchange:
-        """Send a request again while the server answers 409, up to the wait deadline.
-
-        An asynchronous server may refuse an operation on an entity that is
-        still being created or changed (409, "conflict with the current
-        state"); a client waits for it to settle. Any other answer, or the last
-        409 at the deadline, is returned for the case to judge.
-        """
-        last: list[Exchange] = []
-
-        def probe() -> Exchange | None:
-            exchange = send()
-            last[:] = [exchange]
-            return exchange if exchange.status != 409 else None
-
-        try:
-            return self.session.waiter.until(probe, what)
-        except WaitTimeout:
-            return last[0]
+        """Send a request again while the server answers 409 (:func:`conformance.wait.settled`)."""
+        return settled(self.session.waiter, send, what)
 
     def wait_for(self, url: str, name: str, values: tuple[Any, ...]) -> Entity:
         """Poll until attribute ``name`` of ``url`` takes one of ``values``."""

@@ -3,6 +3,8 @@ the read-only profile only reads, and the full profile cleans up after itself.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from unit.conformance.refcimi.app import RefCimi
 from unit.conformance.refocci.app import RefOcci
@@ -74,6 +76,40 @@ def test_the_full_profile_removes_everything_it_created() -> None:
     assert not [c for c in app.cats if c.owner is not None], "user mixins are removed too"
     cleanup = next(r for r in report.results if r.case_id == "occi.cleanup")
     assert cleanup.status is Status.PASS and "removed" in cleanup.message
+
+
+class BusyAtFirst:
+    """The reference server, refusing each compute action and each DELETE of a
+    storage or network with 409 twice before accepting it: what an asynchronous
+    server does while earlier work (a restart, a compute's deletion detaching
+    its volume) is still going on."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.refused: dict[str, int] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        busy = (method == "DELETE" and path.startswith(("/storage/", "/network/"))) or (
+            path.startswith("/compute/") and "action=" in environ["QUERY_STRING"]
+        )
+        target = method + path + environ["QUERY_STRING"]
+        if busy and self.refused.get(target, 0) < 2:
+            self.refused[target] = self.refused.get(target, 0) + 1
+            headers = [("Content-Type", "text/plain"), ("Server", "reference OCCI/1.2")]
+            start_response("409 Conflict", headers)
+            return [b"busy: a job is running\n"]
+        return self.app(environ, start_response)
+
+
+def test_the_full_profile_waits_for_a_busy_server() -> None:
+    app = RefOcci()
+    busy = BusyAtFirst(app)
+    report, _ = run(busy)
+    assert bad_results(report) == []
+    assert app.store == {}, "cleanup asked again until the server accepted"
+    assert any(key.startswith("DELETE") for key in busy.refused)
+    assert any("action=" in key for key in busy.refused)
 
 
 def test_the_full_profile_never_touches_what_others_own() -> None:
