@@ -179,21 +179,31 @@ def matches(registry: CategoryRegistry, entity: Entity, wanted: Filter) -> bool:
     return all(same_value(_value(entity, n), v) for n, v in wanted.attributes.items())
 
 
-def require_defined_attributes(registry: CategoryRegistry, wanted: Filter) -> None:
-    """Refuse a filter on an attribute no Category defines.
+def require_defined_attributes(registry: CategoryRegistry, wanted: Filter, kind: Kind) -> None:
+    """Refuse a filter on an attribute that no member of ``kind``'s collection can have.
 
-    A GET filtering on such an attribute just finds nothing, but a DELETE on a
-    collection acts on what the filter selects: a misspelt attribute must be
-    the client's error (400), not a silent no-op it might read as success.
+    The members' attributes are those of ``kind``, its ancestors and its
+    descendants (``/resource/`` holds computes) and of any Mixin. A GET
+    filtering on anything else just finds nothing, but a DELETE on a
+    collection acts on what the filter selects: a misspelt attribute, or one
+    of another Kind, must be the client's error (400), not a silent no-op it
+    might read as success.
 
-    :raises InvalidInput: an attribute of the filter is not defined anywhere.
+    :raises InvalidInput: an attribute of the filter is not defined for the collection.
     """
-    defined = {a.name for category in registry for a in category.rendered_attributes()}
-    unknown = sorted(set(wanted.attributes) - defined - {SOURCE, TARGET})
+    defined = {SOURCE, TARGET}
+    for category in registry:
+        related = isinstance(category, Mixin) or (
+            isinstance(category, Kind)
+            and (category.is_a(kind.type_id) or kind.is_a(category.type_id))
+        )
+        if related:
+            defined.update(a.name for a in category.rendered_attributes())
+    unknown = sorted(set(wanted.attributes) - defined)
     if unknown:
         raise InvalidInput(
-            f"no Kind or Mixin defines the attribute {unknown[0][:200]!r}: "
-            "a DELETE filter must name defined attributes"
+            f"no member of {kind.term}'s collection can have the attribute {unknown[0][:200]!r}: "
+            "a DELETE filter must name attributes of the collection's Kinds and Mixins"
         )
 
 

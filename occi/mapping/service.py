@@ -158,10 +158,10 @@ class OcciService:
         """Delete the members of a Kind's collection at ``locations``, or every member
         that passes ``wanted``.
 
-        :raises InvalidInput: the filter names an undefined attribute.
+        :raises InvalidInput: the filter names an attribute no member can have.
         :raises NotFound: a location is not a member of the collection.
         """
-        filters.require_defined_attributes(self.ctx.registry, wanted)
+        filters.require_defined_attributes(self.ctx.registry, wanted, target.kind)
         entities = load_all(self.ctx, target.tables)
         if locations is not None:
             members = {e.location: e for e in entities}

@@ -202,6 +202,10 @@ def test_a_delete_filter_on_an_undefined_attribute_is_refused(occi: OcciClient, 
         "DELETE", "/network/", headers={"X-OCCI-Attribute": 'occi.core.titel="kept"'}, status=400
     )
     assert "occi.core.titel" in response.text
+    # Another Kind's attribute: no network can have it either.
+    occi.request(
+        "DELETE", "/network/", headers={"X-OCCI-Attribute": "occi.storage.size=1"}, status=400
+    )
     assert occi.listing("/network/") == [kept]
 
 
