@@ -188,23 +188,26 @@ class JobService:
     def still_held(self, job_id: str, worker_id: str, attempt: int) -> bool:
         """Whether ``worker_id`` still runs attempt number ``attempt`` of the job.
 
-        A locking read, so that it sees the latest committed row even inside
-        a REPEATABLE READ transaction and keeps it until the caller commits:
-        a worker that stalled past the heartbeat limit may find its job
-        requeued and claimed again by another worker, or cancelled, and must
-        then not record an outcome over the other's.
+        A worker that stalled past the heartbeat limit may find its job
+        requeued and claimed again by another worker, and must then not record
+        an outcome over the other's. The check is a conditional write (the
+        heartbeat) rather than a read: it sees the latest committed row under
+        any isolation level and, when it holds, keeps the row locked (the
+        SQLite database, a MariaDB row lock) until the caller commits the
+        outcome, so no takeover can slip in between.
         """
-        found = self.session.scalar(
-            sa.select(Job.id)
+        result = self.session.execute(
+            sa.update(Job)
             .where(
                 Job.id == job_id,
                 Job.claimed_by == worker_id,
                 Job.state == JobState.RUNNING,
                 Job.attempts == attempt,
             )
-            .with_for_update()
+            .values(heartbeat=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        return found is not None
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def set_progress(self, job: Job, progress: int) -> None:
         """Record a running job's progress, 0 to 100."""
