@@ -10,7 +10,10 @@ The deletion, and a failed creation, remove the copy and give the bytes back.
 
 The copy is named after the compute (:func:`root_volume_name`), so a creation
 re-run after its worker died finds the copy an earlier attempt made, and
-removing it finds it whether or not the compute recorded it.
+removing it finds it in any pool of the host whether or not the compute
+recorded it. A copy that could not be removed (its host down, the host
+refusing) keeps its claim; reconciliation removes such orphans once their
+host answers (:func:`engine.services.reconcile.reconcile`).
 """
 
 from __future__ import annotations
@@ -19,18 +22,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.drivers.base import HypervisorDriver, VolumeInfo
-from engine.errors import CapacityUnavailable, NotFound
+from engine.errors import AlreadyExists, CapacityUnavailable, NotFound
 from engine.models.catalog import ComputeOffering, Image
 from engine.models.compute import Compute
 from engine.models.inventory import AllocationState, Host, StoragePool
 from engine.services.allocation import AllocationService
+from engine.services.root_disks import root_volume_name
 
 GIB = 1024**3
-
-
-def root_volume_name(compute_id: str) -> str:
-    """The name of a compute's root disk volume in its pool."""
-    return f"concord-root-{compute_id}"
 
 
 def host_pool(session: Session, host: Host) -> StoragePool:
@@ -90,7 +89,14 @@ def provide_root_disk(
     name = root_volume_name(compute.id)
     info = find_volume(driver, pool.pool_name, name)
     if info is None:
-        info = driver.clone_volume(image_path(driver, image.location), pool.pool_name, name)
+        source = image_path(driver, image.location)
+        try:
+            info = driver.clone_volume(source, pool.pool_name, name)
+        except AlreadyExists:
+            # A worker that stalled on this job made it meanwhile: the same copy.
+            info = find_volume(driver, pool.pool_name, name)
+            if info is None:
+                raise
     offering = session.get(ComputeOffering, compute.offering_id) if compute.offering_id else None
     wanted = (offering.root_disk_gib if offering is not None else 0) * GIB
     if wanted > info.capacity_bytes:
@@ -119,34 +125,28 @@ def root_disk_path(session: Session, compute: Compute, driver: HypervisorDriver)
     return info.path
 
 
-def remove_root_disk(
-    session: Session, compute: Compute, host: Host | None, driver: HypervisorDriver | None
-) -> bool:
-    """Delete the guest's root disk (after its guest) and give its bytes back, once.
+def remove_root_disk(session: Session, compute: Compute, driver: HypervisorDriver | None) -> bool:
+    """Delete the guest's root disk (after its guest) and give its bytes back.
 
-    :param host: the compute's host, to find a copy a failed creation made
-        before recording it; None when it is placed nowhere.
-    :param driver: the host's driver; None when the host cannot be asked (it
-        is down): the bytes are given back and the copy is left to the host.
+    The copy is looked for in every pool of the host, recorded or not (a
+    failed creation may have made it before recording it). The bytes are
+    given back only once the copy is gone.
+
+    :param driver: the driver of the compute's host; None when it cannot be
+        asked (the host is down): the claim stays, and reconciliation removes
+        the copy once the host answers and the compute is deleted.
     :returns: whether a volume was deleted.
     """
-    pool = session.get(StoragePool, compute.root_pool_id) if compute.root_pool_id else None
-    if pool is None and host is not None and compute.image_id is not None:
-        pool = _any_host_pool(session, host)
+    if driver is None:
+        return False
+    name = root_volume_name(compute.id)
     deleted = False
-    if pool is not None and driver is not None:
-        deleted = driver.delete_volume(pool.pool_name, root_volume_name(compute.id))
+    for pool in driver.list_pools():
+        deleted = driver.delete_volume(pool.name, name) or deleted
     if compute.root_pool_id is not None:
         AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
         compute.root_pool_id, compute.root_disk_bytes = None, 0
     return deleted
-
-
-def _any_host_pool(session: Session, host: Host) -> StoragePool | None:
-    try:
-        return host_pool(session, host)
-    except CapacityUnavailable:
-        return None
 
 
 __all__ = [

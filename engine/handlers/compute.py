@@ -139,17 +139,23 @@ class CreateHandler:
             return
         host = ctx.session.get(Host, compute.host_id) if compute.host_id else None
         if host is not None:
+            driver = ctx.drivers(host.uri)
             try:
-                driver = ctx.drivers(host.uri)
                 driver.destroy_guest(compute.id)
-                remove_root_disk(ctx.session, compute, host, driver)
             except Exception:
                 # Best effort: reconciliation reports a guest left behind.
                 log.warning(
                     "could not remove the guest of failed compute %s", compute.id, exc_info=True
                 )
-        # Whatever the host said, the pool's bytes are given back (once).
-        remove_root_disk(ctx.session, compute, None, None)
+            try:
+                remove_root_disk(ctx.session, compute, driver)
+            except Exception:
+                # Best effort: reconciliation removes the copy of a compute in error.
+                log.warning(
+                    "could not remove the root disk of failed compute %s",
+                    compute.id,
+                    exc_info=True,
+                )
         fail_prepared_attachments(ctx.session, compute, message, ctx.job.id)
         fail_prepared_interfaces(ctx.session, compute, message, ctx.job.id)
         values = release_resources(ctx.session, compute)
@@ -261,9 +267,9 @@ class DeleteHandler(ComputeHandler):
         if host is not None and host.state is not HostState.DOWN:
             driver = ctx.drivers(host.uri)
             destroyed = driver.destroy_guest(compute.id)
-        # After the guest, which used it; a copy left on a host that is down
-        # is reported by reconciliation like the guest itself.
-        root_removed = remove_root_disk(ctx.session, compute, host, driver)
+        # After the guest, which used it. On a host that is down the copy and
+        # its claim stay; reconciliation removes them once the host answers.
+        root_removed = remove_root_disk(ctx.session, compute, driver)
         values = release_resources(ctx.session, compute)
         links = self._drop_links(ctx, compute)
         change_state(

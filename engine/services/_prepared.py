@@ -1,8 +1,8 @@
 """Statements built once per caller shape, for the hot read paths.
 
 Building a SQLAlchemy statement and its cache key costs more than running it
-on SQLite or over a local MariaDB connection (about 150 µs against 50 µs for
-a lookup by id, measured for bench/RESULTS.md). The reads every request makes
+on SQLite or over a local MariaDB connection (a lookup by id took about
+225 µs built per call against 60 µs prepared; bench/RESULTS.md). The reads every request makes
 (one resource by id, a compute's links, tags of a few resources) are therefore
 built once per *shape* of the caller (:attr:`engine.scope.Scope.visibility_shape`)
 with bound parameters, and executed with the caller's

@@ -101,9 +101,10 @@ class CatalogService:
         :param account_id: for a private image registered by an administrator
             on behalf of an account of its domains; by default the caller's
             account (and current project).
-        :param location: where its bytes are (a libvirt ``pool/volume`` or an
-            absolute path); administrators only, since a guest boots from it
-            on the host. ``None`` means a firmware-only guest.
+        :param location: where its bytes are (a libvirt ``pool/volume``, or the
+            absolute path of a volume of a storage pool of the hosts);
+            administrators only, since every guest of it boots a copy made on
+            its host. ``None`` means a firmware-only guest.
         :raises PermissionDenied: a user asked for a public image or a location.
         :raises QuotaExceeded: the owner's ``templates`` limit is reached.
         """

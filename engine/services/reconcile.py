@@ -16,6 +16,11 @@ disconnected, to notice that it is back):
 * engine guests (``concord-<uuid>``) that no compute on that host accounts
   for are *reported* and logged, never destroyed: they may be the only copy
   of someone's data, and an operator decides;
+* root disks (``concord-root-<uuid>``) of computes that are deleted, or
+  whose creation failed before recording them, are deleted and their pool
+  claims given back (:mod:`engine.services.root_disks`): the owner is done
+  with them; one whose compute the database has never known is left alone,
+  like an unknown guest;
 * a host whose driver cannot be reached becomes ``disconnected`` (and
   ``up`` again once it answers); HA decides whether it is down.
 
@@ -59,6 +64,7 @@ from engine.models.inventory import Host, HostState
 from engine.models.jobs import Job, JobState
 from engine.scope import Owner, Scope
 from engine.services.compute_state import change_state, emit_compute
+from engine.services.root_disks import remove_orphan_root_disks
 from engine.worker import DriverFactory
 
 log = logging.getLogger(__name__)
@@ -125,6 +131,8 @@ class ReconcileReport:
     reconnected_hosts: list[str] = field(default_factory=list)
     #: Hosts that answered with an error other than "unreachable" (id, message).
     host_errors: list[tuple[str, str]] = field(default_factory=list)
+    #: Computes whose orphan root disks were removed (engine.services.root_disks).
+    root_disks_removed: list[str] = field(default_factory=list)
 
     def merge(self, other: ReconcileReport) -> None:
         """Add another pass's findings to this report."""
@@ -136,6 +144,7 @@ class ReconcileReport:
         self.unreachable_hosts += other.unreachable_hosts
         self.reconnected_hosts += other.reconnected_hosts
         self.host_errors += other.host_errors
+        self.root_disks_removed += other.root_disks_removed
 
 
 def reconcile(
@@ -199,7 +208,8 @@ def _reconcile_host(
     ).all()
     seen = {compute.id: (State(compute.state), compute.updated) for compute in computes}
     try:
-        guests = drivers(host.uri).list_guests()
+        driver = drivers(host.uri)
+        guests = driver.list_guests()
     except DriverUnavailable:
         report.unreachable_hosts.append(host.id)
         _set_host_state(session, scope, host, HostState.DISCONNECTED)
@@ -226,6 +236,10 @@ def _reconcile_host(
         except Conflict:
             continue  # changed since we read it (a job ran): the change knows better
     _report_unknown(session, host, guests, list(seen), report)
+    try:
+        report.root_disks_removed += remove_orphan_root_disks(session, driver)
+    except DriverError as exc:
+        report.host_errors.append((host.id, exc.message))
     session.flush()
 
 

@@ -6,6 +6,7 @@ image or an operator's upload is.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,14 +15,16 @@ import sqlalchemy as sa
 from unit.engine.cloud import POOL, Cloud, build_cloud, create
 
 from engine.db import Database
-from engine.handlers._root_disk import GIB, root_volume_name
+from engine.handlers._root_disk import GIB
 from engine.lifecycle import Action, State
 from engine.models.catalog import ComputeOffering, Image
-from engine.models.inventory import StoragePool
+from engine.models.inventory import Host, HostState, StoragePool
 from engine.models.jobs import JobState
 from engine.passwords import PasswordHasher
 from engine.services.allocation import pool_limit
 from engine.services.compute import ComputeService
+from engine.services.reconcile import reconcile
+from engine.services.root_disks import root_volume_name
 
 
 @pytest.fixture
@@ -132,3 +135,60 @@ def test_a_guest_of_an_image_that_boots_nothing_has_no_copy(cloud: Cloud) -> Non
     assert cloud.compute(compute_id).state == State.RUNNING
     assert cloud.driver().guest_disks(compute_id) == ()
     assert allocated(cloud) == 0
+
+
+def reconcile_now(cloud: Cloud) -> list[str]:
+    with cloud.database.transaction() as session:
+        return reconcile(session, cloud.drivers).root_disks_removed
+
+
+def set_host_state(cloud: Cloud, state: HostState) -> None:
+    with cloud.database.transaction() as session:
+        session.execute(sa.update(Host).where(Host.name == "host-1").values(state=state))
+
+
+def test_a_copy_left_on_a_down_host_keeps_its_claim_until_reconciliation(
+    cloud: Cloud, image: str
+) -> None:
+    compute_id, _ = create(cloud, image_id=image)
+    cloud.run_jobs()
+    set_host_state(cloud, HostState.DOWN)
+    with cloud.database.transaction() as session:
+        job = ComputeService(session).delete(cloud.scopes["alice"], compute_id)
+    cloud.run_jobs()
+    assert cloud.job(job.id).result["root_disk_removed"] is False
+    # The copy is still on the host: its bytes stay claimed.
+    assert root_volume_name(compute_id) in volumes(cloud)
+    assert allocated(cloud) == GIB
+    assert cloud.compute(compute_id).root_pool_id is not None
+    set_host_state(cloud, HostState.UP)
+    # The guest the deletion could not destroy still uses it: left for the operator.
+    assert reconcile_now(cloud) == []
+    assert root_volume_name(compute_id) in volumes(cloud)
+    cloud.driver().destroy_guest(compute_id)
+    assert reconcile_now(cloud) == [compute_id]
+    assert root_volume_name(compute_id) not in volumes(cloud)
+    assert allocated(cloud) == 0
+    assert reconcile_now(cloud) == []
+
+
+def test_reconciliation_removes_only_orphan_copies(cloud: Cloud, image: str) -> None:
+    failed, failed_job = create(cloud, name="failed", image_id=image)
+    with cloud.database.transaction() as session:
+        session.execute(sa.update(StoragePool).values(allocated_bytes=10**15))
+    cloud.run_jobs()
+    assert cloud.job(failed_job).state is JobState.FAILED
+    with cloud.database.transaction() as session:
+        session.execute(sa.update(StoragePool).values(allocated_bytes=0))
+    running, _ = create(cloud, name="running", image_id=image)
+    cloud.run_jobs()
+    pending, _ = create(cloud, name="pending", image_id=image)  # its job not run yet
+    stranger = str(uuid.uuid4())
+    driver = cloud.driver()
+    for compute_id in (failed, pending, stranger):
+        # A copy the failed creation could not remove, one the pending creation is
+        # making, one of a compute this database never knew.
+        driver.create_volume(POOL, root_volume_name(compute_id), GIB)
+    assert reconcile_now(cloud) == [failed]
+    assert {root_volume_name(c) for c in (running, pending, stranger)} <= set(volumes(cloud))
+    assert root_volume_name(failed) not in volumes(cloud)
