@@ -28,6 +28,7 @@ from engine.models.tenancy import AccountType, Domain, User
 from engine.passwords import PasswordHasher
 from engine.scope import Scope
 from engine.services.catalog import CatalogService
+from engine.services.hosts import shared_pool_names
 from engine.services.inventory import DriverFactory, InventoryService
 from engine.services.tenancy import TenancyService
 
@@ -73,6 +74,9 @@ DEMO_IMAGE_STORE = "demo-images"
 DEMO_HOSTS = (("demo-host-1", 16, 65536), ("demo-host-2", 16, 65536), ("demo-host-3", 8, 32768))
 DEMO_HOST_MHZ = 2400
 DEMO_POOL_GIB = 500
+#: A pool every demo host defines (one directory): the cluster's shared storage,
+#: where volumes go unless a guest's host is known, so that any guest can use them.
+DEMO_SHARED_POOL = ("shared", 1000)
 #: Public templates. They have no bytes: guests boot to firmware, which is all
 #: a simulated (or TCG) host needs to run them.
 DEMO_TEMPLATES = (
@@ -99,7 +103,8 @@ def provision_demo_zone(
     One zone, pod and cluster (CPU over-provisioning 4.0), three simulated
     libvirt hosts whose node files live in ``<var_dir>/demo-hosts/``, added
     through :meth:`InventoryService.add_host` so that their capacity is what
-    libvirt reports, an image store, public templates and offerings.
+    libvirt reports, each with a local pool, a pool the cluster shares, an
+    image store, public templates and offerings.
 
     :param drivers: opens hosts; the process-wide libvirt connections by default,
         so that the server that provisions the demo also runs its hosts.
@@ -132,10 +137,15 @@ def provision_demo_zone(
             cpu_cores=cores,
             cpu_mhz=DEMO_HOST_MHZ,
             memory_mib=memory_mib,
-            pools=[("local", DEMO_POOL_GIB, str(var / "demo-pools" / name))],
+            pools=[
+                ("local", DEMO_POOL_GIB, str(var / "demo-pools" / name)),
+                (DEMO_SHARED_POOL[0], DEMO_SHARED_POOL[1], str(var / "demo-pools" / "shared")),
+            ],
         )
         if session.scalar(sa.select(Host.id).where(Host.name == name)) is None:
             inventory.add_host(system, cluster.id, uri, name=name)
+    if DEMO_SHARED_POOL[0] not in shared_pool_names(session, cluster.id):
+        inventory.add_shared_pool(system, cluster.id, DEMO_SHARED_POOL[0])
     if session.scalar(sa.select(ImageStore.id).where(ImageStore.name == DEMO_IMAGE_STORE)) is None:
         store = var / "demo-images"
         store.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Infrastructure commands: zones, pods, clusters and hosts (and, through
+"""Infrastructure commands: zones, pods, clusters, hosts and storage pools (and, through
 :mod:`concord.cli.catalog`, templates and offerings).
 
 Like the other administration commands they act as the system scope (a root
@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from concord.cli import catalog
 from concord.cli.context import CommandError, Context, print_table
 from engine.drivers.base import HypervisorDriver
-from engine.models.inventory import AllocationState, HostState
+from engine.models.inventory import AllocationState, Cluster, Host, HostState
+from engine.scope import Scope
+from engine.services.allocation import pool_limit
 from engine.services.inventory import InventoryService
 
 GIB = 1024**3
@@ -96,6 +98,23 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         p = host.add_parser(verb, help=text)
         p.add_argument("name")
         p.set_defaults(handler=host_action, verb=verb)
+
+    pool = sub.add_parser("pool", help="manage primary storage pools").add_subparsers(
+        dest="action", required=True
+    )
+    p = pool.add_parser(
+        "share", help="register a libvirt pool every host of a cluster defines as shared"
+    )
+    p.add_argument("pool_name", help="the pool's name in libvirt, the same on every host")
+    p.add_argument("--cluster", required=True)
+    p.add_argument("--pod", help="the cluster's pod, if several pods have that cluster name")
+    p.add_argument("--zone", help="the cluster's zone, likewise")
+    p.add_argument("--name", help="name in Concord (default: <cluster>/<pool>)")
+    p.add_argument("--tag", action="append", default=[], help="storage tag (repeatable)")
+    p.set_defaults(handler=pool_share)
+    pool.add_parser("list", help="list storage pools with their use").set_defaults(
+        handler=pool_list
+    )
 
     catalog.add_parsers(sub)
 
@@ -193,16 +212,20 @@ def cluster_list(ctx: Context, args: argparse.Namespace) -> None:
 # -- hosts ---------------------------------------------------------------------------
 
 
+def _cluster_of(inventory: InventoryService, system: Scope, args: argparse.Namespace) -> Cluster:
+    zone_id = inventory.find_zone(system, args.zone).id if args.zone else None
+    pod_id = None
+    if args.pod:
+        if zone_id is None:
+            raise CommandError("--pod needs --zone (pod names are unique per zone)")
+        pod_id = inventory.find_pod(system, zone_id, args.pod).id
+    return inventory.find_cluster(system, args.cluster, pod_id=pod_id, zone_id=zone_id)
+
+
 def host_add(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.system() as (session, system):
         inventory = inventory_service(session)
-        zone_id = inventory.find_zone(system, args.zone).id if args.zone else None
-        pod_id = None
-        if args.pod:
-            if zone_id is None:
-                raise CommandError("--pod needs --zone (pod names are unique per zone)")
-            pod_id = inventory.find_pod(system, zone_id, args.pod).id
-        cluster = inventory.find_cluster(system, args.cluster, pod_id=pod_id, zone_id=zone_id)
+        cluster = _cluster_of(inventory, system, args)
         host = inventory.add_host(
             system,
             cluster.id,
@@ -273,3 +296,37 @@ def host_action(ctx: Context, args: argparse.Namespace) -> None:
             inventory.remove_host(system, host.id)
             message = f"removed host {args.name}"
     print(message)
+
+
+def pool_share(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        inventory = inventory_service(session)
+        cluster = _cluster_of(inventory, system, args)
+        pool = inventory.add_shared_pool(
+            system, cluster.id, args.pool_name, name=args.name, tags=args.tag
+        )
+        size = pool.capacity_bytes // GIB
+        line = f"pool {pool.name} is shared by cluster {cluster.name} ({size} GiB)"
+    print(line)
+
+
+def pool_list(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.system() as (session, system):
+        rows: list[dict[str, object]] = [
+            {
+                "name": p.name,
+                "cluster": p.cluster.name,
+                "host": _host_name(session, p.host_id),
+                "libvirt_pool": p.pool_name,
+                "allocation": p.allocation_state.value,
+                "used_gib": f"{p.allocated_bytes // GIB}/{pool_limit(p) // GIB}",
+                "tags": p.tags or "-",
+            }
+            for p in inventory_service(session).list_storage_pools(system)
+        ]
+    print_table(rows, ["name", "cluster", "host", "libvirt_pool", "allocation", "used_gib", "tags"])
+
+
+def _host_name(session: Session, host_id: str | None) -> str:
+    host = session.get(Host, host_id) if host_id else None
+    return host.name if host is not None else "(shared)"

@@ -227,7 +227,8 @@ class AllocationService:
 
         :param host_id: the host of the guest it will be attached to: its
             local pools and its cluster's shared pools qualify; without it,
-            any enabled pool of the zone.
+            any enabled pool of the zone, shared pools first (a guest on any
+            host of their cluster can use the volume).
         :raises CapacityUnavailable: no pool has room.
         """
         if size_bytes < 1:
@@ -256,9 +257,12 @@ class AllocationService:
                 sa.or_(StoragePool.host_id == host_id, StoragePool.host_id.is_(None)),
             )
         else:
-            # Without a host, prefer pools of hosts that are up.
-            query = query.outerjoin(Host, StoragePool.host_id == Host.id).where(
-                sa.or_(StoragePool.host_id.is_(None), Host.state == HostState.UP)
+            # Without a host: shared pools first, then pools of hosts that are up.
+            query = (
+                query.outerjoin(Host, StoragePool.host_id == Host.id)
+                .where(sa.or_(StoragePool.host_id.is_(None), Host.state == HostState.UP))
+                .order_by(None)
+                .order_by(StoragePool.host_id.is_not(None), StoragePool.created, StoragePool.id)
             )
         for pool in self.session.scalars(query):
             if not tags <= frozenset(pool.tags.split()):

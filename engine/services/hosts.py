@@ -76,6 +76,17 @@ def host_tags(values: Iterable[str]) -> str:
     return " ".join(tags)
 
 
+def shared_pool_names(session: Session, cluster_id: str) -> set[str]:
+    """The libvirt names of a cluster's shared pools (never recorded as host-local)."""
+    return set(
+        session.scalars(
+            sa.select(StoragePool.pool_name).where(
+                StoragePool.cluster_id == cluster_id, StoragePool.host_id.is_(None)
+            )
+        )
+    )
+
+
 def _default_host_name(info: HostInfo) -> str:
     # Hostnames are usually valid names already; anything else (a test host
     # that declares none reports its URI) is folded into one.
@@ -114,7 +125,8 @@ class HostAdministration:
     ) -> Host:
         """Add the host reached at ``uri`` to a cluster, sized by what libvirt reports.
 
-        Its active storage pools are recorded as host-local pools of the cluster.
+        Its active storage pools are recorded as host-local pools of the
+        cluster, except those the cluster shares (:mod:`engine.services.pools`).
 
         :param name: the host's name in Concord; by default its hostname.
         :param tags: host tags that compute offerings can require.
@@ -171,8 +183,11 @@ class HostAdministration:
         )
         self.session.add(host)
         self.session.flush()
+        shared = shared_pool_names(self.session, cluster.id)
         for pool in pools:
             say(f"storage pool {pool.name}: {pool.capacity_bytes / _GIB:.1f} GiB")
+            if pool.name in shared:
+                continue
             self.session.add(
                 StoragePool(
                     cluster_id=cluster.id,
@@ -313,7 +328,10 @@ class HostAdministration:
             else:
                 row.capacity_bytes = pool.capacity_bytes
                 row.allocation_state = AllocationState.ENABLED
+        shared = shared_pool_names(self.session, host.cluster_id)
         for pool in reported.values():
+            if pool.name in shared:
+                continue
             self.session.add(
                 StoragePool(
                     cluster_id=host.cluster_id,
@@ -370,4 +388,11 @@ class HostAdministration:
         return list(self.session.scalars(query))
 
 
-__all__ = ["DriverFactory", "HostAdministration", "HostCapacity", "Progress", "host_tags"]
+__all__ = [
+    "DriverFactory",
+    "HostAdministration",
+    "HostCapacity",
+    "Progress",
+    "host_tags",
+    "shared_pool_names",
+]

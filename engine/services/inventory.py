@@ -23,6 +23,7 @@ from engine.models.inventory import AllocationState, Cluster, ImageStore, Pod, Z
 from engine.scope import Scope
 from engine.services._naming import check_name
 from engine.services.hosts import DriverFactory, HostAdministration, HostCapacity, Progress
+from engine.services.pools import PoolAdministration
 
 
 def _factor(name: str, value: float) -> float:
@@ -48,7 +49,7 @@ def sees_zone(scope: Scope, zone: Zone) -> bool:
     return scope.is_root_admin or zone.allocation_state is AllocationState.ENABLED
 
 
-class InventoryService(HostAdministration):
+class InventoryService(HostAdministration, PoolAdministration):
     """Administer the physical cloud: zones, pods, clusters, hosts and image stores.
 
     :param session: the unit of work; the caller commits.

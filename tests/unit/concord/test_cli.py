@@ -54,14 +54,17 @@ def run(
         default_pool().close(uri)
 
 
-def _host(tmp_path: Path, name: str, cores: int = 8, memory_mib: int = 16384) -> str:
+def _host(
+    tmp_path: Path, name: str, cores: int = 8, memory_mib: int = 16384, shared: bool = False
+) -> str:
+    pools = [("local", 200, f"/srv/{name}")] + ([("nfs", 500, "/srv/nfs")] if shared else [])
     return write_test_host(
         tmp_path / f"{name}.xml",
         hostname=name,
         cpu_cores=cores,
         cpu_mhz=2000,
         memory_mib=memory_mib,
-        pools=[("local", 200, f"/srv/{name}")],
+        pools=pools,
     )
 
 
@@ -78,6 +81,36 @@ def _fails(run: Run, *argv: str, progress: str = "") -> str:
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("concord: error: ")
     return lines[0]
+
+
+def test_shared_pools(run: Run, tmp_path: Path) -> None:
+    _ok(run, "zone", "create", "z1")
+    _ok(run, "pod", "create", "p1", "--zone", "z1")
+    _ok(run, "cluster", "create", "c1", "--pod", "p1", "--zone", "z1")
+    for name in ("n1", "n2"):
+        _ok(run, "host", "add", _host(tmp_path, name, shared=True), "--cluster", "c1")
+    out = _ok(run, "pool", "share", "nfs", "--cluster", "c1", "--tag", "fast")
+    assert out.startswith("pool c1/nfs is shared by cluster c1 (")
+    table = _ok(run, "pool", "list").splitlines()
+    assert table[0].split() == [
+        "NAME",
+        "CLUSTER",
+        "HOST",
+        "LIBVIRT_POOL",
+        "ALLOCATION",
+        "USED_GIB",
+        "TAGS",
+    ]
+    rows = sorted(line.split()[:4] for line in table[1:])
+    assert rows == [
+        ["c1/nfs", "c1", "(shared)", "nfs"],
+        ["n1/local", "c1", "n1", "local"],
+        ["n2/local", "c1", "n2", "local"],
+    ]
+    assert "already shares pool 'nfs'" in _fails(run, "pool", "share", "nfs", "--cluster", "c1")
+    assert "no active libvirt pool 'gone'" in _fails(
+        run, "pool", "share", "gone", "--cluster", "c1"
+    )
 
 
 def test_zone_pod_cluster_and_hosts(run: Run, tmp_path: Path) -> None:
@@ -297,7 +330,8 @@ def test_demo_zone_is_idempotent_and_sized_by_libvirt(
         def count(model: type) -> int:
             return session.scalar(sa.select(sa.func.count()).select_from(model))
 
-        assert [count(m) for m in (Zone, Cluster, Host, StoragePool, ImageStore)] == [1, 1, 3, 3, 1]
+        # A local pool per host, and the pool the cluster shares.
+        assert [count(m) for m in (Zone, Cluster, Host, StoragePool, ImageStore)] == [1, 1, 3, 4, 1]
         assert [count(m) for m in (Image, ComputeOffering, DiskOffering, NetworkOffering)] == [
             2,
             3,
@@ -311,11 +345,15 @@ def test_demo_zone_is_idempotent_and_sized_by_libvirt(
             assert (host.name, host.cpu_cores, host.memory_mib) == (name, cores, memory_mib)
             assert host.cpu_mhz == DEMO_HOST_MHZ and host.hypervisor_type == "test"
             assert host.uri.startswith(f"test://{tmp_path}/demo-hosts/host")
-            [reported] = drivers(host.uri).list_pools()
+            reported = {p.name: p for p in drivers(host.uri).list_pools()}
             [recorded] = session.scalars(
                 sa.select(StoragePool).where(StoragePool.host_id == host.id)
             ).all()
-            assert recorded.capacity_bytes == reported.capacity_bytes
+            assert recorded.pool_name == "local"
+            assert recorded.capacity_bytes == reported["local"].capacity_bytes
+        [shared] = session.scalars(sa.select(StoragePool).where(StoragePool.host_id.is_(None)))
+        assert (shared.pool_name, shared.cluster_id) == ("shared", cluster.id)
+        assert shared.capacity_bytes == reported["shared"].capacity_bytes
         images = session.scalars(sa.select(Image)).all()
         assert all(
             i.is_public and i.location is None and i.properties == {"demo": "true"} for i in images

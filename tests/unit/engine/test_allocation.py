@@ -276,3 +276,25 @@ def test_concurrent_placements_never_overcommit(build, database: Database) -> No
         for name, limit in (("h1", 5), ("h2", 3)):
             host = session.get(Host, cloud.hosts[name])
             assert host.allocated_vcpus == placed.count(host.id) == limit
+
+
+def test_a_volume_without_a_host_goes_to_a_shared_pool_first(build, session: Session) -> None:
+    cloud = build(("h1", 4, 4096, 10), ("h2", 4, 4096, 10))
+    local_h1 = next(p for p in session.query(StoragePool) if p.host_id == cloud.hosts["h1"])
+    # Registered after the hosts' local pools: creation order alone would pick h1's.
+    shared = StoragePool(
+        cluster_id=local_h1.cluster_id,
+        host_id=None,
+        name="shared",
+        pool_name="shared",
+        capacity_bytes=10 * GIB,
+    )
+    session.add(shared)
+    session.flush()
+    allocation = AllocationService(session)
+    # Any guest of the cluster can use it; a host's guest may also use its local pool.
+    assert allocation.place_volume(cloud.zone, GIB).id == shared.id
+    assert allocation.place_volume(cloud.zone, GIB, host_id=cloud.hosts["h1"]).id == local_h1.id
+    # Full: the local pools of up hosts next.
+    assert allocation.place_volume(cloud.zone, 19 * GIB).id == shared.id
+    assert allocation.place_volume(cloud.zone, GIB).id == local_h1.id

@@ -28,7 +28,7 @@ from engine.errors import (
 )
 from engine.lifecycle import State
 from engine.models.compute import Compute
-from engine.models.inventory import AllocationState, HostState, StoragePool
+from engine.models.inventory import AllocationState, Host, HostState, StoragePool
 from engine.models.storage import Volume
 from engine.passwords import PasswordHasher
 from engine.scope import Scope
@@ -396,3 +396,64 @@ def test_image_stores(service: InventoryService, tenancy) -> None:
         service.create_image_store(tenancy.root, zone.id, "images", "/elsewhere")
     with pytest.raises(NotFound):
         service.create_image_store(tenancy.root, "no-zone", "x", "/srv/x")
+
+
+# -- shared pools -----------------------------------------------------------------------------
+
+
+def _two_hosts_sharing(service: InventoryService, tenancy, cluster: str, write_host) -> list:
+    shared = ("nfs", 100, "/srv/nfs")
+    return [
+        service.add_host(
+            tenancy.root, cluster, write_host(name, pools=[("local", 300, f"/srv/{name}"), shared])
+        )
+        for name in ("s1", "s2")
+    ]
+
+
+def test_a_shared_pool_replaces_the_hosts_local_records_of_it(
+    service: InventoryService, tenancy, cluster: str, write_host, drivers, session: Session
+) -> None:
+    hosts = _two_hosts_sharing(service, tenancy, cluster, write_host)
+    shared = service.add_shared_pool(tenancy.root, cluster, "nfs", tags=["fast"])
+    assert (shared.host_id, shared.cluster_id, shared.name) == (None, cluster, "cluster-1/nfs")
+    reported = {p.name: p.capacity_bytes for p in drivers(hosts[0].uri).list_pools()}
+    assert shared.capacity_bytes == reported["nfs"] and shared.tags == "fast"
+    for host in hosts:
+        local = service.list_storage_pools(tenancy.root, host_id=host.id)
+        assert [p.pool_name for p in local] == ["local"]
+    with pytest.raises(AlreadyExists):
+        service.add_shared_pool(tenancy.root, cluster, "nfs")
+    # A host added later does not record the shared pool as its own.
+    later = service.add_host(
+        tenancy.root, cluster, write_host("s3", pools=[("local", 1, "/x"), ("nfs", 100, "/n")])
+    )
+    service.refresh_host(tenancy.root, later.id)
+    assert [p.pool_name for p in service.list_storage_pools(tenancy.root, host_id=later.id)] == [
+        "local"
+    ]
+
+
+def test_a_pool_is_shared_only_if_every_up_host_has_it_and_no_volume_is_in_it(
+    service: InventoryService, tenancy, cluster: str, write_host, session: Session, scope_of
+) -> None:
+    hosts = _two_hosts_sharing(service, tenancy, cluster, write_host)
+    with pytest.raises(Conflict, match="no active libvirt pool 'local2'"):
+        service.add_shared_pool(tenancy.root, cluster, "local2")
+    with pytest.raises(PermissionDenied):
+        service.add_shared_pool(scope_of("acmeadmin"), cluster, "nfs")
+    with pytest.raises(NotFound):
+        service.add_shared_pool(tenancy.root, "no-such-cluster", "nfs")
+    local_nfs = next(
+        p for p in service.list_storage_pools(tenancy.root, host_id=hosts[0].id)
+        if p.pool_name == "nfs"
+    )  # fmt: skip
+    local_nfs.allocated_bytes = GIB  # a volume lives in the host-local record
+    session.flush()
+    with pytest.raises(Conflict, match="volumes live in host-local records"):
+        service.add_shared_pool(tenancy.root, cluster, "nfs")
+    # Its size is read from the hosts that are up: with none, nothing to read it from.
+    session.execute(sa.update(StoragePool).values(allocated_bytes=0))
+    session.execute(sa.update(Host).values(state=HostState.DOWN))
+    with pytest.raises(Conflict, match="no host up"):
+        service.add_shared_pool(tenancy.root, cluster, "nfs")
