@@ -50,6 +50,11 @@ class Created:
     location: str | None
     title: str
 
+    @property
+    def status(self) -> int:
+        """The answer's status (what :func:`conformance.wait.settled` looks at)."""
+        return self.exchange.status
+
 
 class OcciFixtures(OcciSupport):
     """Discovery plus creation (see :class:`OcciSupport`)."""

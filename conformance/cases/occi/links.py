@@ -6,6 +6,7 @@ from conformance.cases import case
 from conformance.cases.context import CaseContext
 from conformance.cases.occi.create import resource_kind
 from conformance.formats.occi_model import COMPUTE, STORAGE, STORAGELINK, TEXT_PLAIN
+from conformance.wait import settled
 
 GONE = (404, 410)
 
@@ -38,14 +39,30 @@ def link_source(ctx: CaseContext) -> None:
 )
 def link_delete(ctx: CaseContext) -> None:
     ctx.occi.kind(STORAGELINK)
-    compute, storage = ctx.occi.fixture(COMPUTE), ctx.occi.fixture(STORAGE)
-    created = ctx.occi.create_link(STORAGELINK, compute, storage)
+    compute = ctx.occi.fixture(COMPUTE)
+    # A storage of its own: a server may let a storage be linked to one compute
+    # only, and the shared storage is linked already (OcciFixtures.link_fixture).
+    own = ctx.occi.create(STORAGE, what="link-delete-storage")
+    ctx.require(
+        own.exchange.status < 300 and own.location,
+        f"could not create a storage: {own.exchange.summary()}",
+    )
+    storage = own.location or ""
+    # An asynchronous server may refuse the link until the storage is ready.
+    created = settled(
+        ctx.session.waiter,
+        lambda: ctx.occi.create_link(STORAGELINK, compute, storage),
+        "the server to accept a storagelink",
+    )
     ctx.require(
         created.exchange.status < 300 and created.location,
         f"could not create a storagelink: {created.exchange.summary()}",
     )
     link = created.location or ""
-    exchange = ctx.client.request("DELETE", link)
+    # Likewise until the link is made (an asynchronous server attaches in a job).
+    exchange = ctx.occi.settled(
+        lambda: ctx.client.request("DELETE", link), f"{link} to accept DELETE"
+    )
     ctx.expect_status(exchange, 200, 204)
     ctx.expect_status(ctx.client.get(link, TEXT_PLAIN), *GONE, what="the deleted link")
     ctx.session.ledger.mark_removed(link)
