@@ -27,7 +27,7 @@ from engine.models.catalog import ComputeOffering, Image
 from engine.models.compute import Compute
 from engine.models.inventory import AllocationState, Host, StoragePool
 from engine.services.allocation import AllocationService
-from engine.services.root_disks import root_volume_name
+from engine.services.root_disks import release_root_claim, root_volume_name
 
 GIB = 1024**3
 
@@ -143,9 +143,7 @@ def remove_root_disk(session: Session, compute: Compute, driver: HypervisorDrive
     deleted = False
     for pool in driver.list_pools():
         deleted = driver.delete_volume(pool.name, name) or deleted
-    if compute.root_pool_id is not None:
-        AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
-        compute.root_pool_id, compute.root_disk_bytes = None, 0
+    release_root_claim(session, compute)
     return deleted
 
 

@@ -251,6 +251,20 @@ class JobService:
         self.session.flush()
 
 
+def targets_with_pending_jobs(session: Session, target_ids: Collection[str]) -> set[str]:
+    """Those of ``target_ids`` that a queued or running job works on (the job owns them)."""
+    if not target_ids:
+        return set()
+    return set(
+        session.scalars(
+            sa.select(Job.target_id).where(
+                Job.target_id.in_(list(target_ids)),
+                Job.state.in_([JobState.QUEUED, JobState.RUNNING]),
+            )
+        )
+    )
+
+
 def wait_for(database: Database, job_id: str, timeout: float, poll: float = 0.05) -> JobState:
     """Wait until a job is final or ``timeout`` seconds pass; return its last state.
 

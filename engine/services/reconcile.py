@@ -61,9 +61,9 @@ from engine.events import DomainEvent, emit
 from engine.lifecycle import Kind, State
 from engine.models.compute import Compute
 from engine.models.inventory import Host, HostState
-from engine.models.jobs import Job, JobState
 from engine.scope import Owner, Scope
 from engine.services.compute_state import change_state, emit_compute
+from engine.services.jobs import targets_with_pending_jobs
 from engine.services.root_disks import remove_orphan_root_disks
 from engine.worker import DriverFactory
 
@@ -223,7 +223,7 @@ def _reconcile_host(
         report.reconnected_hosts.append(host.id)
         _set_host_state(session, scope, host, HostState.UP)
     host.last_seen = utcnow()
-    working = _computes_with_jobs(session, seen)
+    working = targets_with_pending_jobs(session, seen)
     for compute in computes:
         report.computes_checked += 1
         if compute.id in working:
@@ -298,19 +298,6 @@ def _reconcile_compute(
         power_state=power.value,
         forced=stuck,
         message=message,
-    )
-
-
-def _computes_with_jobs(session: Session, compute_ids: Collection[str]) -> set[str]:
-    if not compute_ids:
-        return set()
-    return set(
-        session.scalars(
-            sa.select(Job.target_id).where(
-                Job.target_id.in_(list(compute_ids)),
-                Job.state.in_([JobState.QUEUED, JobState.RUNNING]),
-            )
-        )
     )
 
 

@@ -15,7 +15,6 @@ decides.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,8 +23,8 @@ from engine.drivers.base import HypervisorDriver
 from engine.errors import EngineError
 from engine.lifecycle import State
 from engine.models.compute import Compute
-from engine.models.jobs import Job, JobState
 from engine.services.allocation import AllocationService
+from engine.services.jobs import targets_with_pending_jobs
 
 log = logging.getLogger("engine.services.root_disks")
 
@@ -61,7 +60,7 @@ def remove_orphan_root_disks(session: Session, driver: HypervisorDriver) -> list
         return []
     owners = {owner for _, _, owner in copies}
     computes = {c.id: c for c in session.scalars(sa.select(Compute).where(Compute.id.in_(owners)))}
-    busy = _with_jobs(session, owners)
+    busy = targets_with_pending_jobs(session, owners)
     removed = []
     for pool, name, owner in copies:
         compute = computes.get(owner)
@@ -72,13 +71,18 @@ def remove_orphan_root_disks(session: Session, driver: HypervisorDriver) -> list
         except EngineError as exc:  # a guest still uses it: left for an operator
             log.warning("could not remove the orphan root disk %s: %s", name, exc)
             continue
-        if compute.root_pool_id is not None:
-            AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
-            compute.root_pool_id, compute.root_disk_bytes = None, 0
+        release_root_claim(session, compute)
         removed.append(owner)
         log.info("removed the orphan root disk %s", name)
     session.flush()
     return removed
+
+
+def release_root_claim(session: Session, compute: Compute) -> None:
+    """Give a compute's root disk bytes back to their pool, once (its copy is gone)."""
+    if compute.root_pool_id is not None:
+        AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
+        compute.root_pool_id, compute.root_disk_bytes = None, 0
 
 
 def _in_use(compute: Compute) -> bool:
@@ -86,15 +90,9 @@ def _in_use(compute: Compute) -> bool:
     return compute.state != State.DELETED.value and compute.root_pool_id is not None
 
 
-def _with_jobs(session: Session, compute_ids: Collection[str]) -> set[str]:
-    return set(
-        session.scalars(
-            sa.select(Job.target_id).where(
-                Job.target_id.in_(list(compute_ids)),
-                Job.state.in_([JobState.QUEUED, JobState.RUNNING]),
-            )
-        )
-    )
-
-
-__all__ = ["remove_orphan_root_disks", "root_disk_owner", "root_volume_name"]
+__all__ = [
+    "release_root_claim",
+    "remove_orphan_root_disks",
+    "root_disk_owner",
+    "root_volume_name",
+]
