@@ -10,6 +10,7 @@ are the hypervisor's own.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
-from engine.drivers.base import HostInfo, HypervisorDriver
+from engine.drivers.base import HostInfo, HypervisorDriver, PoolInfo
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.lifecycle import State
 from engine.models.compute import Compute
@@ -183,22 +184,9 @@ class HostAdministration:
         )
         self.session.add(host)
         self.session.flush()
-        shared = shared_pool_names(self.session, cluster.id)
         for pool in pools:
             say(f"storage pool {pool.name}: {pool.capacity_bytes / _GIB:.1f} GiB")
-            if pool.name in shared:
-                continue
-            self.session.add(
-                StoragePool(
-                    cluster_id=cluster.id,
-                    host_id=host.id,
-                    name=f"{host.name}/{pool.name}"[:255],
-                    pool_name=pool.name,
-                    capacity_bytes=pool.capacity_bytes,
-                    created=now,
-                )
-            )
-        self.session.flush()
+        self._record_local_pools(host, pools, now)
         say(f"added host {host.name} ({host.id}) to cluster {cluster.name}")
         return host
 
@@ -328,8 +316,16 @@ class HostAdministration:
             else:
                 row.capacity_bytes = pool.capacity_bytes
                 row.allocation_state = AllocationState.ENABLED
+        self._record_local_pools(host, reported.values(), utcnow())
+        return host
+
+    def _record_local_pools(
+        self, host: Host, pools: Iterable[PoolInfo], created: dt.datetime
+    ) -> None:
+        # Every pool libvirt reports is the host's own, except those its
+        # cluster shares (engine.services.pools).
         shared = shared_pool_names(self.session, host.cluster_id)
-        for pool in reported.values():
+        for pool in pools:
             if pool.name in shared:
                 continue
             self.session.add(
@@ -339,10 +335,10 @@ class HostAdministration:
                     name=f"{host.name}/{pool.name}"[:255],
                     pool_name=pool.name,
                     capacity_bytes=pool.capacity_bytes,
+                    created=created,
                 )
             )
         self.session.flush()
-        return host
 
     def remove_host(self, scope: Scope, host_id: str) -> None:
         """Forget a host and its local pools.
