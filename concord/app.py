@@ -15,6 +15,7 @@ from pyramid.router import Router
 from pyramid.tweens import EXCVIEW
 
 from concord.auth.resolver import VerifiedPasswordCache
+from concord.request import request_class
 from concord.settings import Settings
 from engine.db import Database
 from engine.passwords import PasswordHasher, PasswordPolicy
@@ -54,4 +55,5 @@ def make_app(settings: Settings, database: Database | None = None) -> Router:
     config.add_tween("concord.tweens.edge_tween_factory", over=EXCVIEW)
     config.include("occi")
     config.include("cimi")
+    config.set_request_factory(request_class(registry.concord_request_properties))
     return config.make_wsgi_app()

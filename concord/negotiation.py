@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from webob.acceptparse import create_accept_header
@@ -18,7 +19,14 @@ def choose(request: Request, offers: Sequence[str], default: str | None = None) 
     first offer). Returns None when the client accepts none of the offers,
     which the caller answers with 406.
     """
-    raw = request.headers.get("Accept", "").strip()
+    return _choose(request.headers.get("Accept", "").strip(), tuple(offers), default)
+
+
+# Clients send a handful of distinct Accept headers, and parsing one with its
+# offers costs more than the rest of a small request's negotiation; the bound
+# keeps a client that varies it on purpose from growing the cache.
+@lru_cache(maxsize=512)
+def _choose(raw: str, offers: tuple[str, ...], default: str | None) -> str | None:
     if not raw:
         return default or offers[0]
     accept = create_accept_header(raw)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from concord.request import add_request_property
 from engine.services.catalog import CatalogService
 from engine.services.compute import ComputeService
 from engine.services.credentials import CredentialService
@@ -110,4 +111,4 @@ def includeme(config: Configurator) -> None:
     from engine.drivers.factory import DriverCache
 
     config.registry.drivers = DriverCache()
-    config.add_request_method(engine_services, "engine", reify=True)
+    add_request_property(config, engine_services, "engine")

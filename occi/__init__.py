@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from concord.request import add_request_property
 from occi.categories import infrastructure_registry
 from occi.mapping import OcciContext, OcciService
 from occi.schemas import compile_all
@@ -35,7 +36,7 @@ def includeme(config: Configurator) -> None:
     config.registry.occi_categories = infrastructure_registry()
     # The JSON Schemas are compiled once, at start-up, not on the first request.
     compile_all()
-    config.add_request_method(occi_service, "occi", reify=True)
+    add_request_property(config, occi_service, "occi")
     config.include("occi.errors")
     config.include("occi.views.namespace")
     config.scan("occi.views")

@@ -33,6 +33,7 @@ from engine.services._links import (
     request_detach,
     submit_attach,
 )
+from engine.services._prepared import prepared, visible
 from engine.services._resources import ATTACH_COMPUTE_STATES, refuse
 from engine.services.compute import ComputeService
 from engine.services.ipam import IPAM
@@ -75,6 +76,31 @@ class NetworkInterfaces:
             target=(NetworkInterface.network_id, network_id),
             order=NetworkInterface.interface,
         )
+
+    def list_interfaces_with_gateways(
+        self, scope: Scope, compute_id: str
+    ) -> list[tuple[NetworkInterface, str | None]]:
+        """A compute's interfaces visible to ``scope``, each with its network's gateway.
+
+        One statement: rendering a compute's interfaces (OCCI
+        ``occi.networkinterface.gateway``) would otherwise read each network.
+        """
+        shape = scope.visibility_shape
+
+        def build() -> sa.Select[NetworkInterface, str | None]:
+            return (
+                sa.select(NetworkInterface, Network.gateway)
+                .join(Network, Network.id == NetworkInterface.network_id)
+                .where(
+                    visible(NetworkInterface, shape),
+                    NetworkInterface.compute_id == sa.bindparam("compute_id"),
+                )
+                .order_by(NetworkInterface.interface)
+            )
+
+        statement = prepared(("interfaces with gateways", shape), build)
+        parameters = {**scope.visibility_parameters(), "compute_id": compute_id}
+        return [(nic, gateway) for nic, gateway in self.session.execute(statement, parameters)]
 
     # -- attaching -------------------------------------------------------------
 

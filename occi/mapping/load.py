@@ -199,12 +199,9 @@ def _compute_links(ctx: OcciContext, compute: Compute) -> list[Loaded]:
         Loaded(t.STORAGELINK, t.Facts(row, compute.state))
         for row in _live(engine.storage.list_attachments(scope, compute_id=compute.id))
     ]
-    gateways: dict[str, str | None] = {}
-    for row in _live(engine.network.list_interfaces(scope, compute_id=compute.id)):
-        if row.network_id not in gateways:
-            gateways[row.network_id] = engine.network.get(scope, row.network_id).gateway
-        facts = t.Facts(row, compute.state, gateways[row.network_id])
-        links.append(Loaded(t.NETWORKINTERFACE, facts))
+    for row, gateway in engine.network.list_interfaces_with_gateways(scope, compute.id):
+        if row.state not in GONE:
+            links.append(Loaded(t.NETWORKINTERFACE, t.Facts(row, compute.state, gateway)))
     return links
 
 

@@ -51,3 +51,15 @@ def test_a_malformed_accept_header_does_not_raise() -> None:
         "text/plain",
         None,
     )
+
+
+def test_the_same_header_is_answered_for_each_set_of_offers() -> None:
+    # Decisions are remembered per header, offers and default: one never
+    # answers for another.
+    accept = "text/*, application/json;q=0.5"
+    assert choose(_request(accept), OFFERS, default="application/json") == "text/plain"
+    assert choose(_request(accept), ["application/json"], default=None) == "application/json"
+    assert choose(_request(accept), ["application/xml"], default=None) is None
+    assert choose(_request(accept), ["text/html", "text/plain"], default="text/plain") == (
+        "text/plain"
+    )

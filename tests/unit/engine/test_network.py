@@ -347,6 +347,15 @@ def test_interfaces_on_a_stopped_guest(cloud: Cloud) -> None:
         "eth0",
     ]
     assert len(call(cloud, "list_interfaces", network_id=network_id)) == 2
+    # What a compute's rendering reads in one statement: each interface with
+    # its network's gateway, in interface order; another tenant reads none.
+    listed = call(cloud, "list_interfaces_with_gateways", compute_id)
+    assert [(n.id, gateway) for n, gateway in listed] == [
+        (second, network(cloud, network_id).gateway),
+        (first, network(cloud, network_id).gateway),
+    ]
+    assert network(cloud, network_id).gateway == "10.0.0.1"
+    assert call(cloud, "list_interfaces_with_gateways", compute_id, user="bob") == []
 
     # Taken or reserved values change nothing.
     before = counts(cloud)
