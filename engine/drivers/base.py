@@ -274,6 +274,15 @@ class HypervisorDriver(Protocol):
         """
         ...
 
+    def crashed_guests(self) -> frozenset[str]:
+        """Return the ids of the engine guests that are shut off because they crashed.
+
+        :meth:`list_guests` reports them :attr:`PowerState.SHUTOFF`, like any
+        guest that is off: the engine's guests are destroyed when they crash,
+        and only the hypervisor's record of *why* tells a crash from a stop.
+        """
+        ...
+
     def guest_state(self, guest_id: str) -> PowerState:
         """Return a guest's power state; :attr:`PowerState.ABSENT` if undefined."""
         ...

@@ -7,8 +7,9 @@ disconnected, to notice that it is back):
 
 * each compute placed there whose state disagrees with its guest's power
   state is moved to the observed state with :func:`engine.lifecycle.observe`
-  (a guest shut off behind our back is ``stopped``; one that crashed or is
-  missing is ``error`` with a ``state_message``), and every compute gets its
+  (a guest shut off behind our back is ``stopped``; one that crashed, is
+  shut off because it crashed while it was meant to run, or is missing is
+  ``error`` with a ``state_message``), and every compute gets its
   ``power_state`` and ``power_state_seen``;
 * a compute left in a transitional state with no queued or running job
   (its job was cancelled, or ended without recording its result) is taken
@@ -83,6 +84,9 @@ OBSERVED: dict[PowerState, State | None] = {
     PowerState.SHUTDOWN_IN_PROGRESS: None,
     PowerState.NOSTATE: None,
 }
+#: Recorded states in which the guest is meant to be alive, so that finding it
+#: shut off by a crash is an error rather than a stop.
+MEANT_TO_RUN = frozenset({State.RUNNING, State.PAUSED})
 MESSAGES = {
     PowerState.ABSENT: "the guest vanished from its host",
     PowerState.CRASHED: "the guest crashed",
@@ -210,6 +214,7 @@ def _reconcile_host(
     try:
         driver = drivers(host.uri)
         guests = driver.list_guests()
+        crashed = driver.crashed_guests()
     except DriverUnavailable:
         report.unreachable_hosts.append(host.id)
         _set_host_state(session, scope, host, HostState.DISCONNECTED)
@@ -231,6 +236,13 @@ def _reconcile_host(
             continue
         state, updated = seen[compute.id]
         power = guests.get(compute.id, PowerState.ABSENT)
+        if power is PowerState.SHUTOFF and compute.id in crashed and state in MEANT_TO_RUN:
+            # The engine's guests are destroyed when they crash (on_crash=destroy,
+            # or QEMU died under them), so a crash looks like a stop but for the
+            # reason libvirt keeps. It is news only for a compute that was meant
+            # to run: one recorded stopped since (a forced stop out of ``error``)
+            # stays stopped, though the guest still carries the old reason.
+            power = PowerState.CRASHED
         try:
             _reconcile_compute(session, scope, host, compute, state, updated, power, report)
         except Conflict:

@@ -122,6 +122,11 @@ def test_killed_qemu_is_reported_as_crashed(
     daemon.kill_pid(pid)
     assert _wait_for(events, spec.guest_id, PowerState.CRASHED) == "stopped:failed"
     assert driver.guest_state(spec.guest_id) is PowerState.SHUTOFF
+    # Shut off, but libvirt keeps why: reconciliation tells this from a stop.
+    assert driver.crashed_guests() == {spec.guest_id}
+    # Booting it again forgets the crash.
+    driver.start(spec.guest_id)
+    assert spec.guest_id not in driver.crashed_guests()
 
 
 def test_host_failure_and_recovery(spare_host: tuple[PrivateLibvirtd, LibvirtDriver]) -> None:

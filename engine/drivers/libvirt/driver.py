@@ -37,6 +37,7 @@ from engine.drivers.libvirt import network, storage
 from engine.drivers.libvirt.client import ConnectionPool, default_pool, uri_driver
 from engine.drivers.libvirt.devices import attach_disk, detach_disk
 from engine.drivers.libvirt.mapping import (
+    CRASH_REASONS,
     domain_power_state,
     is_error,
     translate_error,
@@ -171,6 +172,24 @@ class LibvirtDriver:
             except NotFound:
                 continue  # undefined while we were listing
         return guests
+
+    def crashed_guests(self) -> frozenset[str]:
+        """Return the ids of the engine guests that are shut off because they crashed."""
+        with translating("list the guests"):
+            domains = self._conn().listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
+        crashed: set[str] = set()
+        for dom in domains:
+            guest_id = guest_id_of(dom.name())
+            if guest_id is None:
+                continue
+            try:
+                with translating("read the guest's state"):
+                    state, reason = dom.state()
+            except NotFound:
+                continue  # undefined while we were listing
+            if state == libvirt.VIR_DOMAIN_SHUTOFF and reason in CRASH_REASONS:
+                crashed.add(guest_id)
+        return frozenset(crashed)
 
     # ------------------------------------------------------------ guests
 

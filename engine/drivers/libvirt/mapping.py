@@ -3,7 +3,9 @@
 Three things are mapped here and nowhere else:
 
 * a domain's ``virDomainState`` (plus whether a managed-save image exists)
-  to a :class:`~engine.drivers.base.PowerState` — :data:`DOMAIN_STATES`;
+  to a :class:`~engine.drivers.base.PowerState` — :data:`DOMAIN_STATES`,
+  and the reasons of a shut-off domain that mean it crashed —
+  :data:`CRASH_REASONS`;
 * a lifecycle event id and detail to the power state it leaves the guest in
   — :data:`EVENT_STATES`;
 * a :class:`libvirt.libvirtError` to an :class:`~engine.errors.EngineError`
@@ -46,6 +48,12 @@ DOMAIN_STATES: Mapping[int, PowerState] = {
     libvirt.VIR_DOMAIN_CRASHED: PowerState.CRASHED,
     libvirt.VIR_DOMAIN_PMSUSPENDED: PowerState.PMSUSPENDED,
 }
+
+#: Why a shut-off domain is off, when that means it crashed. QEMU dying
+#: under a guest (its monitor closed without a shutdown) is recorded as
+#: VIR_DOMAIN_SHUTOFF_CRASHED, as is a guest crash with on_crash=destroy;
+#: VIR_DOMAIN_SHUTOFF_FAILED is a guest that failed to *start*, not a crash.
+CRASH_REASONS = frozenset({libvirt.VIR_DOMAIN_SHUTOFF_CRASHED})
 
 #: The lifecycle event ids libvirt defines, by lower-case name.
 EVENT_NAMES: Mapping[int, str] = {

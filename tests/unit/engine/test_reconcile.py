@@ -79,6 +79,63 @@ def test_a_guest_shut_off_behind_our_back_is_recorded_stopped(cloud: Cloud) -> N
     assert perform(cloud, compute_id, Action.START).state is JobState.SUCCESS
 
 
+class CrashReasons:
+    """A driver factory whose hosts say that some shut-off guests crashed.
+
+    libvirt's ``test:///`` driver cannot crash a guest, so it never records
+    the reason (``VIR_DOMAIN_SHUTOFF_CRASHED``) that a real host gives a
+    guest whose QEMU died; tests/integration/test_driver_qemu.py checks
+    that real reason. Everything else is the real driver.
+    """
+
+    def __init__(self, cloud: Cloud, crashed: set[str]) -> None:
+        self.cloud = cloud
+        self.crashed = crashed
+
+    def __call__(self, uri: str) -> HypervisorDriver:
+        real = self.cloud.drivers(uri)
+        reasons = self
+
+        class Reasons:
+            def __getattr__(self, name: str) -> object:
+                return getattr(real, name)
+
+            def crashed_guests(self) -> frozenset[str]:
+                off = {g for g, p in real.list_guests().items() if p is PowerState.SHUTOFF}
+                return frozenset(off & reasons.crashed) | real.crashed_guests()
+
+        return Reasons()  # type: ignore[return-value]
+
+
+def test_a_guest_that_crashed_while_meant_to_run_is_an_error(cloud: Cloud) -> None:
+    compute_id = running(cloud)
+    stopped, _ = create(cloud, name="stopped", start=False)
+    cloud.run_jobs()
+    # libvirt shuts a crashed guest off (on_crash=destroy) and keeps the reason.
+    domain(cloud, compute_id).destroy()
+    crashes = CrashReasons(cloud, {compute_id, stopped})
+    with cloud.database.transaction() as session:
+        report = reconcile(session, crashes)
+    assert [(c.compute_id, c.previous_state, c.state, c.power_state) for c in report.corrected] == [
+        (compute_id, "running", "error", "crashed")
+    ]
+    compute = cloud.compute(compute_id)
+    assert (compute.state, compute.state_message) == ("error", "the guest crashed")
+    # A compute that was stopped anyway is not made an error by an old reason.
+    assert cloud.compute(stopped).state == "stopped"
+    # The owner acknowledges with a forced stop; the guest keeps its reason
+    # until it boots again, and reconciliation leaves the compute stopped.
+    assert perform(cloud, compute_id, Action.FORCE_STOP).state is JobState.SUCCESS
+    with cloud.database.transaction() as session:
+        assert reconcile(session, crashes).corrected == []
+    assert cloud.compute(compute_id).state == "stopped"
+    assert perform(cloud, compute_id, Action.START).state is JobState.SUCCESS
+    # A real test:/// host records no crash for a guest destroyed on purpose.
+    domain(cloud, compute_id).destroy()
+    assert cloud.drivers(cloud.host("host-1").uri).crashed_guests() == frozenset()
+    assert [c.state for c in run(cloud).corrected] == ["stopped"]
+
+
 def test_every_mismatch_maps_to_a_stable_state(cloud: Cloud) -> None:
     paused = running(cloud, "paused")
     domain(cloud, paused).suspend()  # libvirt's "suspend" is a pause

@@ -188,6 +188,24 @@ class DriverContract:
         for guest_id in guests:
             uuid.UUID(guest_id)
 
+    def test_guests_stopped_or_never_started_did_not_crash(
+        self,
+        driver: HypervisorDriver,
+        new_guest: GuestFactory,
+        define_foreign_guest: Callable[[], str],
+    ) -> None:
+        never_started = new_guest()
+        stopped = new_guest()
+        driver.start(stopped.guest_id)
+        driver.stop(stopped.guest_id, force=True)
+        running = new_guest()
+        driver.start(running.guest_id)
+        define_foreign_guest()
+        crashed = driver.crashed_guests()
+        assert {never_started.guest_id, stopped.guest_id, running.guest_id}.isdisjoint(crashed)
+        for guest_id in crashed:  # only engine guests, by id
+            uuid.UUID(guest_id)
+
     # ------------------------------------------------------------ power
 
     def test_start_runs_and_start_again_conflicts(
