@@ -9,11 +9,12 @@ its bytes in the pool's allocation and records pool and size on the compute.
 The deletion, and a failed creation, remove the copy and give the bytes back.
 
 The copy is named after the compute (:func:`root_volume_name`), so a creation
-re-run after its worker died finds the copy an earlier attempt made, and
-removing it finds it in any pool of the host whether or not the compute
-recorded it. A copy that could not be removed (its host down, the host
-refusing) keeps its claim; reconciliation removes such orphans once their
-host answers (:func:`engine.services.reconcile.reconcile`).
+re-run after its worker died finds the copy an earlier attempt made: it is
+used when that attempt got as far as defining the guest (the copy was then
+complete), and made again otherwise. Removing it finds it in any pool of
+the host whether or not the compute recorded it. A copy that could not be
+removed (its host down, the host refusing) keeps its claim; reconciliation
+removes such orphans once their host answers (:func:`engine.services.reconcile.reconcile`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.drivers.base import HypervisorDriver, VolumeInfo
+from engine.drivers.base import HypervisorDriver, PowerState, VolumeInfo
 from engine.errors import AlreadyExists, CapacityUnavailable, NotFound
 from engine.models.catalog import ComputeOffering, Image
 from engine.models.compute import Compute
@@ -88,6 +89,18 @@ def provide_root_disk(
     pool = host_pool(session, host)
     name = root_volume_name(compute.id)
     info = find_volume(driver, pool.pool_name, name)
+    if (
+        info is not None
+        and compute.root_pool_id is None
+        and driver.guest_state(compute.id) is PowerState.ABSENT
+    ):
+        # An earlier attempt made this copy and died before it defined the
+        # guest (which follows a finished copy) and recorded anything. The
+        # copy may be partial: libvirtd carries a copy on after its caller
+        # dies, but not when the host fails, and a partial file lists like
+        # any volume. So it is made again rather than booted.
+        driver.delete_volume(pool.pool_name, name)
+        info = None
     if info is None:
         source = image_path(driver, image.location)
         try:

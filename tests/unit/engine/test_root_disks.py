@@ -95,6 +95,21 @@ def test_deleting_a_guest_deletes_its_copy_and_frees_the_pool(cloud: Cloud, imag
     assert (row.root_pool_id, row.root_disk_bytes) == (None, 0)
 
 
+def test_a_copy_left_by_an_attempt_that_died_is_made_again(cloud: Cloud, image: str) -> None:
+    compute_id, _ = create(cloud, image_id=image)
+    # What a host that failed in the middle of the copy leaves behind: a
+    # volume with the copy's name that is not the image (here, far smaller),
+    # and neither a guest nor a record of the copy.
+    for host in ("host-1", "host-2"):
+        cloud.driver(host).create_volume(POOL, root_volume_name(compute_id), 4096)
+    cloud.run_jobs()
+    assert cloud.compute(compute_id).state == State.RUNNING
+    host = cloud.compute(compute_id).host_id
+    name = next(n for n in ("host-1", "host-2") if cloud.host(n).id == host)
+    copies = {v.name: v.capacity_bytes for v in cloud.driver(name).list_volumes(POOL)}
+    assert copies[root_volume_name(compute_id)] == GIB
+
+
 def test_a_guest_keeps_its_copy_across_a_stop_and_start(cloud: Cloud, image: str) -> None:
     compute_id, _ = create(cloud, image_id=image)
     cloud.run_jobs()
