@@ -4,8 +4,9 @@ A guest never boots from its image itself: two guests of one image would
 write to the same file, and capturing a guest would copy the template rather
 than what the guest made of it. The creation job copies the image into a
 pool of the guest's host (:func:`host_pool`: a host-local pool first, the one
-capture also uses), grows the copy to the offering's root disk size, claims
-its bytes in the pool's allocation and records pool and size on the compute.
+capture also uses), grows the copy to the offering's root disk size, charges
+its size to the owner's primary storage limit and its bytes to the pool's
+allocation, and records pool and size on the compute.
 The deletion, and a failed creation, remove the copy and give the bytes back.
 
 The copy is named after the compute (:func:`root_volume_name`), so a creation
@@ -27,8 +28,7 @@ from engine.errors import AlreadyExists, CapacityUnavailable, NotFound
 from engine.models.catalog import ComputeOffering, Image
 from engine.models.compute import Compute
 from engine.models.inventory import AllocationState, Host, StoragePool
-from engine.services.allocation import AllocationService
-from engine.services.root_disks import release_root_claim, root_volume_name
+from engine.services.root_disks import claim_root_disk, release_root_claim, root_volume_name
 
 GIB = 1024**3
 
@@ -81,6 +81,7 @@ def provide_root_disk(
     """Make sure the guest has its root disk; None when its image boots nothing.
 
     :raises NotFound: the image is not on the host.
+    :raises QuotaExceeded: the copy would pass the owner's primary storage limit.
     :raises CapacityUnavailable: the pool has no room for the copy.
     """
     image = session.get(Image, compute.image_id) if compute.image_id else None
@@ -115,12 +116,7 @@ def provide_root_disk(
     if wanted > info.capacity_bytes:
         info = driver.resize_volume(pool.pool_name, name, wanted)
     if compute.root_pool_id is None:
-        if not AllocationService(session).claim_pool(pool, info.capacity_bytes):
-            raise CapacityUnavailable(
-                f"the storage pool {pool.name} has no room for the compute's root disk",
-                size_bytes=info.capacity_bytes,
-            )
-        compute.root_pool_id, compute.root_disk_bytes = pool.id, info.capacity_bytes
+        claim_root_disk(session, compute, pool, info.capacity_bytes)
     return info
 
 

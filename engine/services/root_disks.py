@@ -10,6 +10,10 @@ it (a failed creation), and no job is working on that compute. A copy whose
 compute the database does not know at all is left alone, as unknown guests
 are: it may belong to another installation sharing the host, and an operator
 decides.
+
+A root disk counts against its owner's ``primary_storage`` limit as a
+volume of its size does (:func:`claim_root_disk`, :func:`release_root_claim`):
+both are charged together with the pool's bytes, and given back together.
 """
 
 from __future__ import annotations
@@ -20,11 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.drivers.base import HypervisorDriver
-from engine.errors import EngineError
+from engine.errors import CapacityUnavailable, EngineError
 from engine.lifecycle import State
 from engine.models.compute import Compute
+from engine.models.inventory import StoragePool
+from engine.models.tenancy import ResourceType
+from engine.scope import Owner
 from engine.services.allocation import AllocationService
 from engine.services.jobs import targets_with_pending_jobs
+from engine.services.quotas import QuotaService
+from engine.services.storage_state import gib
 
 log = logging.getLogger("engine.services.root_disks")
 
@@ -78,10 +87,31 @@ def remove_orphan_root_disks(session: Session, driver: HypervisorDriver) -> list
     return removed
 
 
+def root_disk_quota(size_bytes: int) -> dict[ResourceType, int]:
+    """What a root disk counts against its owner's limits: primary storage, as a volume's size."""
+    return {ResourceType.PRIMARY_STORAGE: gib(size_bytes)}
+
+
+def claim_root_disk(session: Session, compute: Compute, pool: StoragePool, size_bytes: int) -> None:
+    """Charge a compute's new root disk to its owner and its pool, and record both.
+
+    :raises QuotaExceeded: the owner's primary storage limit would be passed.
+    :raises CapacityUnavailable: the pool has no room for it.
+    """
+    QuotaService(session).charge(Owner.of(compute), root_disk_quota(size_bytes))
+    if not AllocationService(session).claim_pool(pool, size_bytes):
+        raise CapacityUnavailable(
+            f"the storage pool {pool.name} has no room for the compute's root disk",
+            size_bytes=size_bytes,
+        )
+    compute.root_pool_id, compute.root_disk_bytes = pool.id, size_bytes
+
+
 def release_root_claim(session: Session, compute: Compute) -> None:
-    """Give a compute's root disk bytes back to their pool, once (its copy is gone)."""
+    """Give a compute's root disk back to its pool and its owner's limits, once (it is gone)."""
     if compute.root_pool_id is not None:
         AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
+        QuotaService(session).release(Owner.of(compute), root_disk_quota(compute.root_disk_bytes))
         compute.root_pool_id, compute.root_disk_bytes = None, 0
 
 
@@ -91,8 +121,10 @@ def _in_use(compute: Compute) -> bool:
 
 
 __all__ = [
+    "claim_root_disk",
     "release_root_claim",
     "remove_orphan_root_disks",
     "root_disk_owner",
+    "root_disk_quota",
     "root_volume_name",
 ]

@@ -20,9 +20,11 @@ from engine.lifecycle import Action, State
 from engine.models.catalog import ComputeOffering, Image
 from engine.models.inventory import Host, HostState, StoragePool
 from engine.models.jobs import JobState
+from engine.models.tenancy import LimitOwner, ResourceType
 from engine.passwords import PasswordHasher
 from engine.services.allocation import pool_limit
 from engine.services.compute import ComputeService
+from engine.services.quotas import QuotaService
 from engine.services.reconcile import reconcile
 from engine.services.root_disks import root_volume_name
 
@@ -144,6 +146,46 @@ def test_a_creation_without_room_for_the_copy_fails_and_leaves_nothing(
     assert allocated(cloud) in nearly_full.values()  # unchanged
 
 
+def test_a_root_disk_counts_against_primary_storage_until_it_is_gone(
+    cloud: Cloud, image: str
+) -> None:
+    small, _ = create(cloud, name="small", image_id=image)
+    roomy, _ = create(cloud, name="roomy", image_id=image, offering_id=cloud.ids["roomy"])
+    cloud.run_jobs()
+    # Like a volume of the same size (GiB, rounded up): 1 + 3.
+    assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 4
+    with cloud.database.transaction() as session:
+        ComputeService(session).delete(cloud.scopes["alice"], roomy)
+    cloud.run_jobs()
+    assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 1
+    assert cloud.compute(small).state == State.RUNNING
+
+
+def test_a_root_disk_over_the_primary_storage_limit_fails_the_creation(
+    cloud: Cloud, image: str
+) -> None:
+    with cloud.database.transaction() as session:
+        QuotaService(session).set_limit(
+            cloud.root, LimitOwner.ACCOUNT, cloud.ids["dev"], ResourceType.PRIMARY_STORAGE, 2
+        )
+    compute_id, job_id = create(cloud, image_id=image, offering_id=cloud.ids["roomy"])
+    cloud.run_jobs()
+    job = cloud.job(job_id)
+    assert job.state is JobState.FAILED
+    assert "limit for primary_storage is 2" in (job.error or "")
+    assert cloud.compute(compute_id).state == State.ERROR
+    # Nothing is left charged or copied; the compute's own resources are back too.
+    assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 0
+    assert cloud.used("dev", ResourceType.INSTANCES) == 0
+    assert root_volume_name(compute_id) not in volumes(cloud)
+    assert allocated(cloud) == 0
+    # A guest whose copy fits is created as usual.
+    fits, _ = create(cloud, name="fits", image_id=image)
+    cloud.run_jobs()
+    assert cloud.compute(fits).state == State.RUNNING
+    assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 1
+
+
 def test_a_guest_of_an_image_that_boots_nothing_has_no_copy(cloud: Cloud) -> None:
     compute_id, _ = create(cloud, image_id=cloud.ids["firmware"])
     cloud.run_jobs()
@@ -172,9 +214,10 @@ def test_a_copy_left_on_a_down_host_keeps_its_claim_until_reconciliation(
         job = ComputeService(session).delete(cloud.scopes["alice"], compute_id)
     cloud.run_jobs()
     assert cloud.job(job.id).result["root_disk_removed"] is False
-    # The copy is still on the host: its bytes stay claimed.
+    # The copy is still on the host: its bytes stay claimed, and counted.
     assert root_volume_name(compute_id) in volumes(cloud)
     assert allocated(cloud) == GIB
+    assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 1
     assert cloud.compute(compute_id).root_pool_id is not None
     set_host_state(cloud, HostState.UP)
     # The guest the deletion could not destroy still uses it: left for the operator.
@@ -184,6 +227,7 @@ def test_a_copy_left_on_a_down_host_keeps_its_claim_until_reconciliation(
     assert reconcile_now(cloud) == [compute_id]
     assert root_volume_name(compute_id) not in volumes(cloud)
     assert allocated(cloud) == 0
+    assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 0
     assert reconcile_now(cloud) == []
 
 
