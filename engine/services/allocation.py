@@ -16,13 +16,13 @@ and custom allocators as further orderings and filters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.errors import CapacityUnavailable, InvalidInput
+from engine.errors import CapacityUnavailable, Conflict, InvalidInput
 from engine.models.inventory import (
     AllocationState,
     Cluster,
@@ -44,6 +44,10 @@ class ComputeRequest:
     :param host_tags: tags the host must all carry.
     :param avoid: host ids not to use (hosts that already failed this guest).
     :param for_ha: True when HA restarts the guest: HA-reserved hosts may take it.
+    :param on_hosts: the guest must run on every one of these hosts, and
+    :param in_clusters: in every one of these clusters: where the storage
+        pools of the volumes it is created with are reached
+        (:meth:`AllocationService.volume_reach`); empty, anywhere.
     """
 
     zone_id: str
@@ -52,6 +56,8 @@ class ComputeRequest:
     host_tags: frozenset[str] = frozenset()
     avoid: frozenset[str] = frozenset()
     for_ha: bool = False
+    on_hosts: frozenset[str] = frozenset()
+    in_clusters: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.vcpus < 1 or self.memory_mib < 1:
@@ -70,6 +76,11 @@ def not_avoided(host: Host, request: ComputeRequest) -> bool:
 def has_tags(host: Host, request: ComputeRequest) -> bool:
     """Keep hosts carrying every tag the offering asks for."""
     return request.host_tags <= host.tag_set
+
+
+def reaches_volumes(host: Host, request: ComputeRequest) -> bool:
+    """Keep hosts that reach the storage pools of the volumes the guest is created with."""
+    return request.on_hosts <= {host.id} and request.in_clusters <= {host.cluster_id}
 
 
 def ha_reservation(host: Host, request: ComputeRequest) -> bool:
@@ -113,7 +124,13 @@ def first_fit(hosts: Sequence[Host], request: ComputeRequest) -> list[Host]:
     return sorted(hosts, key=lambda h: (h.created, h.id))
 
 
-DEFAULT_FILTERS: tuple[HostFilter, ...] = (not_avoided, has_tags, ha_reservation, fits)
+DEFAULT_FILTERS: tuple[HostFilter, ...] = (
+    not_avoided,
+    has_tags,
+    ha_reservation,
+    reaches_volumes,
+    fits,
+)
 
 
 @dataclass
@@ -164,11 +181,39 @@ class AllocationService:
         for host in self.ordering(hosts, request):
             if self.claim_host(host, request.vcpus, request.memory_mib):
                 return host
+        near = " next to its volumes" if request.on_hosts or request.in_clusters else ""
         raise CapacityUnavailable(
-            f"no host in the zone can take {request.vcpus} vCPU and {request.memory_mib} MiB",
+            f"no host in the zone can take {request.vcpus} vCPU and {request.memory_mib} MiB"
+            + near,
             vcpus=request.vcpus,
             memory_mib=request.memory_mib,
         )
+
+    def volume_reach(self, pool_ids: Iterable[str | None]) -> tuple[frozenset[str], frozenset[str]]:
+        """The hosts and clusters a guest must be in to reach these storage pools.
+
+        A host-local pool is reached from its host only, a shared pool from
+        every host of its cluster: the rule attaching a volume checks. Pass
+        the result as :class:`ComputeRequest`'s ``on_hosts`` and ``in_clusters``.
+
+        :param pool_ids: the pools of the volumes (None: a volume not placed yet).
+        :raises Conflict: no single host reaches them all.
+        """
+        wanted = {pool_id for pool_id in pool_ids if pool_id is not None}
+        pools = self.session.scalars(sa.select(StoragePool).where(StoragePool.id.in_(wanted)))
+        on_hosts: set[str] = set()
+        in_clusters: set[str] = set()
+        for pool in pools:
+            in_clusters.add(pool.cluster_id)
+            if pool.host_id is not None:
+                on_hosts.add(pool.host_id)
+        if len(on_hosts) > 1 or len(in_clusters) > 1:
+            # Tenants never learn where their resources are: no host or pool named.
+            raise Conflict(
+                "the volumes are in storage pools that no single host reaches; "
+                "they cannot all be attached to one compute"
+            )
+        return frozenset(on_hosts), frozenset(in_clusters)
 
     def claim_host(self, host: Host, vcpus: int, memory_mib: int) -> bool:
         """Atomically add a guest's size to a host's allocation if it still fits."""

@@ -17,7 +17,7 @@ carries the compute's facts and ``previous_state``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine import lifecycle
@@ -31,6 +31,7 @@ from engine.models.catalog import Image
 from engine.models.compute import Compute
 from engine.models.inventory import Host
 from engine.models.jobs import Job
+from engine.models.storage import Volume
 from engine.models.tenancy import ResourceType
 from engine.scope import Owner, Scope
 from engine.services import _checks as checks
@@ -77,6 +78,7 @@ class ComputeService(ComputeReads):
         start: bool = True,
         ha_enabled: bool | None = None,
         compute_id: str | None = None,
+        volumes: Sequence[Volume] = (),
     ) -> tuple[Compute, Job]:
         """Create a compute: charge quotas, reserve a host, queue its ``compute.create`` job.
 
@@ -91,11 +93,15 @@ class ComputeService(ComputeReads):
         :param compute_id: an id the client chose (OCCI PUT at a new path), a
             UUID since it is the guest's; by default a new one
             (see :func:`engine.services._ids.choose_id`).
+        :param volumes: the volumes it is created with (the caller then
+            prepares their attachments): it is placed on a host that reaches
+            their storage pools.
         :returns: the compute and its creation job.
         :raises InvalidInput: a malformed value, or no size at all.
         :raises NotFound: the zone, offering or image is unknown or not visible.
         :raises QuotaExceeded: a limit of the owner would be passed.
         :raises CapacityUnavailable: no host in the zone can take the guest.
+        :raises Conflict: no single host reaches all of ``volumes``.
         """
         owner = Owner.for_scope(scope)
         if owner.account_id is None:
@@ -154,13 +160,17 @@ class ComputeService(ComputeReads):
         # the charge part of the caller's transaction on every back-end.
         self.session.flush()
         QuotaService(self.session).charge(owner, quota_amounts(compute))
+        allocation = AllocationService(self.session)
+        on_hosts, in_clusters = allocation.volume_reach(volume.pool_id for volume in volumes)
         request = ComputeRequest(
             zone_id=zone.id,
             vcpus=vcpus,
             memory_mib=memory_mib,
             host_tags=frozenset(offering.host_tags.split()) if offering else frozenset(),
+            on_hosts=on_hosts,
+            in_clusters=in_clusters,
         )
-        host = AllocationService(self.session).place_compute(request)
+        host = allocation.place_compute(request)
         compute.host_id = compute.last_host_id = host.id
         self.session.flush()
         job = JobService(self.session).submit(

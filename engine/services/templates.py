@@ -229,7 +229,8 @@ class TemplateService:
         creation jobs are queued before the compute's and have run when the
         guest is defined; existing ``volumes`` and the ``networks`` are
         attached as the compute is created (prepared attachments and
-        interfaces, completed by its creation job).
+        interfaces, completed by its creation job). The compute is placed
+        where all its volumes are reached.
 
         :returns: the compute and its creation job.
         :raises InvalidInput: malformed or invisible parameters.
@@ -263,6 +264,7 @@ class TemplateService:
             ssh_public_key=key,
             user_data=params.get("user_data"),
             start=params.get("start", True),
+            volumes=[volume for volume, _ in volumes],
         )
         for volume, device in volumes:
             storage.prepare_attachment(scope, compute, volume, device)

@@ -9,8 +9,9 @@ apply, required attributes are present. Then, per Kind, the table's
   it (GFD.224 §3.5.2: the template "overrides"). Without a template and
   without a size, the smallest offering the caller sees is the provider's
   default configuration (GFD.224 §3.5.2). Inline links (GFD.223 §3.7: "MUST
-  be created") become prepared attachments and interfaces, completed by the
-  compute's creation job. Computes are created running: GFD.224's "initial
+  be created") are checked first, the compute is placed where their volumes
+  are reached, and they become prepared attachments and interfaces,
+  completed by the compute's creation job. Computes are created running: GFD.224's "initial
   -> inactive" is the instant before the provider starts them.
 * storage: ``StorageService.create_volume`` (sizes rounded up to whole GiB).
 * network: ``NetworkService.create_network``, up once created.
@@ -27,6 +28,7 @@ put on the new entity.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import InvalidInput
@@ -183,8 +185,12 @@ def create(
         if table is t.COMPUTE and isinstance(rendering, EntityRendering):
             kwargs.setdefault("name", table.term)
             _compute_size(ctx, checked, kwargs, later)
-            row, _job = engine.compute.create(scope, compute_id=chosen_id, start=True, **kwargs)
-            _inline_links(ctx, row, rendering.links)
+            links = _resolve_inline_links(ctx, rendering.links)
+            volumes = [link.target for link in links if link.table is t.STORAGELINK]
+            row, _job = engine.compute.create(
+                scope, compute_id=chosen_id, start=True, volumes=volumes, **kwargs
+            )
+            _inline_links(ctx, row, links)
             facts = t.Facts(row)
         elif table is t.STORAGE:
             kwargs.setdefault("name", table.term)
@@ -228,15 +234,28 @@ def _create_link(
     return row, t.Facts(row, gateway=engine.network.get(scope, target_id).gateway)
 
 
-def _inline_links(ctx: OcciContext, compute: Any, links: Sequence[LinkRendering]) -> None:
-    """Create a new compute's inline links (GFD.223 §3.7), completed by its creation job."""
+@dataclass(frozen=True)
+class _InlineLink:
+    """An inline link of a new compute, checked, with its target found."""
+
+    index: int
+    rendering: LinkRendering
+    table: t.KindTable
+    checked: Checked
+    target: Any  # the engine's Volume or Network
+
+
+def _resolve_inline_links(ctx: OcciContext, links: Sequence[LinkRendering]) -> list[_InlineLink]:
+    """Check a new compute's inline links and find their targets, before it exists.
+
+    The compute is then placed where its volumes are reached.
+    """
     engine, scope = ctx.engine, ctx.scope
+    resolved = []
     for index, link in enumerate(links):
         table = _link_table(link, index)
-        if link.source is not None and link.source != location_of(t.COMPUTE, compute.id):
-            raise InvalidInput(f"link {index + 1}: the source of an inline link is the new compute")
-        target = t.LINK_TARGETS[table.term]
-        target_id = _endpoint(link.target, target, "occi.core.target", link.target_kind)
+        target_table = t.LINK_TARGETS[table.term]
+        target_id = _endpoint(link.target, target_table, "occi.core.target", link.target_kind)
         checked = validate.check(
             ctx.registry,
             table,
@@ -246,19 +265,33 @@ def _inline_links(ctx: OcciContext, compute: Any, links: Sequence[LinkRendering]
             kind_required=False,
             extra_mixins=IMPLICIT.get(table.term, ()),
         )
-        kwargs, later = arguments(checked)
-        row: Any
         with occi_names(table):
-            if table is t.STORAGELINK:
-                volume = engine.storage.get(scope, target_id)
-                row = engine.storage.prepare_attachment(scope, compute, volume, **kwargs)
+            service: Any = engine.storage if table is t.STORAGELINK else engine.network
+            target = service.get(scope, target_id)
+        resolved.append(_InlineLink(index, link, table, checked, target))
+    return resolved
+
+
+def _inline_links(ctx: OcciContext, compute: Any, links: Sequence[_InlineLink]) -> None:
+    """Create a new compute's inline links (GFD.223 §3.7), completed by its creation job."""
+    engine, scope = ctx.engine, ctx.scope
+    for link in links:
+        source = link.rendering.source
+        if source is not None and source != location_of(t.COMPUTE, compute.id):
+            raise InvalidInput(
+                f"link {link.index + 1}: the source of an inline link is the new compute"
+            )
+        kwargs, later = arguments(link.checked)
+        row: Any
+        with occi_names(link.table):
+            if link.table is t.STORAGELINK:
+                row = engine.storage.prepare_attachment(scope, compute, link.target, **kwargs)
                 facts = t.Facts(row)
             else:
-                network = engine.network.get(scope, target_id)
-                row = engine.network.prepare_interface(scope, compute, network, **kwargs)
-                facts = t.Facts(row, gateway=network.gateway)
-        _check_after(table, facts, later)
-        _tag(ctx, checked, row.id)
+                row = engine.network.prepare_interface(scope, compute, link.target, **kwargs)
+                facts = t.Facts(row, gateway=link.target.gateway)
+        _check_after(link.table, facts, later)
+        _tag(ctx, link.checked, row.id)
 
 
 def _link_table(link: LinkRendering, index: int) -> t.KindTable:

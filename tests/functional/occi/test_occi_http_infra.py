@@ -9,6 +9,7 @@ inline and on their own, in every request rendering.
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from functional.occi.occiclient import (
     BASE,
     COMPUTE,
@@ -30,6 +31,7 @@ from functional.occi.occiclient import (
 )
 
 from engine.models.compute import Compute
+from engine.models.inventory import AllocationState, Host, StoragePool
 from occi.model import EntityRendering, LinkRendering
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMlq5cP1F5rKzJ5c0YfC1n2Yw0HqO3fZ5d2oK0ZxVj9a me@host"
@@ -84,6 +86,42 @@ def test_inline_links_are_created_with_the_compute(
     # The links are entities of their own, at their own locations.
     for link in occi.read(compute).links:
         assert occi.read(link.location or "").kind == link.kind
+
+
+def _enable(cloud, host: str, *, host_enabled: bool, pool_enabled: bool) -> None:
+    state = {True: AllocationState.ENABLED, False: AllocationState.DISABLED}
+    with cloud.database.transaction() as session:
+        session.execute(
+            sa.update(Host)
+            .where(Host.id == cloud.ids[host])
+            .values(allocation_state=state[host_enabled])
+        )
+        session.execute(
+            sa.update(StoragePool)
+            .where(StoragePool.host_id == cloud.ids[host])
+            .values(allocation_state=state[pool_enabled])
+        )
+
+
+def test_a_compute_goes_where_the_storage_it_links_is(occi: OcciClient, cloud) -> None:
+    # Both hosts up, their pools local to each: the storage is made in
+    # host-2's pool, and first fit would put a compute on host-1.
+    _enable(cloud, "host-2", host_enabled=True, pool_enabled=True)
+    _enable(cloud, "host-1", host_enabled=True, pool_enabled=False)
+    volume = occi.create(STORAGE, {"occi.storage.size": 1})
+    cloud.run_jobs()
+    _enable(cloud, "host-1", host_enabled=True, pool_enabled=True)
+    link = LinkRendering(target=volume, kind=STORAGELINK)
+    compute = occi.create(COMPUTE, {"occi.core.title": "near"}, links=[link])
+    cloud.run_jobs()
+    entity = occi.read(compute)
+    assert entity.attributes["occi.compute.state"] == "active"
+    (attached,) = entity.links
+    assert attached.attributes["occi.storagelink.state"] == "active"
+    assert cloud.compute(compute.rsplit("/", 1)[1]).host_id == cloud.ids["host-2"]
+    # Without the link, first fit as before.
+    alone = occi.create(COMPUTE, {"occi.core.title": "alone"})
+    assert cloud.compute(alone.rsplit("/", 1)[1]).host_id == cloud.ids["host-1"]
 
 
 def test_an_inline_link_in_the_spec_s_text_form(occi: OcciClient, cloud, targets) -> None:

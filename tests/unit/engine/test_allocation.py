@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import Database
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, write_test_host
-from engine.errors import CapacityUnavailable, InvalidInput
+from engine.errors import CapacityUnavailable, Conflict, InvalidInput
 from engine.models.inventory import (
     AllocationState,
     Cluster,
@@ -298,3 +298,40 @@ def test_a_volume_without_a_host_goes_to_a_shared_pool_first(build, session: Ses
     # Full: the local pools of up hosts next.
     assert allocation.place_volume(cloud.zone, 19 * GIB).id == shared.id
     assert allocation.place_volume(cloud.zone, GIB).id == local_h1.id
+
+
+def test_a_guest_goes_where_its_volumes_are_reached(build, session: Session) -> None:
+    cloud = build(("h1", 4, 4096, 10), ("h2", 4, 4096, 10))
+    local = {p.host_id: p.id for p in session.query(StoragePool)}
+    allocation = AllocationService(session)
+    near_h2 = allocation.volume_reach([local[cloud.hosts["h2"]], None])  # None: not placed yet
+    assert near_h2 == ({cloud.hosts["h2"]}, {cloud.cluster})
+    on_hosts, in_clusters = near_h2
+    # First fit alone would take h1.
+    placed = allocation.place_compute(_request(cloud, on_hosts=on_hosts, in_clusters=in_clusters))
+    assert _names(cloud, [placed]) == ["h2"]
+    assert _names(cloud, [allocation.place_compute(_request(cloud))]) == ["h1"]
+    # h2 cannot take 4 more vCPUs; h1 could, but does not reach the volume.
+    with pytest.raises(CapacityUnavailable, match="next to its volumes"):
+        allocation.place_compute(
+            _request(cloud, vcpus=4, on_hosts=on_hosts, in_clusters=in_clusters)
+        )
+    # A shared pool is reached from every host of its cluster; no volume, anywhere.
+    shared = StoragePool(
+        cluster_id=cloud.cluster, host_id=None, name="s", pool_name="s", capacity_bytes=GIB
+    )
+    other = Cluster(pod_id=cloud.pod, name="other", hypervisor_type="test")
+    session.add_all([shared, other])
+    session.flush()
+    elsewhere = StoragePool(
+        cluster_id=other.id, host_id=None, name="o", pool_name="o", capacity_bytes=GIB
+    )
+    session.add(elsewhere)
+    session.flush()
+    assert allocation.volume_reach([shared.id]) == (frozenset(), {cloud.cluster})
+    assert allocation.volume_reach([shared.id, local[cloud.hosts["h2"]]]) == near_h2
+    assert allocation.volume_reach([]) == (frozenset(), frozenset())
+    # Pools that no single host reaches: two hosts' local pools, two clusters.
+    for pools in ([local[cloud.hosts["h1"]], local[cloud.hosts["h2"]]], [shared.id, elsewhere.id]):
+        with pytest.raises(Conflict, match="no single host reaches"):
+            allocation.volume_reach(pools)

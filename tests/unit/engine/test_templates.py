@@ -7,17 +7,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from unit.engine.cloud import Cloud, build_cloud
 
 from engine.db import Database
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.lifecycle import State
+from engine.models.inventory import AllocationState, StoragePool
 from engine.models.network import NetworkInterface
 from engine.models.storage import StorageAttachment
 from engine.models.templates import TemplateKind
 from engine.passwords import PasswordHasher
 from engine.services.keys import KeyService, fingerprint
 from engine.services.network import NetworkService
+from engine.services.storage import StorageService
 from engine.services.templates import TemplateService
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0a2V5 alice@test"
@@ -124,6 +127,38 @@ def test_launch_a_compute_with_a_new_volume_and_an_interface(cloud: Cloud) -> No
         nic = session.query(NetworkInterface).filter_by(compute_id=compute_id).one()
         assert (attachment.device, attachment.state) == ("vdc", State.ATTACHED)
         assert (nic.network_id, nic.state) == (network_id, State.ATTACHED)
+
+
+def _host_1_pool(cloud: Cloud, state: AllocationState) -> None:
+    with cloud.database.transaction() as session:
+        session.execute(
+            sa.update(StoragePool)
+            .where(StoragePool.host_id == cloud.ids["host-1"])
+            .values(allocation_state=state)
+        )
+
+
+def test_a_launched_compute_goes_where_its_volume_is(cloud: Cloud) -> None:
+    alice = cloud.scopes["alice"]
+    _host_1_pool(cloud, AllocationState.DISABLED)  # the volume goes to host-2's own pool
+    with cloud.database.transaction() as session:
+        volume, _ = StorageService(session).create_volume(alice, name="data", size_gib=1)
+        volume_id = volume.id
+    cloud.run_jobs()
+    _host_1_pool(cloud, AllocationState.ENABLED)  # first fit would now pick host-1
+    with cloud.database.transaction() as session:
+        compute, _ = TemplateService(session).launch_compute(
+            alice,
+            name="web",
+            parameters={"offering_id": cloud.ids["small"], "volumes": [{"volume_id": volume_id}]},
+        )
+        compute_id = compute.id
+    cloud.run_jobs()
+    assert cloud.compute(compute_id).state == State.RUNNING
+    assert cloud.compute(compute_id).host_id == cloud.ids["host-2"]
+    with cloud.database.transaction() as session:
+        attachment = session.query(StorageAttachment).filter_by(compute_id=compute_id).one()
+        assert (attachment.volume_id, attachment.state) == (volume_id, State.ATTACHED)
 
 
 def test_nothing_is_created_when_a_launch_fails(cloud: Cloud) -> None:
