@@ -18,7 +18,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.lifecycle import Kind, State
 from engine.models.compute import Compute
 from engine.scope import Scope
-from engine.services._prepared import find_visible
+from engine.services._prepared import find_visible, list_states
 
 
 class ComputeReads:
@@ -66,6 +66,10 @@ class ComputeReads:
         query = self._filtered(scope, name, state, include_deleted)
         query = query.order_by(Compute.created, Compute.id).offset(offset).limit(limit)
         return builtins.list(self.session.scalars(query))
+
+    def list_states(self, scope: Scope) -> builtins.list[sa.Row[tuple[str, str]]]:
+        """``(id, state)`` of the computes :meth:`list` returns, without loading them."""
+        return list_states(self.session, scope, Compute)
 
     def count(
         self,

@@ -36,7 +36,7 @@ from engine.models.storage import Volume
 from engine.scope import Owner, Scope
 from engine.services import _checks as checks
 from engine.services._checks import Unset
-from engine.services._prepared import find_visible
+from engine.services._prepared import find_visible, list_states
 from engine.services._resource_state import ResourceEmitter
 from engine.services._resources import change_state
 from engine.services.jobs import JobService
@@ -87,6 +87,10 @@ class OwnedResources(Generic[R]):
             query = query.where(model.state == str(state))
         query = query.order_by(model.created, model.id).offset(offset).limit(limit)
         return builtins.list(self.session.scalars(query))
+
+    def list_states(self, scope: Scope) -> builtins.list[sa.Row[tuple[str, str]]]:
+        """``(id, state)`` of the resources :meth:`list` returns, without loading them."""
+        return list_states(self.session, scope, self.model)
 
     def _find(self, scope: Scope, resource_id: str, include_deleted: bool) -> R:
         """The resource ``resource_id`` visible to ``scope``.

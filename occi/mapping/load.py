@@ -138,17 +138,23 @@ class Batch:
         return grouped
 
 
+#: The engine service listing each resource Kind (``request.engine.<name>``).
+_RESOURCE_LISTS = {t.COMPUTE: "compute", t.STORAGE: "storage", t.NETWORK: "network"}
+
+
 def load_kind(ctx: OcciContext, table: t.KindTable, *, full: bool = True) -> list[Loaded]:
     """Every live entity of one Kind visible to the caller, oldest first.
 
     :param full: load links and tags too; without, only what a location
         listing needs (one query).
     """
+    if not full and table in _RESOURCE_LISTS:
+        # A listing by location: ids and states only.
+        service = getattr(ctx.engine, _RESOURCE_LISTS[table])
+        return [Loaded(table, t.Facts(row)) for row in _live(service.list_states(ctx.scope))]
     batch = Batch(ctx)
     if table is t.COMPUTE:
         rows = _live(batch.computes.values())
-        if not full:
-            return [Loaded(table, t.Facts(row)) for row in rows]
         links = batch.links_by_compute()
         return [batch.compute(row, links) for row in rows]
     if table is t.STORAGELINK or table is t.NETWORKINTERFACE:
@@ -158,8 +164,7 @@ def load_kind(ctx: OcciContext, table: t.KindTable, *, full: bool = True) -> lis
         return [batch.link(row) for row in rows]
     service = ctx.engine.storage if table is t.STORAGE else ctx.engine.network
     listed = _live(service.list(ctx.scope))
-    tags = batch.tags if full else {}
-    return [Loaded(table, t.Facts(row), tags=tags.get(row.id, [])) for row in listed]
+    return [Loaded(table, t.Facts(row), tags=batch.tags.get(row.id, [])) for row in listed]
 
 
 def load_all(ctx: OcciContext, kinds: Iterable[t.KindTable], *, full: bool = True) -> list[Loaded]:

@@ -11,6 +11,7 @@ tags. Actions are those its state allows now (GFD.223 §3.7).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from engine.lifecycle import Kind as EngineKind
 from engine.lifecycle import State, allowed_actions
@@ -62,11 +63,19 @@ def attributes_of(entity: Loaded, mixins: Iterable[str] | None = None) -> dict[s
 
 def action_ids(entity: Loaded) -> tuple[str, ...]:
     """The Actions applicable to the entity now, as type identifiers."""
-    kind = entity.table.engine_kind
+    return _action_ids(entity.table.term, str(entity.row.state))
+
+
+# The lifecycle tables are fixed: a few Kinds times their states, computed
+# once rather than for every entity of a listing.
+@cache
+def _action_ids(term: str, state: str) -> tuple[str, ...]:
+    table = tables.TABLES[term]
+    kind = table.engine_kind
     if kind not in states.ACTIONS:
         return ()
-    allowed = allowed_actions(kind, State(entity.row.state))
-    by_term = {action.term: action.type_id for action in entity.table.kind.actions}
+    allowed = allowed_actions(kind, State(state))
+    by_term = {action.term: action.type_id for action in table.kind.actions}
     return tuple(by_term[term] for term in states.applicable_terms(kind, allowed))
 
 

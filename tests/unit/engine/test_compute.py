@@ -392,6 +392,16 @@ def test_list_filters_and_pages(cloud: Cloud) -> None:
             service.list(alice, state="available")
         with pytest.raises(InvalidInput):
             service.list(alice, limit=-1)
+        # Ids and states only, the same computes in the same order.
+        assert [(r.id, r.state) for r in service.list_states(alice)] == [
+            (c.id, c.state) for c in service.list(alice)
+        ]
+        assert service.list_states(cloud.scopes["bob"]) == []
+    perform(cloud, ids[0], Action.DELETE)
+    with cloud.database.transaction() as session:
+        service = ComputeService(session)
+        assert [r.id for r in service.list_states(cloud.scopes["alice"])] == ids[1:]
+        assert [r.id for r in service.list_states(cloud.scopes["acmeadmin"])] == ids[1:]
 
 
 # -- invalid transitions ----------------------------------------------------------------------

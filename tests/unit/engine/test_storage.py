@@ -410,6 +410,9 @@ def test_update_and_list_filters(cloud: Cloud) -> None:
     assert cloud.event_types(first)[-1] == "volume.updated"
     assert len([t for t in cloud.event_types(first) if t == "volume.updated"]) == 1
     assert [v.name for v in call(cloud, "list", name="b")] == ["b"]
+    listed = [(v.id, v.state) for v in call(cloud, "list")]
+    assert [(r.id, r.state) for r in call(cloud, "list_states")] == listed
+    assert call(cloud, "list_states", user="bob") == []
     assert [v.name for v in call(cloud, "list", state="creating", limit=1, offset=1)] == ["b"]
     with pytest.raises(InvalidInput):
         call(cloud, "list", state="bogus")
