@@ -128,20 +128,15 @@ class QuotaService:
         self, owner_kind: LimitOwner, owner_id: str, resource_type: ResourceType
     ) -> int:
         """The limit that applies: explicit, inherited (domains) or default."""
-        explicit = self._explicit(owner_kind, owner_id, resource_type)
-        if explicit is not None:
-            return explicit
-        if owner_kind is LimitOwner.ACCOUNT:
-            return DEFAULT_ACCOUNT_LIMITS[resource_type]
-        if owner_kind is LimitOwner.PROJECT:
-            return DEFAULT_PROJECT_LIMITS[resource_type]
-        domain = self.session.get(Domain, owner_id)
-        while domain is not None and domain.parent_id is not None:
-            explicit = self._explicit(LimitOwner.DOMAIN, domain.id, resource_type)
-            if explicit is not None:
-                return explicit
-            domain = self.session.get(Domain, domain.parent_id)
-        return UNLIMITED
+        chain: list[tuple[LimitOwner, str]] = (
+            self._domain_chain(owner_id)
+            if owner_kind is LimitOwner.DOMAIN
+            else [(owner_kind, owner_id)]
+        )
+        if not chain:  # ROOT, or no such domain
+            return UNLIMITED
+        limits = self._effective_limits(chain, [resource_type])
+        return limits[(owner_kind, owner_id, resource_type)]
 
     # -- enforcement -------------------------------------------------------------
 
@@ -153,13 +148,15 @@ class QuotaService:
 
         :raises QuotaExceeded: one limit would be passed; nothing is counted.
         """
+        wanted = {rt: amount for rt, amount in amounts.items() if amount > 0}
+        if not wanted:
+            return
         chain = self._chain(owner)
+        limits = self._effective_limits(chain, list(wanted))
         with self.session.begin_nested():
-            for rt, amount in amounts.items():
-                if amount <= 0:
-                    continue
+            for rt, amount in wanted.items():
                 for kind, owner_id in chain:
-                    limit = self.effective_limit(kind, owner_id, rt)
+                    limit = limits[(kind, owner_id, rt)]
                     if not self._increment(kind, owner_id, rt, amount, limit):
                         used = self._used(kind, owner_id, rt)
                         raise QuotaExceeded(
@@ -191,26 +188,78 @@ class QuotaService:
     # -- internals ---------------------------------------------------------------
 
     def _chain(self, owner: Owner) -> list[tuple[LimitOwner, str]]:
+        """Who is charged: the project or account, then its domain and the domains above."""
         chain: list[tuple[LimitOwner, str]] = []
         if owner.project_id:
             chain.append((LimitOwner.PROJECT, owner.project_id))
         elif owner.account_id:
             chain.append((LimitOwner.ACCOUNT, owner.account_id))
-        domain = self.session.get(Domain, owner.domain_id) if owner.domain_id else None
-        while domain is not None and domain.parent_id is not None:  # ROOT is never limited
+        return chain + (self._domain_chain(owner.domain_id) if owner.domain_id else [])
+
+    def _domain_chain(self, domain_id: str) -> list[tuple[LimitOwner, str]]:
+        """A domain and its ancestors, nearest first, without ROOT (never limited)."""
+        chain: list[tuple[LimitOwner, str]] = []
+        domain = self.session.get(Domain, domain_id)
+        while domain is not None and domain.parent_id is not None:
             chain.append((LimitOwner.DOMAIN, domain.id))
             domain = self.session.get(Domain, domain.parent_id)
         return chain
 
+    def _effective_limits(
+        self, chain: list[tuple[LimitOwner, str]], resource_types: list[ResourceType]
+    ) -> dict[tuple[LimitOwner, str, ResourceType], int]:
+        """The limit of every owner of ``chain`` for each resource type, in one query.
+
+        An owner's explicit limit, else: an account's or a project's default;
+        a domain's nearest ancestor's explicit limit, else unlimited. Every
+        domain's ancestors (ROOT aside) must follow it in ``chain``, as
+        :meth:`_chain` and :meth:`_domain_chain` list them.
+        """
+        explicit = {
+            (kind, owner_id, rt): maximum
+            for kind, owner_id, rt, maximum in self.session.execute(
+                sa.select(
+                    ResourceLimit.owner_kind,
+                    ResourceLimit.owner_id,
+                    ResourceLimit.resource_type,
+                    ResourceLimit.maximum,
+                ).where(
+                    ResourceLimit.owner_id.in_([owner_id for _, owner_id in chain]),
+                    ResourceLimit.resource_type.in_(resource_types),
+                )
+            )
+        }
+        limits: dict[tuple[LimitOwner, str, ResourceType], int] = {}
+        for rt in resource_types:
+            inherited = UNLIMITED
+            # From the top down, so that each domain knows what it inherits.
+            for kind, owner_id in reversed(chain):
+                value = explicit.get((kind, owner_id, rt))
+                if kind is LimitOwner.DOMAIN:
+                    inherited = value if value is not None else inherited
+                    limits[(kind, owner_id, rt)] = inherited
+                elif value is not None:
+                    limits[(kind, owner_id, rt)] = value
+                elif kind is LimitOwner.ACCOUNT:
+                    limits[(kind, owner_id, rt)] = DEFAULT_ACCOUNT_LIMITS[rt]
+                else:
+                    limits[(kind, owner_id, rt)] = DEFAULT_PROJECT_LIMITS[rt]
+        return limits
+
     def _increment(
         self, kind: LimitOwner, owner_id: str, rt: ResourceType, amount: int, limit: int
     ) -> bool:
-        self._ensure_counter(kind, owner_id, rt)
         statement = sa.update(ResourceCount).where(*self._count_key(kind, owner_id, rt))
         if limit != UNLIMITED:
             statement = statement.where(ResourceCount.used + amount <= limit)
-        result = self.session.execute(statement.values(used=ResourceCount.used + amount))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        statement = statement.values(used=ResourceCount.used + amount)
+        if self.session.execute(statement).rowcount:  # type: ignore[attr-defined]
+            return True
+        # Nothing counted: the limit, or no counter yet (see _ensure_counter).
+        if self.session.get(ResourceCount, (kind, owner_id, rt)) is not None:
+            return False
+        self._ensure_counter(kind, owner_id, rt)
+        return bool(self.session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
     def open_counters(self, kind: LimitOwner, owner_id: str) -> None:
         """Create the zeroed counters of a new domain, account or project.

@@ -370,3 +370,23 @@ def test_projects_are_charged_to_the_creating_account(database, tenancy, hasher)
         names = [p.name for p in TenancyService(session, hasher).list_projects(tenancy.root)]
     assert usage[ResourceType.PROJECTS] == 1
     assert names == ["first"]
+
+
+def test_a_counter_an_older_owner_lacks_is_made_on_its_first_charge(
+    session: Session, quotas: QuotaService, tenancy
+) -> None:
+    # Owners get every counter when they are created; a resource type added
+    # later has none for them until it is first charged.
+    dev = tenancy.ids["dev"]
+    session.execute(
+        sa.delete(ResourceCount).where(
+            ResourceCount.owner_id == dev, ResourceCount.resource_type == R.SNAPSHOTS
+        )
+    )
+    quotas.set_limit(tenancy.root, ACCOUNT, dev, R.SNAPSHOTS, 3)
+    quotas.charge(alice_owner(tenancy), {R.SNAPSHOTS: 2})
+    assert used(session, ACCOUNT, dev, R.SNAPSHOTS) == 2
+    with pytest.raises(QuotaExceeded) as refused:
+        quotas.charge(alice_owner(tenancy), {R.SNAPSHOTS: 2})
+    assert (refused.value.details["used"], refused.value.details["limit"]) == (2, 3)
+    assert used(session, ACCOUNT, dev, R.SNAPSHOTS) == 2
