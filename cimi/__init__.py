@@ -40,4 +40,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("cimi.path", "/cimi/*segments")
     config.add_view("cimi.views.cep.root", route_name="cimi.root.slash")
     config.add_error_renderer("/cimi", render_cimi_error)
+    # DSP0263 defines no product token; CIMI paths do not claim OCCI's.
+    config.add_server_product("/cimi", "")
     config.scan("cimi.views")

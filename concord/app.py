@@ -12,7 +12,6 @@ from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.router import Router
-from pyramid.tweens import EXCVIEW
 
 from concord.auth.resolver import VerifiedPasswordCache
 from concord.request import request_class
@@ -50,9 +49,7 @@ def make_app(settings: Settings, database: Database | None = None) -> Router:
     config.include("concord.request")
     config.include("concord.services")
     config.include("concord.operations")
-    # Over EXCVIEW: the edge tween sees the rendered error responses and
-    # rolls the transaction back for them.
-    config.add_tween("concord.tweens.edge_tween_factory", over=EXCVIEW)
+    config.include("concord.tweens")
     config.include("occi")
     config.include("cimi")
     config.set_request_factory(request_class(registry.concord_request_properties))

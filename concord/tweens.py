@@ -3,7 +3,9 @@
 It wraps Pyramid's exception-view tween, so it sees every response,
 including rendered errors, and decides the fate of the request's
 transaction from the final status: commit on success, roll back on any
-error, so that a refused request changes nothing.
+error, so that a refused request changes nothing. It also sets the
+``Server`` header: Concord's product, then the product of the rendering
+whose paths the request is for (``config.add_server_product``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyramid.response import Response
+from pyramid.tweens import EXCVIEW
 
 from concord import __version__
 from concord.errors import ErrorReport, render, safe_path
@@ -23,12 +26,14 @@ from concord.logs import current_request_id
 from engine.worker import notify
 
 if TYPE_CHECKING:
+    from pyramid.config import Configurator
     from pyramid.registry import Registry
     from pyramid.request import Request
 
 log = logging.getLogger("concord.access")
 
-SERVER_HEADER = f"Concord/{__version__} OCCI/1.2"
+#: The ``Server`` header's first product; a rendering adds its own for its paths.
+SERVER_PRODUCT = f"Concord/{__version__}"
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 Handler = Callable[["Request"], Response]
@@ -60,10 +65,33 @@ def _too_large(request: Request, max_body: int, max_headers: int) -> ErrorReport
     return None
 
 
+def server_header(products: list[tuple[str, str]], path: str) -> str:
+    """The ``Server`` header for a path: Concord's product, then its rendering's if any.
+
+    :param products: ``(path prefix, product)`` pairs, longest prefix first.
+    """
+    for prefix, product in products:
+        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+            return f"{SERVER_PRODUCT} {product}" if product else SERVER_PRODUCT
+    return SERVER_PRODUCT
+
+
+def add_server_product(config: Configurator, prefix: str, product: str) -> None:
+    """Directive: name ``product`` in the ``Server`` header under ``prefix`` (longest wins).
+
+    OCCI must announce ``OCCI/1.2`` (GFD.223 §3.2); an empty product says
+    that paths under ``prefix`` announce none.
+    """
+    products: list[tuple[str, str]] = config.registry.server_products
+    products.append((prefix, product))
+    products.sort(key=lambda item: len(item[0]), reverse=True)
+
+
 def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
     """Build the edge tween (see the module docstring)."""
     settings = registry.concord_settings
     metrics = registry.metrics
+    products = registry.server_products
 
     def edge_tween(request: Request) -> Response:
         started = time.perf_counter()
@@ -74,7 +102,7 @@ def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
             response = render(request, problem) if problem else handler(request)
             _finish_transaction(request, response)
             response.headers["X-Request-Id"] = request.request_id
-            response.headers["Server"] = SERVER_HEADER
+            response.headers["Server"] = server_header(products, safe_path(request))
             elapsed = time.perf_counter() - started
             route = request.matched_route.name if request.matched_route else "-"
             metrics.observe(request.method, route, response.status_int, elapsed)
@@ -119,3 +147,14 @@ def _finish_transaction(request: Request, response: Response) -> None:
         raise
     finally:
         session.close()
+
+
+def includeme(config: Configurator) -> None:
+    """Add the edge tween over Pyramid's exception views, and ``add_server_product``.
+
+    Over EXCVIEW: the edge tween sees the rendered error responses and rolls
+    the transaction back for them.
+    """
+    config.registry.server_products = []
+    config.add_directive("add_server_product", add_server_product)
+    config.add_tween("concord.tweens.edge_tween_factory", over=EXCVIEW)

@@ -96,4 +96,6 @@ def includeme(config: Configurator) -> None:
     """OCCI owns the root of the namespace, so it renders errors for every path
     that no other rendering claims (longest prefix wins)."""
     config.add_error_renderer("/", render_occi_error)
+    # GFD.223 §3.2: an OCCI server announces its version in every Server header.
+    config.add_server_product("/", "OCCI/1.2")
     config.scan("occi.errors")

@@ -62,6 +62,13 @@ def test_server_header_on_every_answer(app: TestApp, tenancy) -> None:
         app.get("/healthz", status=200),
     ):
         assert re.fullmatch(r"Concord/\S+ OCCI/1\.2", response.headers["Server"])
+    # CIMI's paths announce Concord only: they are not OCCI's to claim.
+    for response in (
+        app.get("/cimi/cloudEntryPoint", headers=ALICE, status=200),
+        app.get("/cimi/cloudEntryPoint", status=401),
+        app.get("/cimi/nowhere", headers=ALICE, status=404),
+    ):
+        assert re.fullmatch(r"Concord/\S+", response.headers["Server"])
 
 
 def test_an_unexpected_exception_is_500_without_internals(
