@@ -275,6 +275,18 @@ class QuotaService:
         )
         self.session.flush()
 
+    def close_counters(self, kind: LimitOwner, owner_id: str) -> None:
+        """Delete the counters and limits of a domain, account or project that is deleted.
+
+        Called in the transaction that deletes the owner, once nothing is
+        charged to it any more (a deleted domain has no accounts, projects
+        or sub-domains).
+        """
+        for model in (ResourceCount, ResourceLimit):
+            self.session.execute(
+                sa.delete(model).where(model.owner_kind == kind, model.owner_id == owner_id)
+            )
+
     def _ensure_counter(self, kind: LimitOwner, owner_id: str, rt: ResourceType) -> None:
         # Owners get their counters at creation (open_counters); this covers
         # resource types added after an owner was created.

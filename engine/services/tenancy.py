@@ -126,7 +126,7 @@ class TenancyService:
         return list(self.session.scalars(query))
 
     def delete_domain(self, scope: Scope, domain_id: str) -> None:
-        """Delete an empty domain (no children, accounts or projects).
+        """Delete an empty domain (no children, accounts or projects), with its limits and counters.
 
         :raises Conflict: the domain is ROOT or not empty.
         """
@@ -143,6 +143,7 @@ class TenancyService:
         for column, what in dependants:
             if self.session.scalar(sa.select(sa.func.count()).where(column == domain.id)):
                 raise Conflict(f"domain {domain.name!r} still has {what}")
+        QuotaService(self.session).close_counters(LimitOwner.DOMAIN, domain.id)
         self.session.delete(domain)
         self.session.flush()
 

@@ -11,6 +11,7 @@ import string
 from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
@@ -23,11 +24,20 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.models.tenancy import AccountType, ProjectRole, TenantState
+from engine.models.quotas import ResourceCount
+from engine.models.tenancy import (
+    AccountType,
+    LimitOwner,
+    ProjectRole,
+    ResourceLimit,
+    ResourceType,
+    TenantState,
+)
 from engine.passwords import PasswordHasher
 from engine.scope import Role, Scope
 from engine.services._naming import check_name
 from engine.services.credentials import CredentialService
+from engine.services.quotas import QuotaService
 from engine.services.tenancy import TenancyService
 
 ScopeOf = Callable[[str], Scope]
@@ -346,9 +356,17 @@ def test_delete_domain(service: TenancyService, tenancy, scope_of) -> None:
     with pytest.raises(NotFound):
         service.delete_domain(acmeadmin, tenancy.ids["globex"])
     empty = service.create_domain(tenancy.root, "empty", tenancy.ids["ROOT"])
+    QuotaService(service.session).set_limit(
+        tenancy.root, LimitOwner.DOMAIN, empty.id, ResourceType.CPU, 8
+    )
     service.delete_domain(tenancy.root, empty.id)
     with pytest.raises(NotFound):
         service.get_domain(tenancy.root, empty.id)
+    # Its limits and counters go with it.
+    for model in (ResourceCount, ResourceLimit):
+        assert not service.session.scalar(
+            sa.select(sa.func.count()).select_from(model).where(model.owner_id == empty.id)
+        )
 
 
 def test_delete_domain_with_projects(service: TenancyService, tenancy, hasher, session) -> None:
