@@ -2,10 +2,11 @@
 
 Only locations the server returned for the harness's own creation requests are
 tracked. Cleanup runs in reverse order of creation (links before the resources
-they join), deletes with the identity that created (again while the server
-answers 409, as an asynchronous server may until a dependant's deletion has
-finished), then checks each location is gone (404 or 410), waiting for
-servers that delete asynchronously.
+they join), deletes with the identity that created (again, in later rounds,
+while the server answers 409, as an asynchronous server may until a
+dependant's deletion has finished), then checks each location is gone (404
+or 410), waiting for servers that delete asynchronously; each of the two
+waits is bounded by one timeout for all the items together.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.client import Client, Exchange, TransportError
-from conformance.wait import Waiter, WaitTimeout, settled
+from conformance.wait import Waiter, WaitTimeout
 
 GONE = (404, 410)
 
@@ -56,21 +57,57 @@ class Ledger:
         return [i for i in self.items if i.protocol == protocol and not i.removed]
 
     def cleanup(self, protocol: str, waiter: Waiter) -> list[str]:
-        """Remove every pending item of ``protocol``; return what could not be removed."""
-        problems = []
-        for item in reversed(self.pending(protocol)):
-            try:
-                # A resource whose dependant is still being deleted (a volume
-                # attached to a compute whose deletion was accepted) may be
-                # refused for a while by an asynchronous server.
-                exchange = settled(waiter, _remover(item), f"{item.url} to accept its deletion")
-                if exchange.status >= 300 and exchange.status not in GONE:
-                    problems.append(f"{item.what} at {item.url}: DELETE answered {exchange.status}")
+        """Remove every pending item of ``protocol``; return what could not be removed.
+
+        Deletion goes in rounds, newest first: an item the server refuses
+        with 409 (an asynchronous server may, while a dependant's deletion
+        runs) is asked again in the next round, after the others. The rounds,
+        and then the wait for the accepted items to be gone, each take at
+        most the waiter's timeout in all: a server that refuses for good
+        costs one timeout, not one per item.
+        """
+        problems: list[str] = []
+        waiting = list(reversed(self.pending(protocol)))
+        accepted: list[Owned] = []
+
+        def one_round() -> bool | None:
+            refused = []
+            for item in waiting:
+                try:
+                    exchange = _remover(item)()
+                except TransportError as exc:
+                    problems.append(f"{item.what} at {item.url}: {exc}")
                     continue
-                waiter.until(_polled(item.probe or _gone_probe(item)), f"{item.url} to disappear")
-                item.removed = True
-            except (TransportError, WaitTimeout) as exc:
-                problems.append(f"{item.what} at {item.url}: {exc}")
+                if exchange.status == 409:
+                    refused.append(item)
+                elif exchange.status >= 300 and exchange.status not in GONE:
+                    problems.append(f"{item.what} at {item.url}: DELETE answered {exchange.status}")
+                else:
+                    accepted.append(item)
+            waiting[:] = refused
+            return None if refused else True
+
+        def all_gone() -> bool | None:
+            for item in list(accepted):
+                try:
+                    gone = (item.probe or _gone_probe(item))()
+                except TransportError as exc:
+                    problems.append(f"{item.what} at {item.url}: {exc}")
+                    accepted.remove(item)
+                    continue
+                if gone:
+                    item.removed = True
+                    accepted.remove(item)
+            return None if accepted else True
+
+        try:
+            waiter.until(one_round, "the server to accept the deletions")
+        except WaitTimeout as exc:
+            problems += [f"{i.what} at {i.url}: DELETE answered 409 until {exc}" for i in waiting]
+        try:
+            waiter.until(all_gone, "the deleted resources to disappear")
+        except WaitTimeout as exc:
+            problems += [f"{i.what} at {i.url}: still there: {exc}" for i in accepted]
         return problems
 
 
@@ -78,10 +115,6 @@ def _remover(item: Owned) -> Callable[[], Exchange]:
     if item.remove is not None:
         return item.remove
     return lambda: item.client.request("DELETE", item.url)
-
-
-def _polled(probe: Callable[[], bool]) -> Callable[[], bool | None]:
-    return lambda: True if probe() else None
 
 
 def _gone_probe(item: Owned) -> Callable[[], bool]:
