@@ -110,7 +110,7 @@ def _basic(request: Request, header: str) -> Scope:
     )
     if record is not None and key is not None and cache.knows(*key, password):
         return record.usable_scope()
-    scope = credentials.authenticate_password(username, password)
+    scope = credentials.check_password(record, password)
     if key is not None:
         cache.remember(*key, password)
     return scope

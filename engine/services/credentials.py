@@ -141,7 +141,14 @@ class CredentialService:
         :raises AuthenticationFailed: unknown user, wrong password, or the
             user, its account or its domain is not enabled.
         """
-        record = self.sign_in_record(username)
+        return self.check_password(self.sign_in_record(username), password)
+
+    def check_password(self, record: SignInRecord | None, password: str) -> Scope:
+        """:meth:`authenticate_password` for a sign-in record already read.
+
+        :param record: what :meth:`sign_in_record` returned (None: no such user).
+        :raises AuthenticationFailed: as :meth:`authenticate_password`.
+        """
         if record is None or record.password_hash is None:
             # Spend the same time as a real check so that timing does not
             # reveal which user names exist.

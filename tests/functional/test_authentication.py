@@ -137,6 +137,27 @@ def test_the_cache_does_not_accept_a_wrong_password(app: TestApp, tenancy) -> No
     refused(app, basic("alice", ""))
 
 
+def test_a_sign_in_reads_the_user_once_whether_or_not_the_cache_knows_it(
+    app: TestApp, database: Database, tenancy
+) -> None:
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM users" in statement:
+            reads.append(statement)
+
+    sa.event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(2):  # a cache miss (the password is checked), then a hit
+            app.get(QUERY, headers=basic("alice", "alice-password"), status=200)
+            assert len(reads) == 1
+            reads.clear()
+        refused(app, basic("alice", "wrong-password"))  # a miss that fails
+        assert len(reads) == 1
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", count)
+
+
 # -- signed requests -----------------------------------------------------------------
 
 
