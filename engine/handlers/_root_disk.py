@@ -3,10 +3,11 @@
 A guest never boots from its image itself: two guests of one image would
 write to the same file, and capturing a guest would copy the template rather
 than what the guest made of it. The creation job copies the image into a
-pool of the guest's host (:func:`host_pool`: a host-local pool first, the one
-capture also uses), grows the copy to the offering's root disk size, charges
-its size to the owner's primary storage limit and its bytes to the pool's
-allocation, and records pool and size on the compute.
+pool of the guest's host (:func:`engine.services.root_pools.host_pool`: a
+host-local pool first, the one capture also uses), grows the copy to the
+offering's root disk size, charges its size to the owner's primary storage
+limit and its bytes to the pool's allocation, and records pool and size on
+the compute.
 The deletion, and a failed creation, remove the copy and give the bytes back.
 
 The copy is named after the compute (:func:`root_volume_name`), so a creation
@@ -20,40 +21,15 @@ removes such orphans once their host answers (:func:`engine.services.reconcile.r
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.drivers.base import HypervisorDriver, PowerState, VolumeInfo
-from engine.errors import AlreadyExists, CapacityUnavailable, NotFound
+from engine.errors import AlreadyExists, NotFound
 from engine.models.catalog import ComputeOffering, Image
 from engine.models.compute import Compute
-from engine.models.inventory import AllocationState, Host, StoragePool
+from engine.models.inventory import Host, StoragePool
 from engine.services.root_disks import claim_root_disk, release_root_claim, root_volume_name
-
-GIB = 1024**3
-
-
-def host_pool(session: Session, host: Host) -> StoragePool:
-    """The pool a guest on ``host`` keeps its root disk and captures in.
-
-    A pool of the host itself first, else a pool shared by its cluster.
-
-    :raises CapacityUnavailable: the host has no enabled pool.
-    """
-    pool = session.scalar(
-        sa.select(StoragePool)
-        .where(
-            StoragePool.cluster_id == host.cluster_id,
-            sa.or_(StoragePool.host_id == host.id, StoragePool.host_id.is_(None)),
-            StoragePool.allocation_state == AllocationState.ENABLED,
-        )
-        # Host-local pools first: the copy then never leaves the host.
-        .order_by(StoragePool.host_id.is_(None), StoragePool.created, StoragePool.id)
-        .limit(1)
-    )
-    if pool is None:
-        raise CapacityUnavailable("the compute's host has no storage pool for its disks")
-    return pool
+from engine.services.root_pools import GIB, host_pool
 
 
 def find_volume(driver: HypervisorDriver, pool: str, name: str) -> VolumeInfo | None:
@@ -159,7 +135,6 @@ def remove_root_disk(session: Session, compute: Compute, driver: HypervisorDrive
 __all__ = [
     "GIB",
     "find_volume",
-    "host_pool",
     "image_path",
     "provide_root_disk",
     "remove_root_disk",

@@ -26,13 +26,14 @@ from engine.handlers._compute_base import (
     power_values,
 )
 from engine.handlers._guest import check_power, guest_spec
-from engine.handlers._root_disk import find_volume, host_pool
+from engine.handlers._root_disk import find_volume
 from engine.lifecycle import Action, Kind, State
 from engine.models.catalog import Image
 from engine.models.compute import Compute
 from engine.models.inventory import Host
 from engine.scope import Owner
 from engine.services.compute_state import change_state, emit_compute
+from engine.services.root_pools import host_pool
 from engine.worker import JobContext
 
 

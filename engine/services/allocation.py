@@ -32,6 +32,7 @@ from engine.models.inventory import (
     StoragePool,
     Zone,
 )
+from engine.services.root_pools import root_pools
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class ComputeRequest:
     :param in_clusters: in every one of these clusters: where the storage
         pools of the volumes it is created with are reached
         (:meth:`AllocationService.volume_reach`); empty, anywhere.
+    :param root_disk_bytes: the size of the root disk its creation will copy
+        into the host's root pool (:mod:`engine.services.root_pools`); 0: none.
     """
 
     zone_id: str
@@ -58,6 +61,7 @@ class ComputeRequest:
     for_ha: bool = False
     on_hosts: frozenset[str] = frozenset()
     in_clusters: frozenset[str] = frozenset()
+    root_disk_bytes: int = 0
 
     def __post_init__(self) -> None:
         if self.vcpus < 1 or self.memory_mib < 1:
@@ -178,13 +182,26 @@ class AllocationService:
             for h in self.candidate_hosts(request.zone_id)
             if all(f(h, request) for f in self.filters)
         ]
+        if request.root_disk_bytes:
+            # The root disk is copied by the creation job, which claims the
+            # bytes then (atomically); hosts whose pool has no room now are
+            # not worth a job that would fail.
+            pools = root_pools(self.session, hosts)
+            hosts = [
+                h
+                for h in hosts
+                if h.id in pools
+                and pools[h.id].allocated_bytes + request.root_disk_bytes <= pool_limit(pools[h.id])
+            ]
         for host in self.ordering(hosts, request):
             if self.claim_host(host, request.vcpus, request.memory_mib):
                 return host
+        wanted = f"{request.vcpus} vCPU and {request.memory_mib} MiB"
+        if request.root_disk_bytes:
+            wanted += f" with a root disk of {request.root_disk_bytes} bytes"
         near = " next to its volumes" if request.on_hosts or request.in_clusters else ""
         raise CapacityUnavailable(
-            f"no host in the zone can take {request.vcpus} vCPU and {request.memory_mib} MiB"
-            + near,
+            f"no host in the zone can take {wanted}{near}",
             vcpus=request.vcpus,
             memory_mib=request.memory_mib,
         )

@@ -49,6 +49,7 @@ from engine.services.compute_state import (
 )
 from engine.services.jobs import JobService
 from engine.services.quotas import QuotaService
+from engine.services.root_pools import expected_root_disk_bytes
 
 
 class ComputeService(ComputeReads):
@@ -169,6 +170,7 @@ class ComputeService(ComputeReads):
             host_tags=frozenset(offering.host_tags.split()) if offering else frozenset(),
             on_hosts=on_hosts,
             in_clusters=in_clusters,
+            root_disk_bytes=expected_root_disk_bytes(image, offering),
         )
         host = allocation.place_compute(request)
         compute.host_id = compute.last_host_id = host.id

@@ -31,6 +31,7 @@ from engine.models.inventory import (
 from engine.scope import Scope
 from engine.services.allocation import AllocationService, ComputeRequest, host_limits
 from engine.services.inventory import InventoryService
+from engine.services.root_pools import host_pool, root_pools
 from engine.services.tenancy import TenancyService
 
 GIB = 1024**3
@@ -335,3 +336,20 @@ def test_a_guest_goes_where_its_volumes_are_reached(build, session: Session) -> 
     for pools in ([local[cloud.hosts["h1"]], local[cloud.hosts["h2"]]], [shared.id, elsewhere.id]):
         with pytest.raises(Conflict, match="no single host reaches"):
             allocation.volume_reach(pools)
+
+
+def test_root_disks_go_to_the_host_s_own_pool_else_to_a_shared_one(build, session: Session) -> None:
+    cloud = build(("h1", 4, 4096, 10), ("h2", 4, 4096, 0))  # h2 has no pool of its own
+    h1, h2 = (session.get(Host, cloud.hosts[name]) for name in ("h1", "h2"))
+    assert {h: p.host_id for h, p in root_pools(session, [h1, h2]).items()} == {h1.id: h1.id}
+    with pytest.raises(CapacityUnavailable, match="no storage pool"):
+        host_pool(session, h2)
+    shared = StoragePool(
+        cluster_id=cloud.cluster, host_id=None, name="s", pool_name="s", capacity_bytes=GIB
+    )
+    session.add(shared)
+    session.flush()
+    pools = root_pools(session, [h1, h2])
+    assert (pools[h1.id].host_id, pools[h2.id].id) == (h1.id, shared.id)
+    assert host_pool(session, h2).id == shared.id
+    assert root_pools(session, []) == {}
