@@ -1,4 +1,5 @@
-"""Helpers shared by the functional tests: Basic credentials, API keys and a request signer.
+"""Helpers shared by the functional tests: Basic credentials, API keys, a request signer
+and a snapshot of the database.
 
 Imported as ``helpers`` (pytest puts ``tests/`` on ``sys.path`` for the rootdir
 conftest). The signer uses :mod:`concord.auth.signing`, so it checks the server
@@ -14,9 +15,13 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
+
+import engine.models  # noqa: F401  (every table on Base.metadata)
 from concord.auth import signing
-from engine.db import Database
+from engine.db import Base, Database
 from engine.passwords import PasswordHasher
 from engine.services.credentials import CredentialService, IssuedKey
 
@@ -81,3 +86,18 @@ class Signer:
     def of(cls, key: IssuedKey) -> Signer:
         """A signer for a freshly issued key."""
         return cls(key.access_key, key.secret)
+
+
+def snapshot(database: Database) -> dict[str, Any]:
+    """Every row of every engine table, as comparable values.
+
+    A request that is refused must leave this unchanged. ``updated`` columns
+    are left out: a timestamp is not what a client changes.
+    """
+    found: dict[str, Any] = {}
+    with database.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name != "updated"]
+            rows = session.execute(sa.select(*columns)).all()
+            found[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+    return found

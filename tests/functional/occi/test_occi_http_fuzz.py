@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from functional.occi.occiclient import (
     COMPUTE,
     COMPUTE_ACTION,
@@ -32,15 +31,10 @@ from functional.occi.occiclient import (
     auth,
     check_response,
 )
+from helpers import snapshot
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.models.compute import Compute
-from engine.models.events import Event
-from engine.models.jobs import Job
-from engine.models.network import Network, NetworkInterface
-from engine.models.storage import StorageAttachment, Volume
-from engine.models.tags import Tag, TagAssignment
 from occi.model import LinkRendering
 
 #: Targets, resolved against the seeded entities at run time.
@@ -216,29 +210,6 @@ def protocol_errors(draw: Any) -> Malformed:
 
 
 malformed = st.one_of(syntax_errors(), undefined_names(), protocol_errors())
-
-TABLES = (
-    Compute,
-    Volume,
-    Network,
-    NetworkInterface,
-    StorageAttachment,
-    Tag,
-    TagAssignment,
-    Job,
-    Event,
-)
-
-
-def snapshot(database: Any) -> dict[str, Any]:
-    """Every row that matters, as comparable tuples."""
-    with database.transaction() as session:
-        found: dict[str, Any] = {}
-        for model in TABLES:
-            columns = [c for c in model.__table__.columns if c.name not in ("updated",)]
-            rows = session.execute(sa.select(*columns)).all()
-            found[model.__tablename__] = sorted(tuple(map(repr, row)) for row in rows)
-        return found
 
 
 @pytest.fixture
