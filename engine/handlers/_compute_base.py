@@ -79,10 +79,11 @@ def release_resources(session: Session, compute: Compute) -> dict[str, Any]:
     compute whose failed creation already released them releases nothing
     when it is deleted.
     """
-    if compute.host_id is not None:
-        AllocationService(session).release_host(compute.host_id, compute.vcpus, compute.memory_mib)
+    # Quota counters before capacity rows, as when charging (engine.services.quotas).
     if compute.quota_held:
         QuotaService(session).release(Owner.of(compute), quota_amounts(compute))
+    if compute.host_id is not None:
+        AllocationService(session).release_host(compute.host_id, compute.vcpus, compute.memory_mib)
     return {"host_id": None, "quota_held": False}
 
 

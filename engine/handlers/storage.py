@@ -96,9 +96,10 @@ def _pool_of(ctx: JobContext, volume: Volume) -> tuple[StoragePool, Host, Hyperv
 def release_volume(session: Session, volume: Volume) -> dict[str, Any]:
     """Give back a volume's pool space and quota, once; return the column values to set."""
     if volume.quota_held:
+        # Quota counters before capacity rows, as when charging (engine.services.quotas).
+        QuotaService(session).release(Owner.of(volume), quota_amounts(volume))
         if volume.pool_id is not None:
             AllocationService(session).release_pool(volume.pool_id, volume.size_bytes)
-        QuotaService(session).release(Owner.of(volume), quota_amounts(volume))
     return {"quota_held": False}
 
 
@@ -242,11 +243,12 @@ class ResizeVolumeHandler(VolumeHandler):
         grown = size - volume.size_bytes
         if grown <= 0 or not volume.quota_held:
             return
-        if volume.pool_id is not None:
-            AllocationService(ctx.session).release_pool(volume.pool_id, grown)
+        # Quota counters before capacity rows, as when charging (engine.services.quotas).
         QuotaService(ctx.session).release(
             Owner.of(volume), {ResourceType.PRIMARY_STORAGE: gib(size) - gib(volume.size_bytes)}
         )
+        if volume.pool_id is not None:
+            AllocationService(ctx.session).release_pool(volume.pool_id, grown)
 
 
 class AvailabilityHandler(VolumeHandler):

@@ -9,6 +9,12 @@ Consumption is checked and counted with one conditional ``UPDATE ... SET
 used = used + n WHERE used + n <= limit`` per owner: atomic on SQLite and
 MariaDB alike, so concurrent requests cannot overshoot a limit, and the
 counter moves in the caller's transaction together with the state change.
+
+Lock order: a transaction that touches both takes the quota counters
+before the capacity rows (hosts, pools), when it charges and when it gives
+back. Two transactions taking them in opposite orders (a creation charging
+then claiming, a deletion releasing the pool then the quota) would
+deadlock on MariaDB, and one of them would fail.
 """
 
 from __future__ import annotations

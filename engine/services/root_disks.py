@@ -110,8 +110,9 @@ def claim_root_disk(session: Session, compute: Compute, pool: StoragePool, size_
 def release_root_claim(session: Session, compute: Compute) -> None:
     """Give a compute's root disk back to its pool and its owner's limits, once (it is gone)."""
     if compute.root_pool_id is not None:
-        AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
+        # Quota counters before capacity rows, as when charging (engine.services.quotas).
         QuotaService(session).release(Owner.of(compute), root_disk_quota(compute.root_disk_bytes))
+        AllocationService(session).release_pool(compute.root_pool_id, compute.root_disk_bytes)
         compute.root_pool_id, compute.root_disk_bytes = None, 0
 
 
