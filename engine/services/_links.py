@@ -83,9 +83,17 @@ def check_pair(compute: Compute, target: Volume | Network, label: str) -> None:
     :param label: what ``target`` is, for the messages (``"volume"``).
     :raises Conflict: they belong to different owners or are in different zones.
     """
-    if not same_owner(Owner.of(compute), Owner.of(target)):
+    check_linkable(Owner.of(compute), compute.zone_id, target, label)
+
+
+def check_linkable(owner: Owner, zone_id: str, target: Volume | Network, label: str) -> None:
+    """Refuse to link ``target`` to a compute of ``owner`` in ``zone_id``, existing or about to.
+
+    :raises Conflict: another owner's, or in another zone.
+    """
+    if not same_owner(owner, Owner.of(target)):
         raise Conflict(f"the {label} and the compute belong to different owners")
-    if target.zone_id != compute.zone_id:
+    if target.zone_id != zone_id:
         raise Conflict(f"the {label} is in another zone than the compute")
 
 

@@ -38,6 +38,7 @@ from engine.services import _checks as checks
 from engine.services._checks import UNSET, Unset
 from engine.services._compute_reads import ComputeReads
 from engine.services._ids import choose_id
+from engine.services._links import check_linkable
 from engine.services.allocation import AllocationService, ComputeRequest
 from engine.services.catalog import CatalogService
 from engine.services.compute_state import (
@@ -102,7 +103,8 @@ class ComputeService(ComputeReads):
         :raises NotFound: the zone, offering or image is unknown or not visible.
         :raises QuotaExceeded: a limit of the owner would be passed.
         :raises CapacityUnavailable: no host in the zone can take the guest.
-        :raises Conflict: no single host reaches all of ``volumes``.
+        :raises Conflict: one of ``volumes`` is another owner's or in another
+            zone, or no single host reaches them all.
         """
         owner = Owner.for_scope(scope)
         if owner.account_id is None:
@@ -162,6 +164,8 @@ class ComputeService(ComputeReads):
         self.session.flush()
         QuotaService(self.session).charge(owner, quota_amounts(compute))
         allocation = AllocationService(self.session)
+        for volume in volumes:  # before placement: else a volume elsewhere looks like "no room"
+            check_linkable(owner, zone.id, volume, "volume")
         on_hosts, in_clusters = allocation.volume_reach(volume.pool_id for volume in volumes)
         request = ComputeRequest(
             zone_id=zone.id,

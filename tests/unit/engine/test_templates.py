@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from unit.engine.cloud import Cloud, build_cloud
 
 from engine.db import Database
-from engine.errors import AlreadyExists, InvalidInput, NotFound
+from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from engine.lifecycle import State
-from engine.models.inventory import AllocationState, StoragePool
+from engine.models.inventory import AllocationState, StoragePool, Zone
 from engine.models.network import NetworkInterface
 from engine.models.storage import StorageAttachment
 from engine.models.templates import TemplateKind
 from engine.passwords import PasswordHasher
+from engine.services.compute import ComputeService
 from engine.services.keys import KeyService, fingerprint
 from engine.services.network import NetworkService
 from engine.services.storage import StorageService
@@ -159,6 +160,24 @@ def test_a_launched_compute_goes_where_its_volume_is(cloud: Cloud) -> None:
     with cloud.database.transaction() as session:
         attachment = session.query(StorageAttachment).filter_by(compute_id=compute_id).one()
         assert (attachment.volume_id, attachment.state) == (volume_id, State.ATTACHED)
+
+
+def test_a_compute_is_not_created_with_a_volume_it_could_never_use(cloud: Cloud) -> None:
+    alice, bob = cloud.scopes["alice"], cloud.scopes["bob"]
+    with cloud.database.transaction() as session:
+        mine, _ = StorageService(session).create_volume(alice, name="mine", size_gib=1)
+        theirs, _ = StorageService(session).create_volume(bob, name="theirs", size_gib=1)
+        elsewhere = Zone(name="z-elsewhere")
+        session.add(elsewhere)
+        session.flush()
+        mine.zone_id = elsewhere.id  # as if it had been created in another zone
+    # A conflict, as attaching it later would be: not "no host has room".
+    for volume, message in ((mine, "another zone"), (theirs, "different owners")):
+        with pytest.raises(Conflict, match=message), cloud.database.transaction() as session:
+            ComputeService(session).create(
+                alice, name="web", offering_id=cloud.ids["small"], volumes=[volume]
+            )
+    assert cloud.run_jobs() == 2  # the volumes' creations only
 
 
 def test_nothing_is_created_when_a_launch_fails(cloud: Cloud) -> None:
