@@ -2,17 +2,17 @@
 
 Only locations the server returned for the harness's own creation requests are
 tracked. Cleanup runs in reverse order of creation (links before the resources
-they join), deletes with the identity that created (again, in later rounds,
-while the server answers 409, as an asynchronous server may until a
-dependant's deletion has finished), then checks each location is gone (404
-or 410), waiting for servers that delete asynchronously; each of the two
-waits is bounded by one timeout for all the items together.
+they join), deletes with the identity that created, and waits until each
+location is gone (404 or 410) before deleting the next; what the server
+refuses with 409, as an asynchronous server may until a dependant's
+deletion has finished, is asked again in a later round. The whole cleanup
+shares one wait timeout.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from conformance.client import Client, Exchange, TransportError
 from conformance.wait import Waiter, WaitTimeout
@@ -59,56 +59,60 @@ class Ledger:
     def cleanup(self, protocol: str, waiter: Waiter) -> list[str]:
         """Remove every pending item of ``protocol``; return what could not be removed.
 
-        Deletion goes in rounds, newest first: an item the server refuses
-        with 409 (an asynchronous server may, while a dependant's deletion
-        runs) is asked again in the next round, after the others. The rounds,
-        and then the wait for the accepted items to be gone, each take at
-        most the waiter's timeout in all: a server that refuses for good
-        costs one timeout, not one per item.
+        Newest first, each deletion is awaited until the item is gone before
+        the next (older) one is asked for, so that what a link joins is not
+        deleted while the link still exists. An item the server refuses with
+        409 (an asynchronous server may, while a dependant's deletion runs)
+        is asked again in a later round, after the others. All of it shares
+        one wait timeout: a server that refuses for good costs one timeout,
+        not one per item.
         """
+        deadline = waiter.clock() + waiter.timeout
         problems: list[str] = []
-        waiting = list(reversed(self.pending(protocol)))
-        accepted: list[Owned] = []
-
-        def one_round() -> bool | None:
+        pending = list(reversed(self.pending(protocol)))
+        interval = waiter.first
+        while pending:
             refused = []
-            for item in waiting:
-                try:
-                    exchange = _remover(item)()
-                except TransportError as exc:
-                    problems.append(f"{item.what} at {item.url}: {exc}")
-                    continue
-                if exchange.status == 409:
+            for item in pending:
+                again, problem = self._remove(item, waiter, deadline)
+                if again:
                     refused.append(item)
-                elif exchange.status >= 300 and exchange.status not in GONE:
-                    problems.append(f"{item.what} at {item.url}: DELETE answered {exchange.status}")
-                else:
-                    accepted.append(item)
-            waiting[:] = refused
-            return None if refused else True
-
-        def all_gone() -> bool | None:
-            for item in list(accepted):
-                try:
-                    gone = (item.probe or _gone_probe(item))()
-                except TransportError as exc:
-                    problems.append(f"{item.what} at {item.url}: {exc}")
-                    accepted.remove(item)
-                    continue
-                if gone:
-                    item.removed = True
-                    accepted.remove(item)
-            return None if accepted else True
-
-        try:
-            waiter.until(one_round, "the server to accept the deletions")
-        except WaitTimeout as exc:
-            problems += [f"{i.what} at {i.url}: DELETE answered 409 until {exc}" for i in waiting]
-        try:
-            waiter.until(all_gone, "the deleted resources to disappear")
-        except WaitTimeout as exc:
-            problems += [f"{i.what} at {i.url}: still there: {exc}" for i in accepted]
+                elif problem is not None:
+                    problems.append(f"{item.what} at {item.url}: {problem}")
+            pending = refused
+            if pending and waiter.clock() >= deadline:
+                problems += [
+                    f"{item.what} at {item.url}: DELETE answered 409 until the wait "
+                    f"timeout ({waiter.timeout:g} s)"
+                    for item in pending
+                ]
+                break
+            if pending:
+                waiter.sleep(min(interval, max(0.0, deadline - waiter.clock())))
+                interval = min(interval * 1.5, waiter.longest)
         return problems
+
+    @staticmethod
+    def _remove(item: Owned, waiter: Waiter, deadline: float) -> tuple[bool, str | None]:
+        """Delete ``item`` and wait until it is gone.
+
+        :returns: ``(ask again, problem)``: ``(True, None)`` when the server
+            answered 409; ``(False, None)`` once the item is gone; else what
+            went wrong.
+        """
+        try:
+            exchange = _remover(item)()
+            if exchange.status == 409:
+                return True, None
+            if exchange.status >= 300 and exchange.status not in GONE:
+                return False, f"DELETE answered {exchange.status}"
+            remaining = replace(waiter, timeout=max(0.0, deadline - waiter.clock()))
+            probe = item.probe or _gone_probe(item)
+            remaining.until(lambda: True if probe() else None, f"{item.url} to disappear")
+        except (TransportError, WaitTimeout) as exc:
+            return False, str(exc)
+        item.removed = True
+        return False, None
 
 
 def _remover(item: Owned) -> Callable[[], Exchange]:
