@@ -110,7 +110,16 @@ cimi_documents = st.fixed_dictionaries(
         "machineTemplate": json_values,
         "volumeTemplate": json_values,
         "networkTemplate": json_values,
-        "href": st.sampled_from(("{machine}", "{volume}", "/cimi/x")) | st.text(max_size=20),
+        "href": st.sampled_from(("{machine}", "{volume}", "{network}", "/cimi/x"))
+        | st.text(max_size=20),
+        "machineConfig": st.fixed_dictionaries({"href": st.sampled_from(("{machine}", "x"))}),
+        "volumes": st.lists(
+            st.fixed_dictionaries(
+                {"volume": st.fixed_dictionaries({"href": st.just("{volume}")})},
+                optional={"initialLocation": st.text(max_size=8)},
+            ),
+            max_size=2,
+        ),
     },
 )
 
@@ -190,11 +199,14 @@ def test_no_request_is_a_5xx_and_a_refusal_changes_nothing(
     if request.query:
         target += "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query)
     before = snapshot(cloud.database)
+    body = request.body
+    for name in ("machine", "volume", "network"):  # references to the seeded resources
+        body = body.replace(f"{{{name}}}".encode(), seeded[name].encode())
     response = app.request(
         target,
         method=request.method,
         headers={**alice.auth, **request.headers},
-        body=request.body,
+        body=body,
         expect_errors=True,
     )
     assert response.status_int < 500, (request, response.status, response.text[:300])
