@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from unit.engine.cloud import POOL, Cloud, build_cloud, create
 
 from engine.db import Database
@@ -21,8 +22,10 @@ from engine.lifecycle import Action, State
 from engine.models.catalog import ComputeOffering, Image
 from engine.models.inventory import Host, HostState, StoragePool
 from engine.models.jobs import JobState
+from engine.models.quotas import ResourceCount
 from engine.models.tenancy import LimitOwner, ResourceType
 from engine.passwords import PasswordHasher
+from engine.schema import alembic_config
 from engine.services.allocation import pool_limit
 from engine.services.compute import ComputeService
 from engine.services.quotas import QuotaService
@@ -215,6 +218,38 @@ def test_a_root_disk_over_the_primary_storage_limit_fails_the_creation(
     cloud.run_jobs()
     assert cloud.compute(fits).state == State.RUNNING
     assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 1
+
+
+def domain_used(cloud: Cloud, domain: str) -> int:
+    with cloud.database.transaction() as session:
+        used = session.scalar(
+            sa.select(ResourceCount.used).where(
+                ResourceCount.owner_kind == LimitOwner.DOMAIN,
+                ResourceCount.owner_id == cloud.ids[domain],
+                ResourceCount.resource_type == ResourceType.PRIMARY_STORAGE,
+            )
+        )
+        return int(used or 0)
+
+
+def test_root_disks_made_before_they_counted_are_charged_by_the_upgrade(
+    cloud: Cloud, image: str
+) -> None:
+    compute_id, _ = create(cloud, image_id=image, offering_id=cloud.ids["roomy"])
+    cloud.run_jobs()
+    assert (cloud.used("dev", ResourceType.PRIMARY_STORAGE), domain_used(cloud, "acme")) == (3, 3)
+    # Revision 0001 is the schema of the databases whose root disks were never
+    # charged: going down to it takes the charge away, as they had it.
+    config = alembic_config(cloud.database)
+    command.downgrade(config, "0001")
+    assert (cloud.used("dev", ResourceType.PRIMARY_STORAGE), domain_used(cloud, "acme")) == (0, 0)
+    command.upgrade(config, "head")
+    assert (cloud.used("dev", ResourceType.PRIMARY_STORAGE), domain_used(cloud, "acme")) == (3, 3)
+    # And it is given back with the disk, as any other.
+    with cloud.database.transaction() as session:
+        ComputeService(session).delete(cloud.scopes["alice"], compute_id)
+    cloud.run_jobs()
+    assert (cloud.used("dev", ResourceType.PRIMARY_STORAGE), domain_used(cloud, "acme")) == (0, 0)
 
 
 def test_a_guest_of_an_image_that_boots_nothing_has_no_copy(cloud: Cloud) -> None:
