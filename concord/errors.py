@@ -24,6 +24,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config
 
 from concord.negotiation import choose
+from concord.prefixes import PrefixTable
 from engine import errors
 
 if TYPE_CHECKING:
@@ -138,14 +139,9 @@ def safe_path(request: Request) -> str:
 
 def render(request: Request, report: ErrorReport) -> Response:
     """Render ``report`` with the renderer registered for the request's path."""
-    path = safe_path(request)
-    renderers: list[tuple[str, ErrorRenderer]] = request.registry.error_renderers
-    for prefix, renderer in renderers:
-        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-            response = renderer(request, report)
-            break
-    else:
-        response = render_generic(request, report)
+    renderers: PrefixTable[ErrorRenderer] = request.registry.error_renderers
+    found = renderers.match(safe_path(request))
+    response = found[1](request, report) if found else render_generic(request, report)
     response.headers.setdefault("Vary", "Accept")
     return response
 
@@ -188,13 +184,12 @@ def unexpected_error_view(exc: Exception, request: Request) -> Response:
 
 def add_error_renderer(config: Configurator, prefix: str, renderer: ErrorRenderer) -> None:
     """Directive: render errors under ``prefix`` with ``renderer`` (longest prefix wins)."""
-    renderers: list[tuple[str, ErrorRenderer]] = config.registry.error_renderers
-    renderers.append((prefix, renderer))
-    renderers.sort(key=lambda item: len(item[0]), reverse=True)
+    renderers: PrefixTable[ErrorRenderer] = config.registry.error_renderers
+    renderers.add(prefix, renderer)
 
 
 def includeme(config: Configurator) -> None:
     """Register the exception views and the ``add_error_renderer`` directive."""
-    config.registry.error_renderers = []
+    config.registry.error_renderers = PrefixTable()
     config.add_directive("add_error_renderer", add_error_renderer)
     config.scan("concord.errors")

@@ -23,6 +23,7 @@ from pyramid.tweens import EXCVIEW
 from concord import __version__
 from concord.errors import ErrorReport, render, safe_path
 from concord.logs import current_request_id
+from concord.prefixes import PrefixTable
 from engine.worker import notify
 
 if TYPE_CHECKING:
@@ -65,15 +66,10 @@ def _too_large(request: Request, max_body: int, max_headers: int) -> ErrorReport
     return None
 
 
-def server_header(products: list[tuple[str, str]], path: str) -> str:
-    """The ``Server`` header for a path: Concord's product, then its rendering's if any.
-
-    :param products: ``(path prefix, product)`` pairs, longest prefix first.
-    """
-    for prefix, product in products:
-        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-            return f"{SERVER_PRODUCT} {product}" if product else SERVER_PRODUCT
-    return SERVER_PRODUCT
+def server_header(products: PrefixTable[str], path: str) -> str:
+    """The ``Server`` header for a path: Concord's product, then its rendering's if any."""
+    found = products.match(path)
+    return f"{SERVER_PRODUCT} {found[1]}" if found and found[1] else SERVER_PRODUCT
 
 
 def add_server_product(config: Configurator, prefix: str, product: str) -> None:
@@ -82,9 +78,8 @@ def add_server_product(config: Configurator, prefix: str, product: str) -> None:
     OCCI must announce ``OCCI/1.2`` (GFD.223 §3.2); an empty product says
     that paths under ``prefix`` announce none.
     """
-    products: list[tuple[str, str]] = config.registry.server_products
-    products.append((prefix, product))
-    products.sort(key=lambda item: len(item[0]), reverse=True)
+    products: PrefixTable[str] = config.registry.server_products
+    products.add(prefix, product)
 
 
 def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
@@ -155,6 +150,6 @@ def includeme(config: Configurator) -> None:
     Over EXCVIEW: the edge tween sees the rendered error responses and rolls
     the transaction back for them.
     """
-    config.registry.server_products = []
+    config.registry.server_products = PrefixTable()
     config.add_directive("add_server_product", add_server_product)
     config.add_tween("concord.tweens.edge_tween_factory", over=EXCVIEW)

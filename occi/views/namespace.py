@@ -86,11 +86,8 @@ def namespace(request: Request) -> Target:
 
 def claimed(request: Request) -> bool:
     """Whether the path is under another rendering's prefix."""
-    path = request.path_info
-    for prefix, _renderer in request.registry.error_renderers:
-        if prefix != "/" and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
-            return True
-    return False
+    found = request.registry.error_renderers.match(request.path_info)
+    return found is not None and found[0] != "/"
 
 
 class Unclaimed:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from concord.prefixes import PrefixTable
 from concord.tweens import SERVER_PRODUCT, server_header
 
-PRODUCTS = [("/cimi", ""), ("/", "OCCI/1.2")]  # longest prefix first, as registered
+PRODUCTS: PrefixTable[str] = PrefixTable()
+PRODUCTS.add("/", "OCCI/1.2")  # registered before the longer prefix: the longer still wins
+PRODUCTS.add("/cimi", "")
 
 
 @pytest.mark.parametrize(
@@ -24,5 +27,5 @@ def test_the_longest_prefix_names_the_product(path: str, header: str) -> None:
 
 
 def test_without_products_concord_only() -> None:
-    assert server_header([], "/anything") == SERVER_PRODUCT
+    assert server_header(PrefixTable(), "/anything") == SERVER_PRODUCT
     assert SERVER_PRODUCT.startswith("Concord/")
