@@ -217,6 +217,8 @@ class AllocationService:
         :raises Conflict: no single host reaches them all.
         """
         wanted = {pool_id for pool_id in pool_ids if pool_id is not None}
+        if not wanted:  # most computes are created without volumes: no query
+            return frozenset(), frozenset()
         pools = self.session.scalars(sa.select(StoragePool).where(StoragePool.id.in_(wanted)))
         on_hosts: set[str] = set()
         in_clusters: set[str] = set()
