@@ -214,7 +214,13 @@ def _reconcile_host(
     try:
         driver = drivers(host.uri)
         guests = driver.list_guests()
-        crashed = driver.crashed_guests()
+        # Why a guest is off matters only for a compute meant to run: ask the
+        # host (another listing) only when there is one.
+        suspects = any(
+            guests.get(compute_id) is PowerState.SHUTOFF and state in MEANT_TO_RUN
+            for compute_id, (state, _updated) in seen.items()
+        )
+        crashed = driver.crashed_guests() if suspects else frozenset()
     except DriverUnavailable:
         report.unreachable_hosts.append(host.id)
         _set_host_state(session, scope, host, HostState.DISCONNECTED)
