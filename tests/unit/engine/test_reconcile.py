@@ -79,6 +79,16 @@ def test_a_guest_shut_off_behind_our_back_is_recorded_stopped(cloud: Cloud) -> N
     assert perform(cloud, compute_id, Action.START).state is JobState.SUCCESS
 
 
+class RealDriver:
+    """A host's real driver, with some of its answers changed by a subclass."""
+
+    def __init__(self, real: HypervisorDriver) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
 class CrashReasons:
     """A driver factory whose hosts say that some shut-off guests crashed.
 
@@ -94,19 +104,15 @@ class CrashReasons:
         self.asked = 0
 
     def __call__(self, uri: str) -> HypervisorDriver:
-        real = self.cloud.drivers(uri)
         reasons = self
 
-        class Reasons:
-            def __getattr__(self, name: str) -> object:
-                return getattr(real, name)
-
+        class Reasons(RealDriver):
             def crashed_guests(self) -> frozenset[str]:
                 reasons.asked += 1
-                off = {g for g, p in real.list_guests().items() if p is PowerState.SHUTOFF}
-                return frozenset(off & reasons.crashed) | real.crashed_guests()
+                off = {g for g, p in self.real.list_guests().items() if p is PowerState.SHUTOFF}
+                return frozenset(off & reasons.crashed) | self.real.crashed_guests()
 
-        return Reasons()  # type: ignore[return-value]
+        return Reasons(self.cloud.drivers(uri))  # type: ignore[return-value]
 
 
 def test_a_guest_that_crashed_while_meant_to_run_is_an_error(cloud: Cloud) -> None:
@@ -283,21 +289,17 @@ class Interleaving:
         self.during = during
 
     def __call__(self, uri: str) -> HypervisorDriver:
-        real = self.cloud.drivers(uri)
         interleaving = self
 
-        class Listing:
-            def __getattr__(self, name: str) -> object:
-                return getattr(real, name)
-
+        class Listing(RealDriver):
             def list_guests(self) -> dict[str, PowerState]:
-                guests = real.list_guests()
+                guests = self.real.list_guests()
                 if interleaving.during is not None:
                     during, interleaving.during = interleaving.during, None
                     during()
                 return guests
 
-        return Listing()  # type: ignore[return-value]
+        return Listing(self.cloud.drivers(uri))  # type: ignore[return-value]
 
 
 def test_a_change_made_while_reconciling_wins(cloud: Cloud) -> None:
