@@ -121,28 +121,30 @@ class QuotaService:
     def usage(self, scope: Scope, owner_kind: LimitOwner, owner_id: str) -> list[LimitUsage]:
         """Every resource type's effective limit and current use for one owner."""
         self._visible_owner(scope, owner_kind, owner_id)
+        limits = self._owner_limits(owner_kind, owner_id, list(ResourceType))
         return [
-            LimitUsage(
-                rt,
-                self.effective_limit(owner_kind, owner_id, rt),
-                self._used(owner_kind, owner_id, rt),
-            )
-            for rt in ResourceType
+            LimitUsage(rt, limits[rt], self._used(owner_kind, owner_id, rt)) for rt in ResourceType
         ]
 
     def effective_limit(
         self, owner_kind: LimitOwner, owner_id: str, resource_type: ResourceType
     ) -> int:
         """The limit that applies: explicit, inherited (domains) or default."""
+        return self._owner_limits(owner_kind, owner_id, [resource_type])[resource_type]
+
+    def _owner_limits(
+        self, owner_kind: LimitOwner, owner_id: str, resource_types: list[ResourceType]
+    ) -> dict[ResourceType, int]:
+        """:meth:`effective_limit` of several resource types, with one chain and one query."""
         chain: list[tuple[LimitOwner, str]] = (
             self._domain_chain(owner_id)
             if owner_kind is LimitOwner.DOMAIN
             else [(owner_kind, owner_id)]
         )
         if not chain:  # ROOT, or no such domain
-            return UNLIMITED
-        limits = self._effective_limits(chain, [resource_type])
-        return limits[(owner_kind, owner_id, resource_type)]
+            return dict.fromkeys(resource_types, UNLIMITED)
+        limits = self._effective_limits(chain, resource_types)
+        return {rt: limits[(owner_kind, owner_id, rt)] for rt in resource_types}
 
     # -- enforcement -------------------------------------------------------------
 
