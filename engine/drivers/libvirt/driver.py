@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 import libvirt
 
@@ -54,6 +54,9 @@ from engine.drivers.libvirt.xmlbuild import (
     parse,
 )
 from engine.errors import DriverError, InvalidInput, InvalidTransition, NotFound
+
+#: What a reading of each listed domain returns (see LibvirtDriver._engine_guests).
+T = TypeVar("T")
 
 _RUNNING = frozenset({PowerState.RUNNING, PowerState.BLOCKED})
 _ACTIVE = _RUNNING | {PowerState.PAUSED, PowerState.SHUTDOWN_IN_PROGRESS, PowerState.CRASHED}
@@ -160,36 +163,37 @@ class LibvirtDriver:
 
     def list_guests(self) -> dict[str, PowerState]:
         """Return the power state of every engine guest on the host, by guest id."""
-        with translating("list the guests"):
-            domains = self._conn().listAllDomains(0)
-        guests: dict[str, PowerState] = {}
-        for dom in domains:
-            guest_id = guest_id_of(dom.name())
-            if guest_id is None:
-                continue
-            try:
-                guests[guest_id] = self._state(dom)
-            except NotFound:
-                continue  # undefined while we were listing
-        return guests
+        return dict(self._engine_guests(0, self._state))
 
     def crashed_guests(self) -> frozenset[str]:
         """Return the ids of the engine guests that are shut off because they crashed."""
+
+        def crashed(dom: libvirt.virDomain) -> bool:
+            with translating("read the guest's state"):
+                state, reason = dom.state()
+            return bool(state == libvirt.VIR_DOMAIN_SHUTOFF and reason in CRASH_REASONS)
+
+        inactive = self._engine_guests(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE, crashed)
+        return frozenset(guest_id for guest_id, is_crashed in inactive if is_crashed)
+
+    def _engine_guests(
+        self, flags: int, read: Callable[[libvirt.virDomain], T]
+    ) -> Iterator[tuple[str, T]]:
+        """``(guest id, read(domain))`` of the engine's domains that ``listAllDomains`` lists.
+
+        Domains not named by the engine are skipped, and so are those
+        undefined while they are being read.
+        """
         with translating("list the guests"):
-            domains = self._conn().listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
-        crashed: set[str] = set()
+            domains = self._conn().listAllDomains(flags)
         for dom in domains:
             guest_id = guest_id_of(dom.name())
             if guest_id is None:
                 continue
             try:
-                with translating("read the guest's state"):
-                    state, reason = dom.state()
+                yield guest_id, read(dom)
             except NotFound:
                 continue  # undefined while we were listing
-            if state == libvirt.VIR_DOMAIN_SHUTOFF and reason in CRASH_REASONS:
-                crashed.add(guest_id)
-        return frozenset(crashed)
 
     # ------------------------------------------------------------ guests
 
