@@ -150,8 +150,8 @@ def load_kind(ctx: OcciContext, table: t.KindTable, *, full: bool = True) -> lis
     """
     if not full and table in _RESOURCE_LISTS:
         # A listing by location: ids and states only.
-        service = getattr(ctx.engine, _RESOURCE_LISTS[table])
-        return [Loaded(table, t.Facts(row)) for row in _live(service.list_states(ctx.scope))]
+        rows = _live(_service(ctx, table).list_states(ctx.scope))
+        return [Loaded(table, t.Facts(row)) for row in rows]
     batch = Batch(ctx)
     if table is t.COMPUTE:
         rows = _live(batch.computes.values())
@@ -162,9 +162,13 @@ def load_kind(ctx: OcciContext, table: t.KindTable, *, full: bool = True) -> lis
         if not full:
             return [Loaded(table, t.Facts(row)) for row in rows]
         return [batch.link(row) for row in rows]
-    service = ctx.engine.storage if table is t.STORAGE else ctx.engine.network
-    listed = _live(service.list(ctx.scope))
+    listed = _live(_service(ctx, table).list(ctx.scope))
     return [Loaded(table, t.Facts(row), tags=batch.tags.get(row.id, [])) for row in listed]
+
+
+def _service(ctx: OcciContext, table: t.KindTable) -> Any:
+    """The engine service of a resource Kind."""
+    return getattr(ctx.engine, _RESOURCE_LISTS[table])
 
 
 def load_all(ctx: OcciContext, kinds: Iterable[t.KindTable], *, full: bool = True) -> list[Loaded]:
