@@ -43,14 +43,14 @@ from webtest import TestApp
 
 from concord.app import make_app
 from concord.settings import Settings
+from engine.compute.models import Compute
 from engine.db import Database
-from engine.models.compute import Compute
-from engine.models.inventory import Zone
-from engine.models.tenancy import AccountType
-from engine.passwords import PasswordHasher, PasswordPolicy
+from engine.inventory.models import Zone
 from engine.schema import upgrade
 from engine.scope import Scope
-from engine.services.tenancy import TenancyService
+from engine.tenancy.models import AccountType
+from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.service import TenancyService
 
 USER, PASSWORD = "bench", "bench-password-1"
 SETTINGS = {

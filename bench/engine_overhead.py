@@ -34,22 +34,22 @@ from pathlib import Path
 import libvirt
 from sqlalchemy import event
 
+from engine.catalog.models import ComputeOffering
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.drivers.base import GuestSpec
 from engine.drivers.factory import DriverCache
 from engine.drivers.libvirt import ConnectionPool, write_test_host
 from engine.drivers.libvirt.xmlbuild import domain_xml
 from engine.handlers import register_all
-from engine.models.catalog import ComputeOffering
-from engine.models.inventory import Cluster, Host, Pod, Zone
-from engine.models.tenancy import AccountType
-from engine.passwords import PasswordHasher, PasswordPolicy
+from engine.inventory.models import Cluster, Host, Pod, Zone
+from engine.jobs.worker import HandlerRegistry, Worker
 from engine.schema import upgrade
 from engine.scope import Scope
-from engine.services.compute import ComputeService
-from engine.services.credentials import CredentialService
-from engine.services.tenancy import TenancyService
-from engine.worker import HandlerRegistry, Worker
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import AccountType
+from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.service import TenancyService
 
 CORES, MEMORY_MIB = 64, 262144
 

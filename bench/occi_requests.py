@@ -47,25 +47,25 @@ from webtest.http import StopableWSGIServer
 
 from concord.app import make_app
 from concord.settings import Settings
+from engine.catalog.models import ComputeOffering
+from engine.compute.models import Compute
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.drivers.factory import DriverCache
 from engine.drivers.libvirt import ConnectionPool, write_test_host
 from engine.handlers import register_all
+from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone
+from engine.jobs.worker import HandlerRegistry, Worker
 from engine.lifecycle import State
-from engine.models.catalog import ComputeOffering
-from engine.models.compute import Compute
-from engine.models.inventory import Cluster, Host, Pod, StoragePool, Zone
-from engine.models.tenancy import AccountType, LimitOwner, ResourceType
-from engine.passwords import PasswordHasher, PasswordPolicy
+from engine.network.service import NetworkService
 from engine.schema import upgrade
 from engine.scope import Scope
-from engine.services.compute import ComputeService
-from engine.services.credentials import CredentialService
-from engine.services.network import NetworkService
-from engine.services.quotas import QuotaService
-from engine.services.storage import StorageService
-from engine.services.tenancy import TenancyService
-from engine.worker import HandlerRegistry, Worker
+from engine.storage.service import StorageService
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import AccountType, LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.quotas import QuotaService
+from engine.tenancy.service import TenancyService
 
 USER, PASSWORD = "bencher", "bench-password"
 AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()

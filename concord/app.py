@@ -17,7 +17,7 @@ from concord.auth.resolver import VerifiedPasswordCache
 from concord.request import request_class
 from concord.settings import Settings
 from engine.db import Database
-from engine.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
 
 
 def main(global_config: Mapping[str, Any], **settings: Any) -> Router:

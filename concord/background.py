@@ -12,11 +12,11 @@ import threading
 from collections.abc import Callable
 
 import engine.handlers  # noqa: F401  (registers every job handler)
+from engine.compute.monitor import EventMonitor
+from engine.compute.reconcile import run_reconciliation
 from engine.db import Database
 from engine.drivers.factory import DriverCache
-from engine.services.monitor import EventMonitor
-from engine.services.reconcile import run_reconciliation
-from engine.worker import Worker
+from engine.jobs.worker import Worker
 
 log = logging.getLogger("concord.background")
 

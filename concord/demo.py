@@ -21,16 +21,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
+from engine.catalog.service import CatalogService
 from engine.drivers.libvirt.testhost import write_test_host
-from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
-from engine.models.inventory import Cluster, Host, ImageStore, Pod, Zone
-from engine.models.tenancy import AccountType, Domain, User
-from engine.passwords import PasswordHasher
+from engine.inventory.hosts import shared_pool_names
+from engine.inventory.models import Cluster, Host, ImageStore, Pod, Zone
+from engine.inventory.service import DriverFactory, InventoryService
 from engine.scope import Scope
-from engine.services.catalog import CatalogService
-from engine.services.hosts import shared_pool_names
-from engine.services.inventory import DriverFactory, InventoryService
-from engine.services.tenancy import TenancyService
+from engine.tenancy.models import AccountType, Domain, User
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.service import TenancyService
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105  (documented, served on loopback only)

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from concord.request import add_request_property
-from engine.services.catalog import CatalogService
-from engine.services.compute import ComputeService
-from engine.services.credentials import CredentialService
-from engine.services.inventory import InventoryService
-from engine.services.jobs import JobService
-from engine.services.keys import KeyService
-from engine.services.network import NetworkService
-from engine.services.quotas import QuotaService
-from engine.services.storage import StorageService
-from engine.services.templates import TemplateService
-from engine.services.tenancy import TenancyService
+from engine.catalog.service import CatalogService
+from engine.compute.keys import KeyService
+from engine.compute.service import ComputeService
+from engine.inventory.service import InventoryService
+from engine.jobs.service import JobService
+from engine.network.service import NetworkService
+from engine.storage.service import StorageService
+from engine.templates.service import TemplateService
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.quotas import QuotaService
+from engine.tenancy.service import TenancyService
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator

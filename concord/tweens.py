@@ -24,7 +24,7 @@ from concord import __version__
 from concord.errors import ErrorReport, render, safe_path
 from concord.logs import current_request_id
 from concord.prefixes import PrefixTable
-from engine.worker import notify
+from engine.jobs.worker import notify
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator

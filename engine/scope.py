@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.models.tenancy import Domain
+from engine.tenancy.models import Domain
 
 
 class Role(enum.StrEnum):

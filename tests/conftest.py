@@ -26,11 +26,11 @@ from webtest import TestApp
 from concord.app import make_app
 from concord.settings import Settings
 from engine.db import Base, Database
-from engine.models.tenancy import AccountType
-from engine.passwords import PasswordHasher, PasswordPolicy
 from engine.schema import upgrade
 from engine.scope import Scope
-from engine.services.tenancy import TenancyService
+from engine.tenancy.models import AccountType
+from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.service import TenancyService
 
 #: Cheap Argon2 costs: tests hash many passwords; production uses the defaults.
 TEST_POLICY = PasswordPolicy(time_cost=1, memory_cost_kib=1024, parallelism=1)

@@ -19,11 +19,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-import engine.models  # noqa: F401  (every table on Base.metadata)
+import engine.tables  # noqa: F401  (every table on Base.metadata)
 from concord.auth import signing
 from engine.db import Base, Database
-from engine.passwords import PasswordHasher
-from engine.services.credentials import CredentialService, IssuedKey
+from engine.tenancy.credentials import CredentialService, IssuedKey
+from engine.tenancy.passwords import PasswordHasher
 
 #: What WebTest sends as the Host header unless told otherwise.
 #: The MariaDB server the tests use (without a database name); the MariaDB

@@ -40,9 +40,9 @@ from cimi.mapping.base import (
     const,
 )
 from cimi.mapping.templates import name_for
+from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.errors import InvalidInput
 from engine.lifecycle import Action
-from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.scope import Scope
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, attr
 from cimi.mapping.templates import name_for, template_parameters
-from engine.models.compute import SSHKey
-from engine.models.templates import TemplateKind
+from engine.compute.models import SSHKey
+from engine.templates.models import TemplateKind
 
 
 class Credentials(Binding):

@@ -12,7 +12,7 @@
 * ``returnCode``: 0 on success, 1 on failure, absent before the end;
 * ``timeOfStatusChange``: when it ended, else started, else was queued;
 * ``operations``: none. DSP0263 lets a Job be stopped, and the engine can
-  cancel a queued job (:meth:`engine.services.jobs.JobService.cancel`), but a
+  cancel a queued job (:meth:`engine.jobs.service.JobService.cancel`), but a
   cancelled job leaves its target in its transitional state (a Machine
   CREATING for ever), so Concord does not offer it yet.
 
@@ -29,10 +29,10 @@ import sqlalchemy as sa
 from cimi.mapping import states
 from cimi.mapping.base import Binding, Context, attr
 from cimi.resources import ACTION_PREFIX
-from engine.models.events import Event
-from engine.models.jobs import Job, JobState
-from engine.models.network import NetworkInterface
-from engine.models.storage import StorageAttachment
+from engine.events.models import Event
+from engine.jobs.models import Job, JobState
+from engine.network.models import NetworkInterface
+from engine.storage.models import StorageAttachment
 
 #: How many of the newest jobs the JobCollection shows (Job retention, cimi.md 6.8).
 JOB_WINDOW = 1000

@@ -13,7 +13,7 @@ MachineNetworkInterfaceAddress     the interface's IP address, as an Address
 =================================  ==============================================
 
 A Machine is created from a MachineTemplate (by reference, by value or both)
-through :meth:`engine.services.templates.TemplateService.launch_compute`; its
+through :meth:`engine.templates.service.TemplateService.launch_compute`; its
 actions are the lifecycle's (:mod:`cimi.mapping.states`). Capture is offered
 when the Machine has a disk to copy, and is POSTed to the MachineImage
 Collection (5.14.7.1).
@@ -40,13 +40,13 @@ from cimi.mapping.base import (
 )
 from cimi.mapping.parameters import device_of
 from cimi.mapping.templates import name_for, template_parameters
+from engine.catalog.models import Image
+from engine.compute.models import Compute
 from engine.errors import InvalidInput, NotFound
 from engine.lifecycle import Kind
-from engine.models.catalog import Image
-from engine.models.compute import Compute
-from engine.models.network import NetworkInterface
-from engine.models.storage import StorageAttachment
-from engine.models.templates import TemplateKind
+from engine.network.models import NetworkInterface
+from engine.storage.models import StorageAttachment
+from engine.templates.models import TemplateKind
 
 #: libvirt/engine architecture -> CIMI cpuArch (5.14.1).
 ARCHITECTURES = {
@@ -65,7 +65,7 @@ BOOT_DEVICE = "vda"
 
 
 def _capturable(ctx: Context, compute: Compute) -> bool:
-    """Whether the guest has a disk the capture job can copy (engine.handlers.capture)."""
+    """Whether the guest has a disk the capture job can copy (engine.compute.capture)."""
     with_disk = ctx.memo.get("machines.with_disk")
     if with_disk is not None and compute.id in with_disk.get("checked", ()):
         return compute.id in with_disk["yes"]

@@ -30,8 +30,8 @@ from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, attr, con
 from cimi.mapping.templates import name_for, template_parameters
 from engine.errors import NotFound
 from engine.lifecycle import Kind
-from engine.models.network import Network, NetworkInterface
-from engine.models.templates import TemplateKind
+from engine.network.models import Network, NetworkInterface
+from engine.templates.models import TemplateKind
 
 
 class Networks(Binding):

@@ -1,7 +1,7 @@
 """CIMI templates <-> the engine's template parameters, both ways.
 
 A CIMI template (MachineTemplate, VolumeTemplate... DSP0263 5.14-5.16) names
-other resources by href; the engine's :class:`~engine.models.templates.
+other resources by href; the engine's :class:`~engine.templates.models.
 LaunchTemplate` keeps engine ids (``offering_id``, ``image_id``...). The
 ``*_parameters`` functions read a neutral template (or the by-value part of
 a ``<Type>Create``'s template, 5.5.12.1) into parameters; the ``*_value``

@@ -25,8 +25,8 @@ from types import MappingProxyType
 
 from engine import lifecycle
 from engine.errors import InvalidInput
+from engine.jobs.models import JobState
 from engine.lifecycle import Action, Kind, State
-from engine.models.jobs import JobState
 
 S = State
 

@@ -20,13 +20,13 @@ from cimi.mapping import parameters as p
 from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, pruned
 from cimi.resources import Access, table
 from engine.errors import InvalidInput
-from engine.models.templates import LaunchTemplate, TemplateKind
+from engine.templates.models import LaunchTemplate, TemplateKind
 
 Value = Callable[[Context, Mapping[str, Any]], dict[str, Any]]
 
 
 class TemplateBinding(Binding):
-    """A CIMI template type over :class:`~engine.models.templates.LaunchTemplate`."""
+    """A CIMI template type over :class:`~engine.templates.models.LaunchTemplate`."""
 
     kind: ClassVar[TemplateKind]
     #: (neutral template -> engine parameters, engine parameters -> neutral template)

@@ -2,7 +2,7 @@
 
 ``capacity`` is KiB (the engine's whole GiB x 1024 x 1024); ``bootable`` is
 the engine's flag. A Volume is created from a VolumeTemplate (reference,
-value or both) through :meth:`~engine.services.templates.TemplateService.launch_volume`,
+value or both) through :meth:`~engine.templates.service.TemplateService.launch_volume`,
 and deleted by a job; ``delete`` is offered only when the lifecycle allows it
 and no Machine has the Volume attached (the engine refuses that, 409).
 Attachment shows as a MachineVolume, never as a Volume state (cimi.md 6.16).
@@ -19,8 +19,8 @@ from cimi.mapping import states
 from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, attr
 from cimi.mapping.templates import name_for, template_parameters
 from engine.lifecycle import Kind
-from engine.models.storage import StorageAttachment, Volume
-from engine.models.templates import TemplateKind
+from engine.storage.models import StorageAttachment, Volume
+from engine.templates.models import TemplateKind
 
 
 def _attached(ctx: Context, volume: Volume) -> bool:

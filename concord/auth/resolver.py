@@ -16,7 +16,7 @@ from concord.auth import signing
 from engine.db import utcnow
 from engine.errors import AuthenticationFailed
 from engine.scope import Scope
-from engine.services.credentials import SIGN_IN_FAILED, CredentialService
+from engine.tenancy.credentials import SIGN_IN_FAILED, CredentialService
 
 if TYPE_CHECKING:
     from pyramid.request import Request

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from concord.cli.context import CommandError, Context, print_table
 from engine.db import utcnow
-from engine.models.tenancy import (
+from engine.scope import Scope
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import (
     Account,
     AccountType,
     LimitOwner,
@@ -26,10 +28,8 @@ from engine.models.tenancy import (
     ResourceType,
     TenantState,
 )
-from engine.scope import Scope
-from engine.services.credentials import CredentialService
-from engine.services.quotas import QuotaService
-from engine.services.tenancy import TenancyService
+from engine.tenancy.quotas import QuotaService
+from engine.tenancy.service import TenancyService
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from concord.cli.context import Context, print_table
-from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
-from engine.models.tenancy import Account, Domain
+from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
+from engine.catalog.service import CatalogService
 from engine.scope import Scope
-from engine.services.catalog import CatalogService
-from engine.services.tenancy import TenancyService
+from engine.tenancy.models import Account, Domain
+from engine.tenancy.service import TenancyService
 
 OFFERINGS: dict[str, type[Any]] = {
     "compute": ComputeOffering,

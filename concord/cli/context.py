@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from concord.settings import Settings
 from engine.db import Database
 from engine.errors import EngineError
-from engine.passwords import PasswordHasher, PasswordPolicy
 from engine.schema import is_current
 from engine.scope import Scope
-from engine.services.tenancy import TenancyService
+from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.service import TenancyService
 
 
 class CommandError(Exception):

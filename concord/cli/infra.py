@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from concord.cli import catalog
 from concord.cli.context import CommandError, Context, print_table
+from engine.allocation.service import pool_limit
 from engine.drivers.base import HypervisorDriver
-from engine.models.inventory import AllocationState, Cluster, Host, HostState
+from engine.inventory.models import AllocationState, Cluster, Host, HostState
+from engine.inventory.service import InventoryService
 from engine.scope import Scope
-from engine.services.allocation import pool_limit
-from engine.services.inventory import InventoryService
 
 GIB = 1024**3
 

@@ -22,10 +22,10 @@ from concord.demo import (
 )
 from concord.logs import configure_logging
 from concord.settings import Settings
-from engine.models.tenancy import Account, AccountType, User
 from engine.schema import current_revision, head_revision, upgrade
 from engine.scope import Scope
-from engine.services.tenancy import TenancyService
+from engine.tenancy.models import Account, AccountType, User
+from engine.tenancy.service import TenancyService
 
 ADMIN_ACCOUNT = "admins"
 

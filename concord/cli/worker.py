@@ -1,7 +1,7 @@
 """``concord worker``: run job workers as a separate process.
 
 Any number of worker processes, on any number of machines, can share one
-MariaDB database: jobs are claimed with row locks (engine.services.jobs).
+MariaDB database: jobs are claimed with row locks (engine.jobs.service).
 SIGTERM and SIGINT stop a worker after the job it is running.
 """
 
@@ -18,8 +18,8 @@ from concord.background import start_background
 from concord.cli.context import CommandError, Context
 from concord.logs import configure_logging
 from engine.drivers.factory import DriverCache
+from engine.jobs.worker import Worker
 from engine.schema import is_current
-from engine.worker import Worker
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

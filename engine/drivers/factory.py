@@ -1,4 +1,4 @@
-"""The default :data:`~engine.worker.DriverFactory`: one libvirt driver per host URI.
+"""The default :data:`~engine.jobs.worker.DriverFactory`: one libvirt driver per host URI.
 
 Workers, reconciliation and the HA monitor ask for "the driver of this host"
 by its URI. :class:`DriverCache` answers with one
@@ -22,7 +22,7 @@ class DriverCache:
     """A driver factory that builds one :class:`LibvirtDriver` per URI and keeps it.
 
     Instances are callables, usable wherever a
-    :data:`~engine.worker.DriverFactory` is expected. Thread-safe.
+    :data:`~engine.jobs.worker.DriverFactory` is expected. Thread-safe.
 
     :param pool: the connection pool every driver shares; the process-wide
         :func:`~engine.drivers.libvirt.default_pool` by default. Tests pass a
@@ -71,7 +71,7 @@ def default_drivers() -> DriverCache:
     """The process-wide driver cache over the process-wide connection pool.
 
     ``concord serve`` and ``concord worker`` hand it to their
-    :class:`~engine.worker.Worker` and to reconciliation.
+    :class:`~engine.jobs.worker.Worker` and to reconciliation.
     """
     global _default
     with _default_lock:

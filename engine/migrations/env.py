@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import engine.models  # noqa: F401  (registers every table on the metadata)
+import engine.tables  # noqa: F401  (registers every table on the metadata)
 from engine.db import Base
 
 config = context.config

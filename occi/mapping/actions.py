@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.catalog.models import Image
 from engine.errors import InvalidInput
 from engine.lifecycle import Action as EngineAction
-from engine.models.catalog import Image
 from occi.categories.types import Action
 from occi.mapping import states
 from occi.mapping import tables as t

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from engine.models.catalog import ComputeOffering, Image
-from engine.models.tags import Tag
+from engine.catalog.models import ComputeOffering, Image
+from engine.resources.tag_models import Tag
+from engine.resources.tags import TagService
 from engine.scope import Scope
-from engine.services.tags import TagService
 from occi.categories.registry import CategoryRegistry
 from occi.categories.types import Mixin
 from occi.mapping import templates

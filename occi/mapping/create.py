@@ -31,8 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.catalog.models import ComputeOffering
 from engine.errors import InvalidInput
-from engine.models.catalog import ComputeOffering
 from occi.categories import infrastructure as infra
 from occi.mapping import tables as t
 from occi.mapping import units, validate

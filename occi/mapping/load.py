@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from engine.compute.models import Compute
 from engine.errors import NotFound
-from engine.models.compute import Compute
-from engine.models.network import Network, NetworkInterface
-from engine.models.storage import StorageAttachment
-from engine.models.tags import Tag
+from engine.network.models import Network, NetworkInterface
+from engine.resources.tag_models import Tag
+from engine.storage.models import StorageAttachment
 from occi.mapping import tables as t
 from occi.mapping.context import OcciContext
 from occi.mapping.states import GONE

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from engine.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from engine.models.tags import Tag
+from engine.resources.tag_models import Tag
 from occi.categories.templates import tag_from_definition
 from occi.categories.types import Kind, Mixin
 from occi.mapping import filters, templates, update

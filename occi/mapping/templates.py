@@ -1,12 +1,12 @@
 """The engine's catalog and tags as Mixins: OS templates, resource templates, user tags.
 
-* An :class:`~engine.models.catalog.Image` is an OS template (GFD.224
+* An :class:`~engine.catalog.models.Image` is an OS template (GFD.224
   §3.5.1): term = the image's id, title = its name, in the provider scheme
   ``<PROVIDER>/occi/os_tpl#``, depending on ``os_tpl``.
-* A :class:`~engine.models.catalog.ComputeOffering` is a resource template
+* A :class:`~engine.catalog.models.ComputeOffering` is a resource template
   (GFD.224 §3.5.2) whose attribute defaults are its size: cores, memory
   (GiB) and share.
-* A :class:`~engine.models.tags.Tag` is a user-defined Mixin (GFD.221 §3.6)
+* A :class:`~engine.resources.tag_models.Tag` is a user-defined Mixin (GFD.221 §3.6)
   with the scheme, term and location its owner chose.
 
 Terms are catalog ids, not names: names are unique per owner only (a
@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+from engine.catalog.models import ComputeOffering, Image
 from engine.lifecycle import Kind as EngineKind
-from engine.models.catalog import ComputeOffering, Image
-from engine.models.tags import Tag
+from engine.resources.tag_models import Tag
 from occi.categories import infrastructure as infra
 from occi.categories.templates import provider_scheme, tag_mixin, template_from_data
 from occi.categories.types import Mixin

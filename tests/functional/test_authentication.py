@@ -22,10 +22,10 @@ from concord.app import make_app
 from concord.auth.resolver import authenticate
 from concord.settings import Settings
 from engine.db import Database, utcnow
-from engine.models.tenancy import Account, ApiKey, Domain, SeenNonce, TenantState, User
-from engine.passwords import PasswordHasher
-from engine.services.credentials import CredentialService
-from engine.services.tenancy import TenancyService
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import Account, ApiKey, Domain, SeenNonce, TenantState, User
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.service import TenancyService
 
 QUERY = "/-/"
 SIGN_IN_FAILED_BODY = "invalid credentials\n"

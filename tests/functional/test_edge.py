@@ -18,7 +18,7 @@ from webtest import TestApp
 from concord.app import make_app
 from concord.settings import Settings
 from engine.db import Database
-from engine.models.tenancy import SeenNonce
+from engine.tenancy.models import SeenNonce
 from occi.parsing import HeaderParser, Message
 
 QUERY = "/-/"

@@ -48,7 +48,7 @@ from integration.processes import (
 )
 
 from engine.db import Database
-from engine.models.jobs import Job, JobState
+from engine.jobs.models import Job, JobState
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ TEXT_PLAIN = "text/plain"
 #: Seconds a compute has to reach a state (a TCG guest boots to firmware in about a second).
 STATE_TIMEOUT = 60.0
 #: A graceful stop of a guest that ignores ACPI waits this long before powering off
-#: (engine.handlers._guest.bring_down's default, which the HTTP renderings use).
+#: (engine.compute._guest.bring_down's default, which the HTTP renderings use).
 GRACEFUL_STOP_SECONDS = 60.0
 #: ``--stale-after`` of the workers: how soon a dead worker's job is taken over.
 STALE_AFTER = 3.0
@@ -135,7 +135,7 @@ class Cloud:
 
 
 def _worker_pid(claimed_by: str | None) -> int | None:
-    # engine.worker.default_worker_id: host:pid:random
+    # engine.jobs.worker.default_worker_id: host:pid:random
     if not claimed_by:
         return None
     return int(claimed_by.rsplit(":", 2)[1])

@@ -1,7 +1,7 @@
 """Guest networks and network interfaces for :class:`~.driver.LibvirtDriver`.
 
 What a Concord network is on a host (the engine's decision, see
-:mod:`engine.services.network`): one persistent libvirt network per engine
+:mod:`engine.network.service`): one persistent libvirt network per engine
 network, named ``concord-<network id>``, created on a host the first time a
 guest there needs it. It is an *isolated* layer-2 segment: a bridge with no
 ``<forward>`` (nothing routed or NATed to the host's uplinks) and no

@@ -20,13 +20,13 @@ from functional.cimi.support import Cimi
 from helpers import basic
 from webtest import TestApp
 
+from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.db import Database
 from engine.drivers.factory import DriverCache
 from engine.drivers.libvirt import ConnectionPool, write_test_host
 from engine.handlers import register_all
-from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
-from engine.models.inventory import Cluster, Host, Pod, StoragePool, Zone
-from engine.worker import HandlerRegistry, Worker
+from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone
+from engine.jobs.worker import HandlerRegistry, Worker
 
 POOL = "images"
 

@@ -9,8 +9,8 @@ from functional.cimi.support import Cimi, rels
 from helpers import basic
 from webtest import TestApp
 
-from engine.services.compute import ComputeService
-from engine.services.credentials import CredentialService
+from engine.compute.service import ComputeService
+from engine.tenancy.credentials import CredentialService
 
 ALICE = basic("alice", "alice-password")
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"

@@ -25,8 +25,8 @@ from unit.engine.cloud import Cloud, build_cloud
 from webtest import TestApp
 
 from engine.db import Database
-from engine.models.inventory import AllocationState, Host, StoragePool
-from engine.passwords import PasswordHasher
+from engine.inventory.models import AllocationState, Host, StoragePool
+from engine.tenancy.passwords import PasswordHasher
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from functional.occi.occiclient import (
 )
 
 from engine.drivers.base import PowerState
-from engine.models.inventory import Host
+from engine.inventory.models import Host
 from occi.model import LinkRendering
 
 STATE = "occi.compute.state"

@@ -30,8 +30,8 @@ from functional.occi.occiclient import (
     OcciClient,
 )
 
-from engine.models.compute import Compute
-from engine.models.inventory import AllocationState, Host, StoragePool
+from engine.compute.models import Compute
+from engine.inventory.models import AllocationState, Host, StoragePool
 from occi.model import EntityRendering, LinkRendering
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMlq5cP1F5rKzJ5c0YfC1n2Yw0HqO3fZ5d2oK0ZxVj9a me@host"

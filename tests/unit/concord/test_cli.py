@@ -22,10 +22,10 @@ from concord.demo import (
     describe_zone,
     provision_demo_zone,
 )
+from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.db import Database
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, default_pool, write_test_host
-from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
-from engine.models.inventory import Cluster, Host, ImageStore, StoragePool, Zone
+from engine.inventory.models import Cluster, Host, ImageStore, StoragePool, Zone
 
 Run = Callable[..., tuple[int, str, str]]
 

@@ -178,11 +178,11 @@ def concord(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from concord.app import make_app
     from concord.settings import Settings
     from engine.db import Database
-    from engine.models.tenancy import AccountType
-    from engine.passwords import PasswordHasher, PasswordPolicy
     from engine.schema import upgrade
     from engine.scope import Scope
-    from engine.services.tenancy import TenancyService
+    from engine.tenancy.models import AccountType
+    from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+    from engine.tenancy.service import TenancyService
 
     database = Database(f"sqlite:///{tmp_path_factory.mktemp('concord') / 'db.sqlite'}")
     upgrade(database)

@@ -20,25 +20,25 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.catalog.models import ComputeOffering, Image
+from engine.compute.models import Compute
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.drivers.base import HypervisorDriver, PowerState
 from engine.drivers.factory import DriverCache
 from engine.drivers.libvirt import ConnectionPool, write_test_host
+from engine.events.models import Event
 from engine.handlers import register_all
+from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone
+from engine.jobs.models import Job
+from engine.jobs.worker import HandlerRegistry, Worker
 from engine.lifecycle import Action
-from engine.models.catalog import ComputeOffering, Image
-from engine.models.compute import Compute
-from engine.models.events import Event
-from engine.models.inventory import Cluster, Host, Pod, StoragePool, Zone
-from engine.models.jobs import Job
-from engine.models.quotas import ResourceCount
-from engine.models.storage import StorageAttachment, Volume
-from engine.models.tenancy import LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
 from engine.scope import Scope
-from engine.services.compute import ComputeService
-from engine.services.credentials import CredentialService
-from engine.worker import HandlerRegistry, Worker
+from engine.storage.models import StorageAttachment, Volume
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quota_models import ResourceCount
 
 POOL = "images"
 HOST_CORES = 4

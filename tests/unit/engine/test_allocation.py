@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from engine.allocation.root_pools import host_pool, root_pools
+from engine.allocation.service import AllocationService, ComputeRequest, host_limits
 from engine.db import Database
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, write_test_host
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
-from engine.models.inventory import (
+from engine.inventory.models import (
     AllocationState,
     Cluster,
     Host,
@@ -28,11 +30,9 @@ from engine.models.inventory import (
     StoragePool,
     Zone,
 )
+from engine.inventory.service import InventoryService
 from engine.scope import Scope
-from engine.services.allocation import AllocationService, ComputeRequest, host_limits
-from engine.services.inventory import InventoryService
-from engine.services.root_pools import host_pool, root_pools
-from engine.services.tenancy import TenancyService
+from engine.tenancy.service import TenancyService
 
 GIB = 1024**3
 

@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy.orm import Session
 
+from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
+from engine.catalog.service import CatalogService
+from engine.compute.models import Compute
 from engine.db import Database
 from engine.errors import (
     AlreadyExists,
@@ -20,19 +23,16 @@ from engine.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
+from engine.inventory.models import Zone
 from engine.lifecycle import State
-from engine.models.catalog import ComputeOffering, DiskOffering, Image, NetworkOffering
-from engine.models.compute import Compute
-from engine.models.inventory import Zone
-from engine.models.network import Network
-from engine.models.storage import Volume
-from engine.models.tenancy import LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
+from engine.network.models import Network
 from engine.scope import Scope
-from engine.services.catalog import CatalogService
-from engine.services.credentials import CredentialService
-from engine.services.quotas import QuotaService
-from engine.services.tenancy import TenancyService
+from engine.storage.models import Volume
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quotas import QuotaService
+from engine.tenancy.service import TenancyService
 
 ScopeOf = Callable[[str], Scope]
 EVERYONE = ("admin", "acmeadmin", "alice", "bob", "carol")

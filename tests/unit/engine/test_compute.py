@@ -26,6 +26,9 @@ from unit.engine.cloud import (
     state_of,
 )
 
+from engine.catalog.models import Image
+from engine.catalog.service import CatalogService
+from engine.compute.service import ComputeService
 from engine.db import Database, new_id
 from engine.drivers.base import PowerState
 from engine.errors import (
@@ -37,17 +40,14 @@ from engine.errors import (
     NotFound,
     QuotaExceeded,
 )
+from engine.events.models import Event
+from engine.inventory.models import Host
+from engine.jobs.models import JobState
 from engine.lifecycle import Action, State
-from engine.models.catalog import Image
-from engine.models.events import Event
-from engine.models.inventory import Host
-from engine.models.jobs import JobState
-from engine.models.storage import StorageAttachment
-from engine.models.tenancy import LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
-from engine.services.catalog import CatalogService
-from engine.services.compute import ComputeService
-from engine.services.quotas import QuotaService
+from engine.storage.models import StorageAttachment
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quotas import QuotaService
 
 R = ResourceType
 
@@ -504,7 +504,7 @@ def test_concurrent_requests_on_one_compute_conflict(cloud: Cloud) -> None:
         with cloud.database.transaction() as second:
             ComputeService(second).perform(cloud.scopes["alice"], compute_id, Action.STOP)
         # The first request read 'running' before; its conditional update now fails.
-        from engine.services.compute_state import change_state
+        from engine.compute.state import change_state
 
         with pytest.raises(Conflict):
             change_state(first, compute, State.RUNNING, State.PAUSING)

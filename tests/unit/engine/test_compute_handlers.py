@@ -21,22 +21,22 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from unit.engine.cloud import POOL, Cloud, add_volume, allocated, build_cloud, create, perform
 
 from engine import lifecycle
+from engine.catalog.models import Image
+from engine.compute._guest import EXPECTED_POWER
+from engine.compute.models import Compute
+from engine.compute.service import ComputeService
 from engine.db import Database, utcnow
 from engine.drivers.base import PowerState
 from engine.errors import InvalidTransition
-from engine.handlers._guest import EXPECTED_POWER
+from engine.jobs.models import Job, JobState
+from engine.jobs.service import MAX_ATTEMPTS, JobService
+from engine.jobs.worker import JobContext, Worker
 from engine.lifecycle import Action, Kind, State
-from engine.models.catalog import Image
-from engine.models.compute import Compute
-from engine.models.jobs import Job, JobState
-from engine.models.network import Network, NetworkInterface
-from engine.models.storage import StorageAttachment, Volume
-from engine.models.tenancy import LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
-from engine.services.compute import ComputeService
-from engine.services.jobs import MAX_ATTEMPTS, JobService
-from engine.services.quotas import QuotaService
-from engine.worker import JobContext, Worker
+from engine.network.models import Network, NetworkInterface
+from engine.storage.models import StorageAttachment, Volume
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quotas import QuotaService
 
 R = ResourceType
 

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from engine.db import Database, utcnow
 from engine.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
-from engine.models.tenancy import AccountType, ApiKey, Domain, SeenNonce, TenantState, User
-from engine.passwords import PasswordHasher
 from engine.scope import Role, Scope
-from engine.services.credentials import SIGN_IN_FAILED, CredentialService
-from engine.services.tenancy import TenancyService
+from engine.tenancy.credentials import SIGN_IN_FAILED, CredentialService
+from engine.tenancy.models import AccountType, ApiKey, Domain, SeenNonce, TenantState, User
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.service import TenancyService
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.db import Database, UTCDateTime
-from engine.models.quotas import ResourceCount
-from engine.models.tenancy import LimitOwner, ResourceType
 from engine.scope import Owner
-from engine.services.quotas import QuotaService
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.quota_models import ResourceCount
+from engine.tenancy.quotas import QuotaService
 
 
 def test_a_savepoint_first_in_a_transaction_rolls_back_with_it(database: Database, tenancy) -> None:

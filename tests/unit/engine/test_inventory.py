@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.compute.models import Compute
 from engine.db import Database
 from engine.drivers.base import HypervisorDriver
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, write_test_host
@@ -26,14 +27,13 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
+from engine.inventory.models import AllocationState, Host, HostState, StoragePool
+from engine.inventory.service import InventoryService
 from engine.lifecycle import State
-from engine.models.compute import Compute
-from engine.models.inventory import AllocationState, Host, HostState, StoragePool
-from engine.models.storage import Volume
-from engine.passwords import PasswordHasher
 from engine.scope import Scope
-from engine.services.credentials import CredentialService
-from engine.services.inventory import InventoryService
+from engine.storage.models import Volume
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.passwords import PasswordHasher
 
 GIB = 1024**3
 UNREACHABLE = "qemu+unix:///system?socket=/nonexistent/sock"

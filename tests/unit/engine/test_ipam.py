@@ -20,14 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit.engine.cloud import Cloud, build_cloud
 
+from engine.compute.models import Compute
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
-from engine.models.compute import Compute
-from engine.models.jobs import Job
-from engine.models.network import Network, NetworkInterface
-from engine.passwords import PasswordHasher
-from engine.services.compute import ComputeService
-from engine.services.ipam import (
+from engine.jobs.models import Job
+from engine.network.ipam import (
     IPAM,
     MAC_PREFIX,
     VNI_MAX,
@@ -42,7 +40,9 @@ from engine.services.ipam import (
     random_mac,
     usable_range,
 )
-from engine.services.network import NetworkService
+from engine.network.models import Network, NetworkInterface
+from engine.network.service import NetworkService
+from engine.tenancy.passwords import PasswordHasher
 
 # -- pure rules -------------------------------------------------------------------------------
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from cloud import Cloud, allocated, build_cloud, create
 
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.errors import Conflict
+from engine.jobs.models import JobState
+from engine.jobs.worker import cancel_job
 from engine.lifecycle import Action, State
-from engine.models.jobs import JobState
-from engine.models.tenancy import ResourceType
-from engine.passwords import PasswordHasher
-from engine.services.compute import ComputeService
-from engine.worker import cancel_job
+from engine.tenancy.models import ResourceType
+from engine.tenancy.passwords import PasswordHasher
 
 
 @pytest.fixture

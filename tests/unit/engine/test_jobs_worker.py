@@ -24,19 +24,19 @@ import pytest
 import sqlalchemy as sa
 from unit.engine.cloud import Cloud, build_cloud, create
 
+from engine.compute.reconcile import reconcile
+from engine.compute.service import ComputeService
 from engine.db import Database, new_id, utcnow
 from engine.drivers.base import PowerState
 from engine.errors import Conflict, EngineError, NotFound
-from engine.events import DomainEvent, emit
+from engine.events.models import Event
+from engine.events.service import DomainEvent, emit
+from engine.jobs.models import Job, JobState
+from engine.jobs.service import MAX_ATTEMPTS, JobService
+from engine.jobs.worker import HandlerRegistry, JobContext, Worker
 from engine.lifecycle import Action, State
-from engine.models.events import Event
-from engine.models.jobs import Job, JobState
-from engine.passwords import PasswordHasher
 from engine.scope import Owner, Scope
-from engine.services.compute import ComputeService
-from engine.services.jobs import MAX_ATTEMPTS, JobService
-from engine.services.reconcile import reconcile
-from engine.worker import HandlerRegistry, JobContext, Worker
+from engine.tenancy.passwords import PasswordHasher
 
 REPO = Path(__file__).resolve().parents[3]
 NOBODY = Owner(None, None, None)
@@ -126,7 +126,7 @@ def worker(database: Database, registry: HandlerRegistry) -> Worker:
 
 @pytest.fixture
 def scopes(database: Database, tenancy: Any, hasher: PasswordHasher) -> dict[str, Scope]:
-    from engine.services.credentials import CredentialService
+    from engine.tenancy.credentials import CredentialService
 
     with database.transaction() as session:
         credentials = CredentialService(session, hasher)
@@ -386,9 +386,9 @@ WORKER_SCRIPT = textwrap.dedent(
 
     from engine.db import Database
     from engine.drivers.factory import DriverCache
-    from engine.events import DomainEvent, emit
+    from engine.events.service import DomainEvent, emit
     from engine.scope import Owner
-    from engine.worker import HandlerRegistry, Worker
+    from engine.jobs.worker import HandlerRegistry, Worker
 
     url, go, worker_id = sys.argv[1:4]
 
@@ -421,8 +421,8 @@ BLOCKING_START_SCRIPT = textwrap.dedent(
 
     from engine.db import Database
     from engine.drivers.factory import DriverCache
-    from engine.handlers.compute import HANDLERS, PowerHandler
-    from engine.worker import HandlerRegistry, Worker
+    from engine.compute.handlers import HANDLERS, PowerHandler
+    from engine.jobs.worker import HandlerRegistry, Worker
 
     url, reached, release = sys.argv[1:4]
     real = next(h for h in HANDLERS if h.action == "compute.start")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from cloud import Cloud, build_cloud, create
 
+from engine.compute.monitor import EventMonitor
 from engine.db import Database
 from engine.drivers.base import PowerState
 from engine.lifecycle import State
-from engine.passwords import PasswordHasher
-from engine.services.monitor import EventMonitor
+from engine.tenancy.passwords import PasswordHasher
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ import pytest
 import sqlalchemy as sa
 from unit.engine.cloud import Cloud, build_cloud
 
+from engine.catalog.models import NetworkOffering
+from engine.compute.models import Compute
+from engine.compute.service import ComputeService
 from engine.db import Database, new_id
 from engine.drivers.base import NicSpec, PowerState
 from engine.errors import (
@@ -25,19 +28,16 @@ from engine.errors import (
     NotFound,
     QuotaExceeded,
 )
-from engine.handlers.network import complete_prepared_interfaces
+from engine.events.models import Event
+from engine.inventory.models import Zone
+from engine.jobs.models import Job, JobState
 from engine.lifecycle import Action, State
-from engine.models.catalog import NetworkOffering
-from engine.models.compute import Compute
-from engine.models.events import Event
-from engine.models.inventory import Zone
-from engine.models.jobs import Job, JobState
-from engine.models.network import Network, NetworkInterface
-from engine.models.tenancy import LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
-from engine.services.compute import ComputeService
-from engine.services.network import NetworkService
-from engine.services.quotas import QuotaService
+from engine.network.handlers import complete_prepared_interfaces
+from engine.network.models import Network, NetworkInterface
+from engine.network.service import NetworkService
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quotas import QuotaService
 
 R = ResourceType
 

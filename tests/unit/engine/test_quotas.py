@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from engine.db import Database
 from engine.errors import InvalidInput, NotFound, PermissionDenied, QuotaExceeded
-from engine.models.quotas import ResourceCount
-from engine.models.tenancy import UNLIMITED, AccountType, LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
 from engine.scope import Owner, Scope
-from engine.services.credentials import CredentialService
-from engine.services.quotas import DEFAULT_ACCOUNT_LIMITS, DEFAULT_PROJECT_LIMITS, QuotaService
-from engine.services.tenancy import TenancyService
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import UNLIMITED, AccountType, LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quota_models import ResourceCount
+from engine.tenancy.quotas import DEFAULT_ACCOUNT_LIMITS, DEFAULT_PROJECT_LIMITS, QuotaService
+from engine.tenancy.service import TenancyService
 
 R = ResourceType
 ACCOUNT, DOMAIN, PROJECT = LimitOwner.ACCOUNT, LimitOwner.DOMAIN, LimitOwner.PROJECT
@@ -345,10 +345,10 @@ def test_concurrent_refused_charges_are_all_quota_exceeded(database: Database, t
 
 def test_projects_are_charged_to_the_creating_account(database, tenancy, hasher) -> None:
     from engine.errors import QuotaExceeded
-    from engine.models.tenancy import LimitOwner, ResourceType
-    from engine.services.credentials import CredentialService
-    from engine.services.quotas import QuotaService
-    from engine.services.tenancy import TenancyService
+    from engine.tenancy.credentials import CredentialService
+    from engine.tenancy.models import LimitOwner, ResourceType
+    from engine.tenancy.quotas import QuotaService
+    from engine.tenancy.service import TenancyService
 
     with database.transaction() as session:
         QuotaService(session).set_limit(

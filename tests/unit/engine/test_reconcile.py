@@ -17,16 +17,16 @@ import pytest
 import sqlalchemy as sa
 from unit.engine.cloud import Cloud, build_cloud, create, perform
 
+from engine.compute.reconcile import ReconcileReport, reconcile, run_reconciliation
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.drivers.base import GuestSpec, HypervisorDriver, PowerState
 from engine.errors import PermissionDenied
+from engine.inventory.models import Host, HostState
+from engine.jobs.models import Job, JobState
+from engine.jobs.service import JobService
 from engine.lifecycle import Action, State
-from engine.models.inventory import Host, HostState
-from engine.models.jobs import Job, JobState
-from engine.passwords import PasswordHasher
-from engine.services.compute import ComputeService
-from engine.services.jobs import JobService
-from engine.services.reconcile import ReconcileReport, reconcile, run_reconciliation
+from engine.tenancy.passwords import PasswordHasher
 
 
 @pytest.fixture

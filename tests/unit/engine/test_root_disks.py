@@ -15,22 +15,22 @@ import sqlalchemy as sa
 from alembic import command
 from unit.engine.cloud import POOL, Cloud, build_cloud, create
 
+from engine.allocation.service import pool_limit
+from engine.catalog.models import ComputeOffering, Image
+from engine.compute._root_disk import GIB
+from engine.compute.reconcile import reconcile
+from engine.compute.root_disks import root_volume_name
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.errors import CapacityUnavailable
-from engine.handlers._root_disk import GIB
+from engine.inventory.models import Host, HostState, StoragePool
+from engine.jobs.models import JobState
 from engine.lifecycle import Action, State
-from engine.models.catalog import ComputeOffering, Image
-from engine.models.inventory import Host, HostState, StoragePool
-from engine.models.jobs import JobState
-from engine.models.quotas import ResourceCount
-from engine.models.tenancy import LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
 from engine.schema import alembic_config
-from engine.services.allocation import pool_limit
-from engine.services.compute import ComputeService
-from engine.services.quotas import QuotaService
-from engine.services.reconcile import reconcile
-from engine.services.root_disks import root_volume_name
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quota_models import ResourceCount
+from engine.tenancy.quotas import QuotaService
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from engine.db import Database
-from engine.models.tenancy import AccountType, Domain
 from engine.scope import Role, Scope, frozen_ids, prepared_owner_filter, role_for
-from engine.services.tenancy import TenancyService
+from engine.tenancy.models import AccountType, Domain
+from engine.tenancy.service import TenancyService
 
 #: Accounts and the domain each lives in, with the role of its users.
 ACCOUNTS: dict[str, tuple[str, Role]] = {

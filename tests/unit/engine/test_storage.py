@@ -16,6 +16,9 @@ import pytest
 import sqlalchemy as sa
 from unit.engine.cloud import POOL, Cloud, build_cloud
 
+from engine.catalog.models import DiskOffering, Image
+from engine.compute.models import Compute
+from engine.compute.service import ComputeService
 from engine.db import Database, new_id
 from engine.drivers.base import PowerState
 from engine.errors import (
@@ -27,19 +30,16 @@ from engine.errors import (
     NotFound,
     QuotaExceeded,
 )
-from engine.handlers.storage import complete_prepared_attachments
+from engine.events.models import Event
+from engine.inventory.models import AllocationState, StoragePool
+from engine.jobs.models import Job, JobState
 from engine.lifecycle import Action, State
-from engine.models.catalog import DiskOffering, Image
-from engine.models.compute import Compute
-from engine.models.events import Event
-from engine.models.inventory import AllocationState, StoragePool
-from engine.models.jobs import Job, JobState
-from engine.models.storage import StorageAttachment, Volume
-from engine.models.tenancy import LimitOwner, ResourceType
-from engine.passwords import PasswordHasher
-from engine.services.compute import ComputeService
-from engine.services.quotas import QuotaService
-from engine.services.storage import StorageService
+from engine.storage.handlers import complete_prepared_attachments
+from engine.storage.models import StorageAttachment, Volume
+from engine.storage.service import StorageService
+from engine.tenancy.models import LimitOwner, ResourceType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quotas import QuotaService
 
 R = ResourceType
 GIB = 1024**3

@@ -6,8 +6,8 @@ import pytest
 
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.lifecycle import Kind
-from engine.services.credentials import CredentialService
-from engine.services.tags import TagService
+from engine.resources.tags import TagService
+from engine.tenancy.credentials import CredentialService
 
 NS = "http://example.org/tags#"
 

@@ -10,19 +10,19 @@ import pytest
 import sqlalchemy as sa
 from unit.engine.cloud import Cloud, build_cloud
 
+from engine.compute.keys import KeyService, fingerprint
+from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from engine.inventory.models import AllocationState, StoragePool, Zone
 from engine.lifecycle import State
-from engine.models.inventory import AllocationState, StoragePool, Zone
-from engine.models.network import NetworkInterface
-from engine.models.storage import StorageAttachment
-from engine.models.templates import TemplateKind
-from engine.passwords import PasswordHasher
-from engine.services.compute import ComputeService
-from engine.services.keys import KeyService, fingerprint
-from engine.services.network import NetworkService
-from engine.services.storage import StorageService
-from engine.services.templates import TemplateService
+from engine.network.models import NetworkInterface
+from engine.network.service import NetworkService
+from engine.storage.models import StorageAttachment
+from engine.storage.service import StorageService
+from engine.templates.models import TemplateKind
+from engine.templates.service import TemplateService
+from engine.tenancy.passwords import PasswordHasher
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0a2V5 alice@test"
 

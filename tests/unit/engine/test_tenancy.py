@@ -24,8 +24,10 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.models.quotas import ResourceCount
-from engine.models.tenancy import (
+from engine.resources.naming import check_name
+from engine.scope import Role, Scope
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import (
     AccountType,
     LimitOwner,
     ProjectRole,
@@ -33,12 +35,10 @@ from engine.models.tenancy import (
     ResourceType,
     TenantState,
 )
-from engine.passwords import PasswordHasher
-from engine.scope import Role, Scope
-from engine.services._naming import check_name
-from engine.services.credentials import CredentialService
-from engine.services.quotas import QuotaService
-from engine.services.tenancy import TenancyService
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.quota_models import ResourceCount
+from engine.tenancy.quotas import QuotaService
+from engine.tenancy.service import TenancyService
 
 ScopeOf = Callable[[str], Scope]
 

@@ -1,0 +1,372 @@
+"""Placement of guests on hosts and of volumes in storage pools.
+
+Placement is a pipeline (reference/engine.md §1.3): candidate hosts come from
+the database already restricted to enabled, up hosts of the zone; each
+:data:`HostFilter` may drop a candidate; an :data:`HostOrdering` sorts the
+survivors; then each candidate in order is *claimed* with one conditional
+``UPDATE`` that adds the request to the host's allocated capacity only if it
+still fits. The first successful claim wins, so concurrent placements never
+over-commit a host, on SQLite or on MariaDB, without a lock table.
+
+Capacity is counted in vCPUs against ``cores x cpu_overprovisioning`` and in
+MiB against ``memory x memory_overprovisioning`` of the host's cluster. This
+module provides first fit; the allocation issue adds fill-first, disperse
+and custom allocators as further orderings and filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.allocation.root_pools import root_pools
+from engine.errors import CapacityUnavailable, Conflict, InvalidInput
+from engine.inventory.models import (
+    AllocationState,
+    Cluster,
+    Host,
+    HostState,
+    Pod,
+    StoragePool,
+    Zone,
+)
+
+
+@dataclass(frozen=True)
+class ComputeRequest:
+    """What a guest needs from a host.
+
+    :param zone_id: the zone to place it in.
+    :param vcpus: virtual CPUs.
+    :param memory_mib: memory in MiB.
+    :param host_tags: tags the host must all carry.
+    :param avoid: host ids not to use (hosts that already failed this guest).
+    :param for_ha: True when HA restarts the guest: HA-reserved hosts may take it.
+    :param on_hosts: the guest must run on every one of these hosts, and
+    :param in_clusters: in every one of these clusters: where the storage
+        pools of the volumes it is created with are reached
+        (:meth:`AllocationService.volume_reach`); empty, anywhere.
+    :param root_disk_bytes: the size of the root disk its creation will copy
+        into the host's root pool (:mod:`engine.allocation.root_pools`); 0: none.
+    """
+
+    zone_id: str
+    vcpus: int
+    memory_mib: int
+    host_tags: frozenset[str] = frozenset()
+    avoid: frozenset[str] = frozenset()
+    for_ha: bool = False
+    on_hosts: frozenset[str] = frozenset()
+    in_clusters: frozenset[str] = frozenset()
+    root_disk_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.vcpus < 1 or self.memory_mib < 1:
+            raise InvalidInput("a guest needs at least one vCPU and 1 MiB of memory")
+
+
+HostFilter = Callable[[Host, ComputeRequest], bool]
+HostOrdering = Callable[[Sequence[Host], ComputeRequest], list[Host]]
+
+
+def not_avoided(host: Host, request: ComputeRequest) -> bool:
+    """Drop hosts that already failed this request."""
+    return host.id not in request.avoid
+
+
+def has_tags(host: Host, request: ComputeRequest) -> bool:
+    """Keep hosts carrying every tag the offering asks for."""
+    return request.host_tags <= host.tag_set
+
+
+def reaches_volumes(host: Host, request: ComputeRequest) -> bool:
+    """Keep hosts that reach the storage pools of the volumes the guest is created with."""
+    return request.on_hosts <= {host.id} and request.in_clusters <= {host.cluster_id}
+
+
+def ha_reservation(host: Host, request: ComputeRequest) -> bool:
+    """HA-reserved hosts take only guests restarted by HA (CloudStack's ha.tag)."""
+    return request.for_ha or not host.ha_reserved
+
+
+def host_limits(host: Host) -> tuple[int, int]:
+    """The vCPUs and MiB a host may promise: its size times its cluster's factors.
+
+    Computed in Python and compared as integers in SQL: a ``CAST`` of the
+    product in SQL truncates on SQLite but *rounds* on MariaDB (3 cores x 1.9
+    is 5 vCPUs on one and 6 on the other), so the back-ends would disagree
+    about what fits and an atomic claim on MariaDB could pass the limit.
+
+    :returns: ``(vcpus, memory_mib)``.
+    """
+    cluster = host.cluster
+    return (
+        int(host.cpu_cores * cluster.cpu_overprovisioning),
+        int(host.memory_mib * cluster.memory_overprovisioning),
+    )
+
+
+def pool_limit(pool: StoragePool) -> int:
+    """The bytes a pool may promise: its capacity times its cluster's storage factor."""
+    return int(pool.capacity_bytes * pool.cluster.storage_overprovisioning)
+
+
+def fits(host: Host, request: ComputeRequest) -> bool:
+    """Keep hosts with room for the request (re-checked atomically at claim time)."""
+    cpu_limit, memory_limit = host_limits(host)
+    return (
+        host.allocated_vcpus + request.vcpus <= cpu_limit
+        and host.allocated_memory_mib + request.memory_mib <= memory_limit
+    )
+
+
+def first_fit(hosts: Sequence[Host], request: ComputeRequest) -> list[Host]:
+    """Hosts in a stable order (creation, then id): the first that fits wins."""
+    return sorted(hosts, key=lambda h: (h.created, h.id))
+
+
+DEFAULT_FILTERS: tuple[HostFilter, ...] = (
+    not_avoided,
+    has_tags,
+    ha_reservation,
+    reaches_volumes,
+    fits,
+)
+
+
+@dataclass
+class AllocationService:
+    """Place and release guests and volumes.
+
+    :param session: the unit of work the placement commits with.
+    :param filters: the host filters, applied in order.
+    :param ordering: how surviving hosts are ranked.
+    """
+
+    session: Session
+    filters: tuple[HostFilter, ...] = DEFAULT_FILTERS
+    ordering: HostOrdering = field(default=first_fit)
+
+    def candidate_hosts(self, zone_id: str) -> list[Host]:
+        """Up, enabled hosts in enabled clusters and pods of an enabled zone."""
+        query = (
+            sa.select(Host)
+            .join(Cluster, Host.cluster_id == Cluster.id)
+            .join(Pod, Cluster.pod_id == Pod.id)
+            .join(Zone, Pod.zone_id == Zone.id)
+            .where(
+                Zone.id == zone_id,
+                Zone.allocation_state == AllocationState.ENABLED,
+                Pod.allocation_state == AllocationState.ENABLED,
+                Cluster.allocation_state == AllocationState.ENABLED,
+                Host.allocation_state == AllocationState.ENABLED,
+                Host.state == HostState.UP,
+            )
+            # Re-read the allocation columns even of hosts already in the
+            # session: a release earlier in this transaction (an UPDATE that
+            # bypasses the identity map) must not make ``fits`` see a full host.
+            .execution_options(populate_existing=True)
+        )
+        return list(self.session.scalars(query))
+
+    def place_compute(self, request: ComputeRequest) -> Host:
+        """Choose a host for a guest and reserve its capacity there.
+
+        :raises CapacityUnavailable: no host in the zone can take it.
+        """
+        hosts = [
+            h
+            for h in self.candidate_hosts(request.zone_id)
+            if all(f(h, request) for f in self.filters)
+        ]
+        if request.root_disk_bytes:
+            # The root disk is copied by the creation job, which claims the
+            # bytes then (atomically); hosts whose pool has no room now are
+            # not worth a job that would fail.
+            pools = root_pools(self.session, hosts)
+            hosts = [
+                h
+                for h in hosts
+                if h.id in pools
+                and pools[h.id].allocated_bytes + request.root_disk_bytes <= pool_limit(pools[h.id])
+            ]
+        for host in self.ordering(hosts, request):
+            if self.claim_host(host, request.vcpus, request.memory_mib):
+                return host
+        wanted = f"{request.vcpus} vCPU and {request.memory_mib} MiB"
+        if request.root_disk_bytes:
+            wanted += f" with a root disk of {request.root_disk_bytes} bytes"
+        near = " next to its volumes" if request.on_hosts or request.in_clusters else ""
+        raise CapacityUnavailable(
+            f"no host in the zone can take {wanted}{near}",
+            vcpus=request.vcpus,
+            memory_mib=request.memory_mib,
+        )
+
+    def volume_reach(self, pool_ids: Iterable[str | None]) -> tuple[frozenset[str], frozenset[str]]:
+        """The hosts and clusters a guest must be in to reach these storage pools.
+
+        A host-local pool is reached from its host only, a shared pool from
+        every host of its cluster: the rule attaching a volume checks. Pass
+        the result as :class:`ComputeRequest`'s ``on_hosts`` and ``in_clusters``.
+
+        :param pool_ids: the pools of the volumes (None: a volume not placed yet).
+        :raises Conflict: no single host reaches them all.
+        """
+        wanted = {pool_id for pool_id in pool_ids if pool_id is not None}
+        if not wanted:  # most computes are created without volumes: no query
+            return frozenset(), frozenset()
+        pools = self.session.scalars(sa.select(StoragePool).where(StoragePool.id.in_(wanted)))
+        on_hosts: set[str] = set()
+        in_clusters: set[str] = set()
+        for pool in pools:
+            in_clusters.add(pool.cluster_id)
+            if pool.host_id is not None:
+                on_hosts.add(pool.host_id)
+        if len(on_hosts) > 1 or len(in_clusters) > 1:
+            # Tenants never learn where their resources are: no host or pool named.
+            raise Conflict(
+                "the volumes are in storage pools that no single host reaches; "
+                "they cannot all be attached to one compute"
+            )
+        return frozenset(on_hosts), frozenset(in_clusters)
+
+    def claim_host(self, host: Host, vcpus: int, memory_mib: int) -> bool:
+        """Atomically add a guest's size to a host's allocation if it still fits."""
+        cpu_limit, memory_limit = host_limits(host)
+        result = self.session.execute(
+            sa.update(Host)
+            .where(
+                Host.id == host.id,
+                # The limits were computed from these sizes; if a refresh
+                # changed them meanwhile the claim fails and the next host is
+                # tried, rather than trusting a stale limit.
+                Host.cpu_cores == host.cpu_cores,
+                Host.memory_mib == host.memory_mib,
+                Host.allocated_vcpus + vcpus <= cpu_limit,
+                Host.allocated_memory_mib + memory_mib <= memory_limit,
+            )
+            .values(
+                allocated_vcpus=Host.allocated_vcpus + vcpus,
+                allocated_memory_mib=Host.allocated_memory_mib + memory_mib,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            self.session.refresh(host)
+            return True
+        return False
+
+    def release_host(self, host_id: str, vcpus: int, memory_mib: int) -> None:
+        """Give a guest's capacity back to its host (never below zero)."""
+        self.session.execute(
+            sa.update(Host)
+            .where(Host.id == host_id)
+            .values(
+                allocated_vcpus=sa.case(
+                    (Host.allocated_vcpus > vcpus, Host.allocated_vcpus - vcpus), else_=0
+                ),
+                allocated_memory_mib=sa.case(
+                    (
+                        Host.allocated_memory_mib > memory_mib,
+                        Host.allocated_memory_mib - memory_mib,
+                    ),
+                    else_=0,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    def place_volume(
+        self,
+        zone_id: str,
+        size_bytes: int,
+        host_id: str | None = None,
+        tags: frozenset[str] = frozenset(),
+    ) -> StoragePool:
+        """Choose a primary storage pool for a volume and reserve the space.
+
+        :param host_id: the host of the guest it will be attached to: its
+            local pools and its cluster's shared pools qualify; without it,
+            any enabled pool of the zone, shared pools first (a guest on any
+            host of their cluster can use the volume).
+        :raises CapacityUnavailable: no pool has room.
+        """
+        if size_bytes < 1:
+            raise InvalidInput("a volume needs a positive size")
+        query = (
+            sa.select(StoragePool)
+            .join(Cluster, StoragePool.cluster_id == Cluster.id)
+            .join(Pod, Cluster.pod_id == Pod.id)
+            .join(Zone, Pod.zone_id == Zone.id)
+            .where(
+                Zone.id == zone_id,
+                # Disabled like for guests: no new volume in a disabled zone or pod.
+                Zone.allocation_state == AllocationState.ENABLED,
+                Pod.allocation_state == AllocationState.ENABLED,
+                StoragePool.allocation_state == AllocationState.ENABLED,
+                Cluster.allocation_state == AllocationState.ENABLED,
+            )
+            .order_by(StoragePool.created, StoragePool.id)
+        )
+        if host_id is not None:
+            host = self.session.get(Host, host_id)
+            if host is None:
+                raise InvalidInput(f"no host {host_id!r}")
+            query = query.where(
+                StoragePool.cluster_id == host.cluster_id,
+                sa.or_(StoragePool.host_id == host_id, StoragePool.host_id.is_(None)),
+            )
+        else:
+            # Without a host: shared pools first, then pools of hosts that are up.
+            query = (
+                query.outerjoin(Host, StoragePool.host_id == Host.id)
+                .where(sa.or_(StoragePool.host_id.is_(None), Host.state == HostState.UP))
+                .order_by(None)
+                .order_by(StoragePool.host_id.is_not(None), StoragePool.created, StoragePool.id)
+            )
+        for pool in self.session.scalars(query):
+            if not tags <= frozenset(pool.tags.split()):
+                continue
+            if self.claim_pool(pool, size_bytes):
+                return pool
+        raise CapacityUnavailable(
+            f"no storage pool in the zone has {size_bytes} bytes free", size_bytes=size_bytes
+        )
+
+    def claim_pool(self, pool: StoragePool, size_bytes: int) -> bool:
+        """Atomically add ``size_bytes`` to a pool's allocation if it still fits."""
+        result = self.session.execute(
+            sa.update(StoragePool)
+            .where(
+                StoragePool.id == pool.id,
+                StoragePool.capacity_bytes == pool.capacity_bytes,
+                StoragePool.allocated_bytes + size_bytes <= pool_limit(pool),
+            )
+            .values(allocated_bytes=StoragePool.allocated_bytes + size_bytes)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            self.session.refresh(pool)
+            return True
+        return False
+
+    def release_pool(self, pool_id: str, size_bytes: int) -> None:
+        """Give a volume's space back to its pool (never below zero)."""
+        self.session.execute(
+            sa.update(StoragePool)
+            .where(StoragePool.id == pool_id)
+            .values(
+                allocated_bytes=sa.case(
+                    (
+                        StoragePool.allocated_bytes > size_bytes,
+                        StoragePool.allocated_bytes - size_bytes,
+                    ),
+                    else_=0,
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )

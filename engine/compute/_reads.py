@@ -1,0 +1,107 @@
+"""Reading computes: what :class:`~engine.compute.service.ComputeService` shows a scope.
+
+A compute is visible to a scope through :meth:`engine.scope.Scope.owner_filter`
+(its account's users, its project's members, administrators of its domain and
+above); anything else, and a ``deleted`` compute unless asked for, is
+:class:`~engine.errors.NotFound`, never a permission error.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine import lifecycle
+from engine.compute.models import Compute
+from engine.errors import InvalidInput, NotFound
+from engine.lifecycle import Kind, State
+from engine.resources.prepared import find_visible, list_states
+from engine.scope import Scope
+
+
+class ComputeReads:
+    """The reading half of :class:`~engine.compute.service.ComputeService`.
+
+    :param session: the unit of work.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, scope: Scope, compute_id: str, *, include_deleted: bool = False) -> Compute:
+        """A compute visible to ``scope``.
+
+        :param include_deleted: also find ``deleted`` computes (kept for usage
+            history); they are otherwise gone.
+        :raises NotFound: no such compute, deleted, or another tenant's.
+        """
+        compute = find_visible(
+            self.session, scope, Compute, compute_id, include_deleted=include_deleted
+        )
+        if compute is None:
+            raise NotFound(f"no compute {compute_id!r}", id=compute_id)
+        return compute
+
+    def list(
+        self,
+        scope: Scope,
+        *,
+        name: str | None = None,
+        state: State | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        include_deleted: bool = False,
+    ) -> builtins.list[Compute]:
+        """Computes visible to ``scope``, oldest first.
+
+        :param name: only computes with exactly this name.
+        :param state: only computes in this state.
+        :param limit: at most this many (all by default).
+        :param offset: skip this many first.
+        """
+        if (limit is not None and limit < 0) or offset < 0:
+            raise InvalidInput("limit and offset must not be negative")
+        query = self._filtered(scope, name, state, include_deleted)
+        query = query.order_by(Compute.created, Compute.id).offset(offset).limit(limit)
+        return builtins.list(self.session.scalars(query))
+
+    def list_states(self, scope: Scope) -> builtins.list[sa.Row[tuple[str, str]]]:
+        """``(id, state)`` of the computes :meth:`list` returns, without loading them."""
+        return list_states(self.session, scope, Compute)
+
+    def count(
+        self,
+        scope: Scope,
+        *,
+        name: str | None = None,
+        state: State | str | None = None,
+        include_deleted: bool = False,
+    ) -> int:
+        """How many computes :meth:`list` would return without ``limit``/``offset``."""
+        query = self._filtered(scope, name, state, include_deleted).subquery()
+        return int(self.session.scalar(sa.select(sa.func.count()).select_from(query)) or 0)
+
+    def _visible(self, scope: Scope, include_deleted: bool) -> sa.Select[Compute]:
+        query = sa.select(Compute).where(
+            scope.owner_filter(Compute.account_id, Compute.project_id, Compute.domain_id)
+        )
+        if not include_deleted:
+            query = query.where(Compute.state != State.DELETED.value)
+        return query
+
+    def _filtered(
+        self, scope: Scope, name: str | None, state: State | str | None, include_deleted: bool
+    ) -> sa.Select[Compute]:
+        query = self._visible(scope, include_deleted)
+        if name is not None:
+            query = query.where(Compute.name == name)
+        if state is not None:
+            if state not in lifecycle.states(Kind.COMPUTE):
+                raise InvalidInput(f"'{state}' is not a state of a compute", field="state")
+            query = query.where(Compute.state == str(state))
+        return query
+
+
+__all__ = ["ComputeReads"]

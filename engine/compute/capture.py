@@ -1,0 +1,132 @@
+"""``compute.capture``: a stopped guest's first disk becomes a new image.
+
+The image row is created (``creating``) by
+:meth:`engine.compute.service.ComputeService.perform` when the job is
+queued, so the caller has its id at once; the job copies the disk into a
+storage pool of the compute's host and makes the image ``available``, owned
+by the compute's owner, with its ``location`` the copy's path (guests boot
+from it on that host). The copy's volume name is derived from the image id,
+so a re-run after a crash finds the copy an earlier attempt made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import lifecycle
+from engine.allocation.root_pools import host_pool
+from engine.catalog.models import Image
+from engine.compute._guest import check_power, guest_spec
+from engine.compute._handler_base import (
+    MESSAGE_LENGTH,
+    ComputeHandler,
+    load_compute,
+    log,
+    placed_host,
+    power_values,
+)
+from engine.compute._root_disk import find_volume
+from engine.compute.models import Compute
+from engine.compute.state import change_state, emit_compute
+from engine.drivers.base import PowerState
+from engine.errors import NotFound
+from engine.events.service import DomainEvent, emit
+from engine.inventory.models import Host
+from engine.jobs.worker import JobContext
+from engine.lifecycle import Action, Kind, State
+from engine.scope import Owner
+
+
+class CaptureHandler(ComputeHandler):
+    """``compute.capture``: copy a stopped guest's first disk into a new image."""
+
+    def __init__(self) -> None:
+        super().__init__(Action.CAPTURE)
+
+    def run(self, ctx: JobContext) -> dict[str, Any]:
+        """Copy the disk into a pool of the host; the image becomes ``available``."""
+        compute = load_compute(ctx)
+        current = State(compute.state)
+        target = lifecycle.complete(Kind.COMPUTE, current, Action.CAPTURE)
+        image = self._image(ctx)
+        host = placed_host(ctx.session, compute)
+        driver = ctx.drivers(host.uri)
+        pool = host_pool(ctx.session, host)
+        name = image_volume_name(image)
+        # An earlier attempt may have copied the disk before its worker died.
+        info = find_volume(driver, pool.pool_name, name)
+        if info is None:
+            # The database says which disks the guest has (attachments made
+            # while it was stopped reach libvirt at its next definition).
+            if driver.guest_state(compute.id) is PowerState.SHUTOFF:
+                driver.define_guest(guest_spec(ctx.session, compute, driver)[0])
+            info = driver.capture(compute.id, pool.pool_name, name)
+        power = check_power(driver, compute.id, target)
+        image.location = info.path
+        image.size_bytes = info.capacity_bytes
+        image.disk_format = "raw"
+        image.state = lifecycle.complete_creation(Kind.IMAGE, State(image.state), started=True)
+        image.state_message = None
+        change_state(ctx.session, compute, current, target, **power_values(power))
+        emit_compute(
+            ctx.session,
+            compute,
+            "compute.captured",
+            previous_state=ctx.job.parameters.get("previous"),
+            job_id=ctx.job.id,
+            image_id=image.id,
+            pool_id=pool.id,
+            size_bytes=info.capacity_bytes,
+        )
+        emit(
+            ctx.session,
+            DomainEvent(
+                "image.created",
+                Kind.IMAGE.value,
+                image.id,
+                Owner.of(image),
+                {
+                    "name": image.name,
+                    "zone_id": image.zone_id,
+                    "size_bytes": image.size_bytes,
+                    "source_compute_id": compute.id,
+                    "pool_id": pool.id,
+                    "state": image.state,
+                },
+            ),
+            job_id=ctx.job.id,
+        )
+        return {"state": target.value, "image_id": image.id, "size_bytes": info.capacity_bytes}
+
+    def failed(self, ctx: JobContext, message: str) -> None:
+        """Restore the compute; the image goes to ``error`` and its half-made copy is removed."""
+        super().failed(ctx, message)
+        image = ctx.session.get(Image, ctx.job.parameters.get("image_id", ""))
+        if image is None or image.state != State.CREATING:
+            return
+        image.state = lifecycle.fail_creation(Kind.IMAGE, State.CREATING)
+        image.state_message = message[:MESSAGE_LENGTH]
+        compute = ctx.session.get(Compute, ctx.job.target_id)
+        host = ctx.session.get(Host, compute.host_id) if compute and compute.host_id else None
+        try:
+            if host is not None:
+                pool = host_pool(ctx.session, host)
+                ctx.drivers(host.uri).delete_volume(pool.pool_name, image_volume_name(image))
+        except Exception:
+            log.warning("could not remove the partial image %s", image.id, exc_info=True)
+        ctx.session.flush()
+
+    @staticmethod
+    def _image(ctx: JobContext) -> Image:
+        image = ctx.session.get(Image, ctx.job.parameters.get("image_id", ""))
+        if image is None:
+            raise NotFound("the image being captured no longer exists")
+        return image
+
+
+def image_volume_name(image: Image) -> str:
+    """The name of a captured image's volume in its pool (stable across job re-runs)."""
+    return f"concord-image-{image.id}"
+
+
+__all__ = ["CaptureHandler", "image_volume_name"]

@@ -1,0 +1,174 @@
+"""Inventory: zones > pods > clusters > hosts, storage pools and image stores.
+
+Capacity is accounted on the host and pool rows themselves
+(``allocated_*`` columns) and changed only by conditional updates in
+:mod:`engine.allocation.service`, so two concurrent placements cannot
+over-commit a host (reference/engine.md §1.3, "Capacity arithmetic").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, UTCDateTime, new_id, utcnow
+from engine.tenancy.models import _enum
+
+
+class HostState(enum.StrEnum):
+    """The states of a host (CloudStack's, which operators know)."""
+
+    UP = "up"  #: connected and accepting guests
+    DOWN = "down"  #: confirmed down (fenced): its guests are stopped
+    DISCONNECTED = "disconnected"  #: unreachable, not yet confirmed down
+    MAINTENANCE = "maintenance"  #: drained by an administrator; no new guests
+    ALERT = "alert"  #: reachable but unhealthy; no new guests
+
+
+class AllocationState(enum.StrEnum):
+    """Whether new resources may be placed on a zone, pod, cluster or host."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+class Zone(Base):
+    """A zone: an independent failure domain with its own hosts and image store."""
+
+    __tablename__ = "zones"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(sa.String(1024))
+    allocation_state: Mapped[AllocationState] = mapped_column(
+        _enum(AllocationState), default=AllocationState.ENABLED
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Pod(Base):
+    """A pod: a rack or group of clusters inside a zone."""
+
+    __tablename__ = "pods"
+    __table_args__ = (sa.UniqueConstraint("zone_id", "name", name="uq_pods_zone_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    zone_id: Mapped[str] = mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    allocation_state: Mapped[AllocationState] = mapped_column(
+        _enum(AllocationState), default=AllocationState.ENABLED
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    zone: Mapped[Zone] = relationship()
+
+
+class Cluster(Base):
+    """A cluster: hosts of one hypervisor type that share over-provisioning factors.
+
+    Factors multiply physical capacity: a CPU factor of 4 lets 4 vCPUs run per
+    core. Defaults are CloudStack's (CPU 1.0, memory 1.0, storage 2.0).
+    """
+
+    __tablename__ = "clusters"
+    __table_args__ = (sa.UniqueConstraint("pod_id", "name", name="uq_clusters_pod_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    pod_id: Mapped[str] = mapped_column(sa.ForeignKey("pods.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    hypervisor_type: Mapped[str] = mapped_column(sa.String(32))
+    cpu_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=1.0)
+    memory_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=1.0)
+    storage_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=2.0)
+    allocation_state: Mapped[AllocationState] = mapped_column(
+        _enum(AllocationState), default=AllocationState.ENABLED
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    pod: Mapped[Pod] = relationship()
+
+
+class Host(Base):
+    """A hypervisor host reached through one libvirt URI."""
+
+    __tablename__ = "hosts"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    cluster_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    uri: Mapped[str] = mapped_column(sa.String(1024))
+    hypervisor_type: Mapped[str] = mapped_column(sa.String(32))
+    hostname: Mapped[str | None] = mapped_column(sa.String(255))
+    arch: Mapped[str] = mapped_column(sa.String(32), default="x86_64")
+    cpu_cores: Mapped[int] = mapped_column(sa.Integer)
+    cpu_mhz: Mapped[int] = mapped_column(sa.Integer)
+    memory_mib: Mapped[int] = mapped_column(sa.BigInteger)
+    #: vCPUs and MiB promised to guests placed here (running or reserved).
+    allocated_vcpus: Mapped[int] = mapped_column(sa.Integer, default=0)
+    allocated_memory_mib: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    state: Mapped[HostState] = mapped_column(_enum(HostState), default=HostState.UP)
+    allocation_state: Mapped[AllocationState] = mapped_column(
+        _enum(AllocationState), default=AllocationState.ENABLED
+    )
+    #: Space-separated host tags that offerings can require.
+    tags: Mapped[str] = mapped_column(sa.String(1024), default="")
+    #: HA-reserved hosts take guests only when they are restarted by HA.
+    ha_reserved: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    cluster: Mapped[Cluster] = relationship()
+
+    @property
+    def tag_set(self) -> frozenset[str]:
+        """The host's tags as a set."""
+        return frozenset(self.tags.split())
+
+
+class StoragePool(Base):
+    """Primary storage: a libvirt storage pool for volumes of one cluster.
+
+    ``host_id`` is set for host-local pools (a libvirt ``dir`` pool on one
+    host), which volumes of guests on that host use.
+    """
+
+    __tablename__ = "storage_pools"
+    __table_args__ = (sa.UniqueConstraint("cluster_id", "name", name="uq_storage_pools_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    cluster_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
+    )
+    host_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("hosts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(255))
+    #: The pool's name in libvirt.
+    pool_name: Mapped[str] = mapped_column(sa.String(255))
+    capacity_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    allocated_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    tags: Mapped[str] = mapped_column(sa.String(1024), default="")
+    allocation_state: Mapped[AllocationState] = mapped_column(
+        _enum(AllocationState), default=AllocationState.ENABLED
+    )
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    cluster: Mapped[Cluster] = relationship()
+
+
+class ImageStore(Base):
+    """Secondary storage of a zone, where templates and captured images live."""
+
+    __tablename__ = "image_stores"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    zone_id: Mapped[str] = mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    #: Where images are kept: a directory path, or a libvirt pool as ``pool:<name>``.
+    location: Mapped[str] = mapped_column(sa.String(1024))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,297 @@
+"""Inventory administration: zones, pods, clusters, hosts, storage pools, image stores.
+
+The physical cloud is the operator's business: creating, changing and even
+reading pods, clusters, hosts and pools is reserved to root administrators
+(tenants never learn where their guests run). Zones are the one exception:
+every caller may read the enabled ones, because a client chooses where to
+create a resource (CloudStack's ``listZones`` is open to users too).
+
+The host methods (:meth:`~InventoryService.add_host`,
+:meth:`~InventoryService.host_capacities`, ...) are inherited from
+:class:`engine.inventory.hosts.HostAdministration`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.errors import AlreadyExists, InvalidInput, NotFound
+from engine.inventory.hosts import DriverFactory, HostAdministration, HostCapacity, Progress
+from engine.inventory.models import AllocationState, Cluster, ImageStore, Pod, Zone
+from engine.inventory.pools import PoolAdministration
+from engine.resources.naming import check_name
+from engine.scope import Scope
+
+
+def _factor(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"{name} must be a number", field=name)
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidInput(f"{name} must be greater than 0", field=name, value=value)
+    return float(value)
+
+
+def first_enabled_zone(session: Session) -> Zone | None:
+    """The zone resources go to when a client names none: the first enabled one."""
+    return session.scalar(
+        sa.select(Zone)
+        .where(Zone.allocation_state == AllocationState.ENABLED)
+        .order_by(Zone.created, Zone.id)
+        .limit(1)
+    )
+
+
+def sees_zone(scope: Scope, zone: Zone) -> bool:
+    """Whether ``scope`` sees ``zone``: a disabled zone is invisible to all but root."""
+    return scope.is_root_admin or zone.allocation_state is AllocationState.ENABLED
+
+
+class InventoryService(HostAdministration, PoolAdministration):
+    """Administer the physical cloud: zones, pods, clusters, hosts and image stores.
+
+    :param session: the unit of work; the caller commits.
+    :param drivers: opens a host's driver from its URI (see
+        :class:`~engine.inventory.hosts.HostAdministration`).
+    """
+
+    # -- zones ---------------------------------------------------------------
+
+    def create_zone(self, scope: Scope, name: str, description: str | None = None) -> Zone:
+        """Create a zone, enabled.
+
+        :raises PermissionDenied: the caller is not a root administrator.
+        :raises AlreadyExists: a zone has that name.
+        """
+        self._require_root(scope)
+        check_name("zone", name)
+        if description is not None and len(description) > 1024:
+            raise InvalidInput("a description has at most 1024 characters", field="description")
+        if self.session.scalar(sa.select(Zone.id).where(Zone.name == name)):
+            raise AlreadyExists(f"zone {name!r} already exists")
+        zone = Zone(name=name, description=description)
+        self.session.add(zone)
+        self.session.flush()
+        return zone
+
+    def list_zones(self, scope: Scope) -> list[Zone]:
+        """Zones by creation time: all for root administrators, enabled ones for others."""
+        query = sa.select(Zone).order_by(Zone.created, Zone.id)
+        if not scope.is_root_admin:
+            query = query.where(Zone.allocation_state == AllocationState.ENABLED)
+        return list(self.session.scalars(query))
+
+    def get_zone(self, scope: Scope, zone_id: str) -> Zone:
+        """Return a zone the caller sees (a disabled zone is invisible to non-root callers).
+
+        :raises NotFound: no such zone for this caller.
+        """
+        zone = self.session.get(Zone, zone_id)
+        if zone is None or not sees_zone(scope, zone):
+            raise NotFound(f"no zone {zone_id!r}")
+        return zone
+
+    def find_zone(self, scope: Scope, name: str) -> Zone:
+        """Return a zone by name (see :meth:`get_zone` for visibility)."""
+        zone = self.session.scalar(sa.select(Zone).where(Zone.name == name))
+        if zone is None or not sees_zone(scope, zone):
+            raise NotFound(f"no zone {name!r}")
+        return zone
+
+    def default_zone(self, scope: Scope) -> Zone:
+        """The zone resources go to when a client names none: the first enabled one.
+
+        :raises NotFound: no zone is enabled.
+        """
+        zone = first_enabled_zone(self.session)
+        if zone is None:
+            raise NotFound("no zone is available")
+        return zone
+
+    def set_zone_allocation(self, scope: Scope, zone_id: str, state: AllocationState) -> Zone:
+        """Enable or disable new placements in a zone (existing resources stay)."""
+        self._require_root(scope)
+        zone = self.get_zone(scope, zone_id)
+        zone.allocation_state = AllocationState(state)
+        self.session.flush()
+        return zone
+
+    # -- pods and clusters -----------------------------------------------------
+
+    def create_pod(self, scope: Scope, zone_id: str, name: str) -> Pod:
+        """Create a pod in a zone.
+
+        :raises AlreadyExists: the zone has a pod of that name.
+        """
+        self._require_root(scope)
+        check_name("pod", name)
+        zone = self.get_zone(scope, zone_id)
+        if self.session.scalar(sa.select(Pod.id).where(Pod.zone_id == zone.id, Pod.name == name)):
+            raise AlreadyExists(f"pod {name!r} already exists in zone {zone.name!r}")
+        pod = Pod(zone_id=zone.id, name=name)
+        self.session.add(pod)
+        self.session.flush()
+        return pod
+
+    def list_pods(self, scope: Scope, zone_id: str | None = None) -> list[Pod]:
+        """Pods, optionally of one zone, by creation time."""
+        self._require_root(scope)
+        query = sa.select(Pod).order_by(Pod.created, Pod.id)
+        if zone_id is not None:
+            query = query.where(Pod.zone_id == zone_id)
+        return list(self.session.scalars(query))
+
+    def get_pod(self, scope: Scope, pod_id: str) -> Pod:
+        """Return a pod by id."""
+        self._require_root(scope)
+        pod = self.session.get(Pod, pod_id)
+        if pod is None:
+            raise NotFound(f"no pod {pod_id!r}")
+        return pod
+
+    def find_pod(self, scope: Scope, zone_id: str, name: str) -> Pod:
+        """Return the pod called ``name`` in a zone."""
+        self._require_root(scope)
+        pod = self.session.scalar(sa.select(Pod).where(Pod.zone_id == zone_id, Pod.name == name))
+        if pod is None:
+            raise NotFound(f"no pod {name!r} in that zone")
+        return pod
+
+    def set_pod_allocation(self, scope: Scope, pod_id: str, state: AllocationState) -> Pod:
+        """Enable or disable new placements in a pod."""
+        pod = self.get_pod(scope, pod_id)
+        pod.allocation_state = AllocationState(state)
+        self.session.flush()
+        return pod
+
+    def create_cluster(
+        self,
+        scope: Scope,
+        pod_id: str,
+        name: str,
+        *,
+        hypervisor_type: str | None = None,
+        cpu_overprovisioning: float = 1.0,
+        memory_overprovisioning: float = 1.0,
+        storage_overprovisioning: float = 2.0,
+    ) -> Cluster:
+        """Create a cluster in a pod.
+
+        :param hypervisor_type: the hypervisor its hosts must run; by default
+            the first host added decides.
+        :param cpu_overprovisioning: vCPUs that may run per core (> 0).
+        :param memory_overprovisioning: MiB that may be promised per MiB (> 0).
+        :param storage_overprovisioning: bytes that may be promised per pool byte (> 0).
+        :raises InvalidInput: a factor is not a positive number.
+        :raises AlreadyExists: the pod has a cluster of that name.
+        """
+        self._require_root(scope)
+        check_name("cluster", name)
+        factors = {
+            "cpu_overprovisioning": _factor("cpu_overprovisioning", cpu_overprovisioning),
+            "memory_overprovisioning": _factor("memory_overprovisioning", memory_overprovisioning),
+            "storage_overprovisioning": _factor(
+                "storage_overprovisioning", storage_overprovisioning
+            ),
+        }
+        if hypervisor_type is not None:
+            check_name("hypervisor type", hypervisor_type)
+        pod = self.get_pod(scope, pod_id)
+        if self.session.scalar(
+            sa.select(Cluster.id).where(Cluster.pod_id == pod.id, Cluster.name == name)
+        ):
+            raise AlreadyExists(f"cluster {name!r} already exists in pod {pod.name!r}")
+        cluster = Cluster(
+            pod_id=pod.id,
+            name=name,
+            hypervisor_type=hypervisor_type or "",
+            **factors,
+        )
+        self.session.add(cluster)
+        self.session.flush()
+        return cluster
+
+    def list_clusters(
+        self, scope: Scope, pod_id: str | None = None, zone_id: str | None = None
+    ) -> list[Cluster]:
+        """Clusters, optionally of one pod or zone, by creation time."""
+        self._require_root(scope)
+        query = sa.select(Cluster).join(Pod).order_by(Cluster.created, Cluster.id)
+        if pod_id is not None:
+            query = query.where(Cluster.pod_id == pod_id)
+        if zone_id is not None:
+            query = query.where(Pod.zone_id == zone_id)
+        return list(self.session.scalars(query))
+
+    def get_cluster(self, scope: Scope, cluster_id: str) -> Cluster:
+        """Return a cluster by id."""
+        self._require_root(scope)
+        cluster = self.session.get(Cluster, cluster_id)
+        if cluster is None:
+            raise NotFound(f"no cluster {cluster_id!r}")
+        return cluster
+
+    def find_cluster(
+        self, scope: Scope, name: str, pod_id: str | None = None, zone_id: str | None = None
+    ) -> Cluster:
+        """Return the cluster called ``name``, narrowed to a pod or zone if given.
+
+        :raises NotFound: no such cluster.
+        :raises InvalidInput: several pods have a cluster of that name.
+        """
+        matches = [c for c in self.list_clusters(scope, pod_id, zone_id) if c.name == name]
+        if not matches:
+            raise NotFound(f"no cluster {name!r}")
+        if len(matches) > 1:
+            raise InvalidInput(f"several pods have a cluster {name!r}: name the pod or zone")
+        return matches[0]
+
+    def set_cluster_allocation(
+        self, scope: Scope, cluster_id: str, state: AllocationState
+    ) -> Cluster:
+        """Enable or disable new placements in a cluster."""
+        cluster = self.get_cluster(scope, cluster_id)
+        cluster.allocation_state = AllocationState(state)
+        self.session.flush()
+        return cluster
+
+    # -- image stores ----------------------------------------------------------
+
+    def create_image_store(
+        self, scope: Scope, zone_id: str, name: str, location: str
+    ) -> ImageStore:
+        """Register a zone's image store (secondary storage).
+
+        :param location: an absolute directory, or ``pool:<libvirt pool>``.
+        :raises InvalidInput: the location is neither.
+        :raises AlreadyExists: an image store has that name.
+        """
+        self._require_root(scope)
+        check_name("image store", name)
+        zone = self.get_zone(scope, zone_id)
+        valid = location.startswith("/") or (
+            location.startswith("pool:") and len(location) > len("pool:")
+        )
+        if not valid or len(location) > 1024 or "\x00" in location:
+            raise InvalidInput(
+                "an image store location is an absolute path or 'pool:<name>'", field="location"
+            )
+        if self.session.scalar(sa.select(ImageStore.id).where(ImageStore.name == name)):
+            raise AlreadyExists(f"image store {name!r} already exists")
+        store = ImageStore(zone_id=zone.id, name=name, location=location)
+        self.session.add(store)
+        self.session.flush()
+        return store
+
+    def list_image_stores(self, scope: Scope, zone_id: str | None = None) -> list[ImageStore]:
+        """Image stores, optionally of one zone."""
+        self._require_root(scope)
+        query = sa.select(ImageStore).order_by(ImageStore.created, ImageStore.id)
+        if zone_id is not None:
+            query = query.where(ImageStore.zone_id == zone_id)
+        return list(self.session.scalars(query))
+
+
+__all__ = ["DriverFactory", "HostCapacity", "InventoryService", "Progress"]

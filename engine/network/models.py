@@ -1,0 +1,56 @@
+"""Networks, their address management, and guests' network interfaces."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base
+from engine.resources.models import OwnedResource
+
+
+class Network(OwnedResource, Base):
+    """A guest network: an IP range on a VLAN or VXLAN segment."""
+
+    __tablename__ = "networks"
+    # A VXLAN segment id identifies one network in its zone (RFC 7348 §5); a
+    # deleted network gives its VNI back by clearing it (NULLs never clash).
+    __table_args__ = (sa.UniqueConstraint("zone_id", "vni", name="uq_networks_zone_vni"),)
+
+    zone_id: Mapped[str] = mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
+    offering_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("network_offerings.id", ondelete="SET NULL"), index=True
+    )
+    cidr: Mapped[str] = mapped_column(sa.String(64))
+    gateway: Mapped[str | None] = mapped_column(sa.String(64))
+    #: ``dynamic`` (DHCP) or ``static`` (OCCI occi.network.allocation).
+    allocation: Mapped[str] = mapped_column(sa.String(16), default="dynamic")
+    vlan: Mapped[int | None] = mapped_column(sa.Integer)
+    vni: Mapped[int | None] = mapped_column(sa.Integer)
+    label: Mapped[str | None] = mapped_column(sa.String(255))
+    #: Whether the network is counted against its owner's ``networks`` limit;
+    #: False once a failed creation or the deletion gave it back.
+    quota_held: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+
+
+class NetworkInterface(OwnedResource, Base):
+    """A guest's interface on a network, with its MAC and IP address."""
+
+    __tablename__ = "network_interfaces"
+    __table_args__ = (
+        sa.UniqueConstraint("network_id", "ip_address", name="uq_network_interfaces_ip"),
+        sa.UniqueConstraint("mac", name="uq_network_interfaces_mac"),
+        sa.UniqueConstraint("compute_id", "interface", name="uq_network_interfaces_device"),
+    )
+
+    compute_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("computes.id", ondelete="CASCADE"), index=True
+    )
+    network_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("networks.id", ondelete="RESTRICT"), index=True
+    )
+    #: The guest-side interface name, e.g. ``eth0`` (occi.networkinterface.interface).
+    interface: Mapped[str] = mapped_column(sa.String(32))
+    mac: Mapped[str] = mapped_column(sa.String(17))
+    ip_address: Mapped[str | None] = mapped_column(sa.String(64))
+    allocation: Mapped[str] = mapped_column(sa.String(16), default="dynamic")
