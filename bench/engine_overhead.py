@@ -37,10 +37,10 @@ from sqlalchemy import event
 from engine.catalog.models import ComputeOffering
 from engine.compute.service import ComputeService
 from engine.db import Database
-from engine.drivers.base import GuestSpec
 from engine.drivers.factory import DriverCache
 from engine.drivers.libvirt import ConnectionPool, write_test_host
 from engine.drivers.libvirt.xmlbuild import domain_xml
+from engine.drivers.specs import GuestSpec
 from engine.handlers import register_all
 from engine.inventory.models import Cluster, Host, Pod, Zone
 from engine.jobs.worker import HandlerRegistry, Worker

@@ -48,6 +48,8 @@ from webtest.http import StopableWSGIServer
 from concord.app import make_app
 from concord.settings import Settings
 from engine.catalog.models import ComputeOffering
+from engine.compute.attachments import AttachmentService
+from engine.compute.interfaces import InterfaceService
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.db import Database
@@ -139,8 +141,8 @@ def seed(database: Database, directory: Path, computes: int) -> tuple[str, int]:
         volume, _ = StorageService(session).create_volume(scope, name="data", size_gib=1)
         network, _ = NetworkService(session).create_network(scope, name="lan")
         compute, _ = ComputeService(session).create(scope, name="web", vcpus=1, memory_mib=64)
-        StorageService(session).prepare_attachment(scope, compute, volume)
-        NetworkService(session).prepare_interface(scope, compute, network)
+        AttachmentService(session).prepare_attachment(scope, compute, volume)
+        InterfaceService(session).prepare_interface(scope, compute, network)
         target = f"/compute/{compute.id}"
     pool = ConnectionPool()
     registry = HandlerRegistry()

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from concord.request import add_request_property
 from engine.catalog.service import CatalogService
+from engine.compute.attachments import AttachmentService
+from engine.compute.interfaces import InterfaceService
 from engine.compute.keys import KeyService
 from engine.compute.service import ComputeService
 from engine.inventory.service import InventoryService
@@ -82,13 +84,23 @@ class EngineServices:
 
     @cached_property
     def storage(self) -> StorageService:
-        """Volumes and their attachments."""
+        """Volumes."""
         return StorageService(self.session)
 
     @cached_property
+    def attachments(self) -> AttachmentService:
+        """Volumes attached to computes (a compute's storage links)."""
+        return AttachmentService(self.session)
+
+    @cached_property
     def network(self) -> NetworkService:
-        """Networks and network interfaces."""
+        """Networks."""
         return NetworkService(self.session)
+
+    @cached_property
+    def interfaces(self) -> InterfaceService:
+        """Computes' interfaces on networks (a compute's network links)."""
+        return InterfaceService(self.session)
 
     @cached_property
     def keys(self) -> KeyService:

@@ -8,6 +8,7 @@ SQLAlchemy 2. Nothing here knows about requests: callers open a
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -172,3 +173,17 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def string_enum(cls: type[enum.StrEnum]) -> sa.Enum:
+    """A column type for ``cls``'s members, stored as their short string values."""
+    # Stored as short strings with a CHECK constraint rather than a native
+    # ENUM so that adding a member is a plain migration on both back-ends.
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        values_callable=lambda members: [m.value for m in members],
+        length=32,
+        create_constraint=True,
+        name=cls.__name__.lower(),
+    )

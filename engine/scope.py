@@ -17,11 +17,29 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from engine.tenancy.models import Domain
+#: The columns of tenancy's ``domains`` table that visibility needs. Named as a
+#: lightweight table, not through tenancy's model: every capability uses the
+#: scope, so the scope must depend on none of them.
+_DOMAINS = sa.table("domains", sa.column("id", sa.String), sa.column("path", sa.String))
+
+
+class DomainLike(Protocol):
+    """What :meth:`Scope.system` reads of a domain (tenancy's ``Domain`` row)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+def subtree(domain_path: str | sa.BindParameter[str]) -> sa.Select[tuple[str]]:
+    """The ids of the domain at ``domain_path`` and of every domain below it."""
+    return sa.select(_DOMAINS.c.id).where(_DOMAINS.c.path.startswith(domain_path))
 
 
 class Role(enum.StrEnum):
@@ -57,7 +75,7 @@ class Scope:
     project_id: str | None = None
 
     @classmethod
-    def system(cls, root: Domain) -> Scope:
+    def system(cls, root: DomainLike) -> Scope:
         """The scope of Concord itself (CLI administration, workers, reconciliation)."""
         return cls(
             user_id=None,
@@ -203,8 +221,7 @@ def owner_condition(
     if in_projects:
         own = sa.or_(own, project_column.in_(projects))
     if role is Role.DOMAIN_ADMIN:
-        subtree = sa.select(Domain.id).where(Domain.path.startswith(domain_path))
-        return sa.or_(domain_column.in_(subtree), own)
+        return sa.or_(domain_column.in_(subtree(domain_path)), own)
     return own
 
 

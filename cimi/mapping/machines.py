@@ -215,21 +215,21 @@ class MachineVolumes(_MachinePart):
         return (obj.compute_id, obj.id)
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> StorageAttachment:
-        attachment = ctx.engine.storage.get_attachment(ctx.scope, ids[1])
+        attachment = ctx.engine.attachments.get_attachment(ctx.scope, ids[1])
         if attachment.compute_id != ids[0]:
             raise NotFound(f"no storage attachment {ids[1]!r}")
         return attachment
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
         self.check_parent(ctx, parent)
-        return ctx.engine.storage.list_attachments(ctx.scope, compute_id=parent[0])
+        return ctx.engine.attachments.list_attachments(ctx.scope, compute_id=parent[0])
 
     def can_add(self, ctx: Context, parent: tuple[str, ...]) -> bool:
         return ctx.scope.account_id is not None
 
     def add(self, ctx: Context, parent: tuple[str, ...], value: dict[str, Any]) -> Outcome:
         volume_id = ctx.links.id_of(value["volume"].get("href"), "volumes", "Volume", "volume")
-        attachment, job = ctx.engine.storage.attach(
+        attachment, job = ctx.engine.attachments.attach(
             ctx.scope,
             compute_id=parent[0],
             volume_id=volume_id,
@@ -241,7 +241,7 @@ class MachineVolumes(_MachinePart):
         return states.deletable(Kind.STORAGE_ATTACHMENT, obj.state)
 
     def delete(self, ctx: Context, obj: StorageAttachment) -> Outcome:
-        job = ctx.engine.storage.detach(ctx.scope, obj.id)
+        job = ctx.engine.attachments.detach(ctx.scope, obj.id)
         return Outcome(job=job, location=self.href(ctx, obj))
 
 
@@ -263,14 +263,14 @@ class MachineInterfaces(_MachinePart):
         return (obj.compute_id, obj.id)
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> NetworkInterface:
-        nic = ctx.engine.network.get_interface(ctx.scope, ids[1])
+        nic = ctx.engine.interfaces.get_interface(ctx.scope, ids[1])
         if nic.compute_id != ids[0]:
             raise NotFound(f"no network interface {ids[1]!r}")
         return nic
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
         self.check_parent(ctx, parent)
-        return ctx.engine.network.list_interfaces(ctx.scope, compute_id=parent[0])
+        return ctx.engine.interfaces.list_interfaces(ctx.scope, compute_id=parent[0])
 
     def can_add(self, ctx: Context, parent: tuple[str, ...]) -> bool:
         return ctx.scope.account_id is not None
@@ -282,7 +282,7 @@ class MachineInterfaces(_MachinePart):
         if value.get("networkType", "PRIVATE") != "PRIVATE":
             raise InvalidInput("Concord networks are PRIVATE", field="networkType")
         network_id = ctx.links.id_of(value["network"].get("href"), "networks", "Network", "network")
-        nic, job = ctx.engine.network.attach_interface(
+        nic, job = ctx.engine.interfaces.attach_interface(
             ctx.scope, compute_id=parent[0], network_id=network_id, mac=value.get("macAddress")
         )
         return Outcome(nic, job=job, location=self.href(ctx, nic), created=True)
@@ -291,7 +291,7 @@ class MachineInterfaces(_MachinePart):
         return states.deletable(Kind.NETWORK_INTERFACE, obj.state)
 
     def delete(self, ctx: Context, obj: NetworkInterface) -> Outcome:
-        job = ctx.engine.network.detach_interface(ctx.scope, obj.id)
+        job = ctx.engine.interfaces.detach_interface(ctx.scope, obj.id)
         return Outcome(job=job, location=self.href(ctx, obj))
 
 

@@ -97,10 +97,10 @@ class NetworkPorts(Binding):
     )
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> NetworkInterface:
-        return ctx.engine.network.get_interface(ctx.scope, ids[0])
+        return ctx.engine.interfaces.get_interface(ctx.scope, ids[0])
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
-        return ctx.engine.network.list_interfaces(ctx.scope)
+        return ctx.engine.interfaces.list_interfaces(ctx.scope)
 
 
 class PortsOfNetwork(NetworkPorts):
@@ -122,7 +122,7 @@ class PortsOfNetwork(NetworkPorts):
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
         self.check_parent(ctx, parent)
-        return ctx.engine.network.list_interfaces(ctx.scope, network_id=parent[0])
+        return ctx.engine.interfaces.list_interfaces(ctx.scope, network_id=parent[0])
 
 
 def _network(ctx: Context, nic: NetworkInterface) -> Network | None:
@@ -160,13 +160,13 @@ class Addresses(Binding):
     )
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> NetworkInterface:
-        nic = ctx.engine.network.get_interface(ctx.scope, ids[0])
+        nic = ctx.engine.interfaces.get_interface(ctx.scope, ids[0])
         if not nic.ip_address:
             raise NotFound(f"no address {ids[0]!r}")
         return nic
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
-        return [n for n in ctx.engine.network.list_interfaces(ctx.scope) if n.ip_address]
+        return [n for n in ctx.engine.interfaces.list_interfaces(ctx.scope) if n.ip_address]
 
     def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
         ids = {n.network_id for n in objs}

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from concord.cli import catalog
 from concord.cli.context import CommandError, Context, print_table
-from engine.allocation.service import pool_limit
 from engine.drivers.base import HypervisorDriver
+from engine.inventory.capacity import pool_limit
 from engine.inventory.models import AllocationState, Cluster, Host, HostState
 from engine.inventory.service import InventoryService
 from engine.scope import Scope

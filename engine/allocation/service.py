@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.allocation.root_pools import root_pools
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
+from engine.inventory.capacity import host_limits, pool_limit
 from engine.inventory.models import (
     AllocationState,
     Cluster,
@@ -90,28 +91,6 @@ def reaches_volumes(host: Host, request: ComputeRequest) -> bool:
 def ha_reservation(host: Host, request: ComputeRequest) -> bool:
     """HA-reserved hosts take only guests restarted by HA (CloudStack's ha.tag)."""
     return request.for_ha or not host.ha_reserved
-
-
-def host_limits(host: Host) -> tuple[int, int]:
-    """The vCPUs and MiB a host may promise: its size times its cluster's factors.
-
-    Computed in Python and compared as integers in SQL: a ``CAST`` of the
-    product in SQL truncates on SQLite but *rounds* on MariaDB (3 cores x 1.9
-    is 5 vCPUs on one and 6 on the other), so the back-ends would disagree
-    about what fits and an atomic claim on MariaDB could pass the limit.
-
-    :returns: ``(vcpus, memory_mib)``.
-    """
-    cluster = host.cluster
-    return (
-        int(host.cpu_cores * cluster.cpu_overprovisioning),
-        int(host.memory_mib * cluster.memory_overprovisioning),
-    )
-
-
-def pool_limit(pool: StoragePool) -> int:
-    """The bytes a pool may promise: its capacity times its cluster's storage factor."""
-    return int(pool.capacity_bytes * pool.cluster.storage_overprovisioning)
 
 
 def fits(host: Host, request: ComputeRequest) -> bool:

@@ -16,6 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from engine.db import Base, UTCDateTime, new_id, utcnow
+from engine.inventory import models as _inventory_tables  # noqa: F401
+
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.tenancy import models as _tenancy_tables  # noqa: F401
 
 
 class CatalogEntry:

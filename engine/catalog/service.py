@@ -27,16 +27,13 @@ from sqlalchemy.orm import Session
 
 from engine.catalog import _values as values
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
-from engine.compute.models import Compute
-from engine.drivers.base import DISK_FORMATS
+from engine.drivers.specs import DISK_FORMATS
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.inventory.hosts import host_tags as tags_text
 from engine.inventory.models import Zone
-from engine.lifecycle import State
-from engine.network.models import Network
-from engine.resources.naming import check_name
+from engine.naming import check_name
+from engine.resources.references import count_users
 from engine.scope import Owner, Role, Scope
-from engine.storage.models import Volume
 from engine.tenancy.models import Account, Domain, ResourceType
 from engine.tenancy.quotas import QuotaService
 
@@ -46,13 +43,6 @@ KIND_NAMES: Mapping[type[Any], str] = {
     ComputeOffering: "compute offering",
     DiskOffering: "disk offering",
     NetworkOffering: "network offering",
-}
-#: What refers to each kind of entry: deleting a referenced entry is refused.
-_REFERENCES: Mapping[type[Any], tuple[tuple[str, Any, Any], ...]] = {
-    Image: (("guest", Compute, Compute.image_id), ("volume", Volume, Volume.image_id)),
-    ComputeOffering: (("guest", Compute, Compute.offering_id),),
-    DiskOffering: (("volume", Volume, Volume.offering_id),),
-    NetworkOffering: (("network", Network, Network.offering_id),),
 }
 ISOLATIONS = frozenset({"vlan", "vxlan"})
 
@@ -293,14 +283,10 @@ class CatalogService:
         """
         entry = self.get_entry(scope, model, entry_id)
         self._require_manage(scope, entry)
-        for what, table, column in _REFERENCES[model]:
-            users = self.session.scalar(
-                sa.select(sa.func.count())
-                .select_from(table)
-                .where(column == entry.id, table.state != State.DELETED.value)
-            )
-            if users:
-                raise Conflict(f"{KIND_NAMES[model]} {entry.name!r} is used by {users} {what}(s)")
+        # Guests, volumes and networks declare what they use (their models
+        # call refers_to): the catalog refuses without knowing them.
+        for what, users in count_users(self.session, model.__tablename__, [entry.id]):
+            raise Conflict(f"{KIND_NAMES[model]} {entry.name!r} is used by {users} {what}(s)")
         if entry.account_id is not None:
             owner = Owner(entry.account_id, entry.project_id, entry.domain_id)
             QuotaService(self.session).release(owner, {ResourceType.TEMPLATES: 1})

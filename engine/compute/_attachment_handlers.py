@@ -21,15 +21,16 @@ from engine.compute._link_handlers import (
     fail_links,
     prepared_links,
 )
+from engine.compute.link_events import emit_attachment
 from engine.compute.models import Compute
-from engine.drivers.base import DiskSpec, HypervisorDriver, PowerState
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import DiskSpec, PowerState
 from engine.errors import Conflict, DriverError, NotFound
 from engine.inventory.models import Host, HostState
 from engine.jobs.worker import JobContext
 from engine.lifecycle import Action, Kind, State
 from engine.resources.state import change_state
 from engine.storage.models import StorageAttachment, Volume
-from engine.storage.state import emit_attachment
 
 #: The bus the usual device-name prefixes imply (as the guest definitions have it).
 _BUS_OF_PREFIX = (("sd", "scsi"), ("hd", "ide"))

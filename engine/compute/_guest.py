@@ -2,7 +2,7 @@
 
 The database is the source of truth for what a guest *is* (size, disks,
 interfaces): :func:`guest_spec` builds its
-:class:`~engine.drivers.base.GuestSpec` from the rows every time a job needs
+:class:`~engine.drivers.specs.GuestSpec` from the rows every time a job needs
 one, so a resize or an attachment recorded while the guest was stopped
 reaches the hypervisor at its next start.
 
@@ -23,14 +23,8 @@ from sqlalchemy.orm import Session
 
 from engine.compute._root_disk import root_disk_path
 from engine.compute.models import Compute
-from engine.drivers.base import (
-    BOOT_DEVICE,
-    DiskSpec,
-    GuestSpec,
-    HypervisorDriver,
-    NicSpec,
-    PowerState,
-)
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import BOOT_DEVICE, DiskSpec, GuestSpec, NicSpec, PowerState
 from engine.errors import DriverError
 from engine.lifecycle import State
 from engine.network.models import Network, NetworkInterface

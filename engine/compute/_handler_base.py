@@ -23,7 +23,8 @@ from engine.compute.state import (
     quota_amounts,
 )
 from engine.db import utcnow
-from engine.drivers.base import HypervisorDriver, PowerState
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import PowerState
 from engine.errors import Conflict, EngineError, NotFound
 from engine.inventory.models import Host
 from engine.jobs.worker import JobContext

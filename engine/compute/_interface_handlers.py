@@ -21,14 +21,16 @@ from engine.compute._link_handlers import (
     fail_links,
     prepared_links,
 )
+from engine.compute.link_events import emit_interface
 from engine.compute.models import Compute
-from engine.drivers.base import HypervisorDriver, NicSpec, PowerState
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import NicSpec, PowerState
 from engine.errors import Conflict, NotFound
 from engine.inventory.models import Host, HostState
 from engine.jobs.worker import JobContext
 from engine.lifecycle import Action, Kind, State
 from engine.network.models import Network, NetworkInterface
-from engine.network.state import emit_interface, hypervisor_name
+from engine.network.state import hypervisor_name
 from engine.resources.state import change_state
 
 

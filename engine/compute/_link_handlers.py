@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from engine import lifecycle
 from engine.compute.models import Compute
 from engine.errors import EngineError
-from engine.jobs.worker import HandlerRegistry, JobContext, JobHandler
+from engine.jobs.worker import JobContext
 from engine.lifecycle import Action, Kind, State
 from engine.network.models import NetworkInterface
 from engine.resources.emitters import ResourceEmitter
@@ -165,13 +165,6 @@ def delete_link(ctx: JobContext, link: L, kind: Kind, emit: ResourceEmitter[L]) 
     ctx.session.flush()
 
 
-def register_handlers(registry: HandlerRegistry, handlers: Iterable[JobHandler]) -> None:
-    """Register each of ``handlers`` whose action ``registry`` has no handler for yet."""
-    for handler in handlers:
-        if registry.get(handler.action) is None:
-            registry.register(handler)
-
-
 __all__ = [
     "complete_links",
     "delete_link",
@@ -179,5 +172,4 @@ __all__ = [
     "fail_link",
     "fail_links",
     "prepared_links",
-    "register_handlers",
 ]

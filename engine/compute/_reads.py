@@ -17,7 +17,7 @@ from engine import lifecycle
 from engine.compute.models import Compute
 from engine.errors import InvalidInput, NotFound
 from engine.lifecycle import Kind, State
-from engine.resources.prepared import find_visible, list_states
+from engine.prepared import find_visible, list_states
 from engine.scope import Scope
 
 

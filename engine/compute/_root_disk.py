@@ -27,7 +27,8 @@ from engine.allocation.root_pools import GIB, host_pool
 from engine.catalog.models import ComputeOffering, Image
 from engine.compute.models import Compute
 from engine.compute.root_disks import claim_root_disk, release_root_claim, root_volume_name
-from engine.drivers.base import HypervisorDriver, PowerState, VolumeInfo
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import PowerState, VolumeInfo
 from engine.errors import AlreadyExists, NotFound
 from engine.inventory.models import Host, StoragePool
 

@@ -1,9 +1,8 @@
-"""Volume attachments: the half of :class:`~engine.storage.service.StorageService`
-that links volumes to computes (OCCI storagelink, GFD.224 §3.4.2; CIMI
+"""Volume attachments: the links of computes to volumes (OCCI storagelink, GFD.224 §3.4.2; CIMI
 MachineVolume, DSP0263 §5.14).
 
 An attachment is created ``attaching`` with a ``storage_attachment.attach``
-job, or without a job by :meth:`StorageAttachments.prepare_attachment` while
+job, or without a job by :meth:`AttachmentService.prepare_attachment` while
 its compute is being created (the compute's creation defines the guest with
 the disk and completes the attachment). Detaching queues a
 ``storage_attachment.detach`` job; when it succeeds the row is deleted (the
@@ -26,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import lifecycle
-from engine.compute.links import (
+from engine.compute._links import (
     check_pair,
     find_link,
     list_links,
@@ -34,6 +33,7 @@ from engine.compute.links import (
     request_detach,
     submit_attach,
 )
+from engine.compute.link_events import emit_attachment
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.db import new_id
@@ -46,7 +46,7 @@ from engine.resources.ids import choose_id
 from engine.resources.state import ATTACH_COMPUTE_STATES, refuse
 from engine.scope import Scope
 from engine.storage.models import StorageAttachment, Volume
-from engine.storage.state import emit_attachment
+from engine.storage.service import StorageService
 
 #: Device names the libvirt family accepts for disks (as engine.drivers.base checks).
 DEVICE_RE = re.compile(r"^(vd|sd|hd|xvd)[a-z]{1,2}$")
@@ -64,14 +64,22 @@ def device_names() -> Iterator[str]:
     yield from (f"vd{a}{b}" for a in letters for b in letters)
 
 
-class StorageAttachments:
-    """Attach volumes to computes and detach them (mixed into StorageService)."""
+class AttachmentService:
+    """Attach volumes to computes and detach them.
 
-    session: Session
+    An attachment is a link of the compute's (its source in OCCI, a
+    collection of the Machine in CIMI), so it lives with compute, above the
+    volumes of :mod:`engine.storage` that it reads.
 
-    def get(self, scope: Scope, volume_id: str, *, include_deleted: bool = False) -> Volume:
-        """A volume visible to ``scope`` (see :class:`~engine.storage.service.StorageService`)."""
-        raise NotImplementedError
+    :param session: the unit of work; the caller commits (then calls
+        :func:`engine.jobs.worker.notify`) or rolls back.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _volume(self, scope: Scope, volume_id: str) -> Volume:
+        return StorageService(self.session).get(scope, volume_id)
 
     # -- reading ---------------------------------------------------------------
 
@@ -127,7 +135,7 @@ class StorageAttachments:
             taken, or the compute's host does not reach the volume's pool.
         """
         compute = ComputeService(self.session).get(scope, compute_id)
-        volume = self.get(scope, volume_id)
+        volume = self._volume(scope, volume_id)
         if State(compute.state) not in ATTACH_COMPUTE_STATES:
             raise refuse(
                 Kind.COMPUTE, compute.state, "attach a volume to the compute", ATTACH_COMPUTE_STATES
@@ -173,7 +181,7 @@ class StorageAttachments:
         :raises Conflict: as for :meth:`attach`.
         """
         compute = ComputeService(self.session).get(scope, compute.id)
-        volume = self.get(scope, volume.id)
+        volume = self._volume(scope, volume.id)
         creating = {State.CREATING}
         if compute.state != State.CREATING:
             raise refuse(Kind.COMPUTE, compute.state, "prepare an attachment", creating)
@@ -325,6 +333,6 @@ class StorageAttachments:
 __all__ = [
     "BOOT_DEVICE",
     "DEVICE_RE",
-    "StorageAttachments",
+    "AttachmentService",
     "device_names",
 ]

@@ -1,8 +1,8 @@
 """``compute.capture``: a stopped guest's first disk becomes a new image.
 
-The image row is created (``creating``) by
-:meth:`engine.compute.service.ComputeService.perform` when the job is
-queued, so the caller has its id at once; the job copies the disk into a
+The image row is created (``creating``) by :func:`new_capture_image` when
+:meth:`engine.compute.service.ComputeService.perform` queues the job, so the
+caller has its id at once; the job copies the disk into a
 storage pool of the compute's host and makes the image ``available``, owned
 by the compute's owner, with its ``location`` the copy's path (guests boot
 from it on that host). The copy's volume name is derived from the image id,
@@ -11,11 +11,15 @@ so a re-run after a crash finds the copy an earlier attempt made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from engine import lifecycle
 from engine.allocation.root_pools import host_pool
 from engine.catalog.models import Image
+from engine.catalog.service import CatalogService
 from engine.compute._guest import check_power, guest_spec
 from engine.compute._handler_base import (
     MESSAGE_LENGTH,
@@ -28,13 +32,13 @@ from engine.compute._handler_base import (
 from engine.compute._root_disk import find_volume
 from engine.compute.models import Compute
 from engine.compute.state import change_state, emit_compute
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.errors import NotFound
 from engine.events.service import DomainEvent, emit
 from engine.inventory.models import Host
 from engine.jobs.worker import JobContext
 from engine.lifecycle import Action, Kind, State
-from engine.scope import Owner
+from engine.scope import Owner, Scope
 
 
 class CaptureHandler(ComputeHandler):
@@ -129,4 +133,29 @@ def image_volume_name(image: Image) -> str:
     return f"concord-image-{image.id}"
 
 
-__all__ = ["CaptureHandler", "image_volume_name"]
+def new_capture_image(
+    session: Session, scope: Scope, compute: Compute, parameters: Mapping[str, Any]
+) -> Image:
+    """Record the image a capture of ``compute`` will fill, when the capture is requested.
+
+    Through the catalog, so that the name is unique for its owner and the
+    owner's ``templates`` limit is charged (and released when the image is
+    deleted from the catalog, whatever becomes of the capture).
+
+    :param parameters: the capture's ``image_name`` and ``image_description``.
+    """
+    image = CatalogService(session).create_image(
+        scope,
+        parameters["image_name"],
+        account_id=compute.account_id,
+        description=parameters.get("image_description"),
+        arch=compute.arch,
+        zone_id=compute.zone_id,
+    )
+    image.state = lifecycle.initial(Kind.IMAGE).value
+    image.source_compute_id = compute.id
+    session.flush()
+    return image
+
+
+__all__ = ["CaptureHandler", "image_volume_name", "new_capture_image"]

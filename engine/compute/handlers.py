@@ -29,6 +29,8 @@ import sqlalchemy as sa
 
 from engine import lifecycle
 from engine.compute._attachment_handlers import (
+    AttachHandler,
+    DetachHandler,
     complete_prepared_attachments,
     fail_prepared_attachments,
 )
@@ -51,6 +53,8 @@ from engine.compute._handler_base import (
     spec_factory,
 )
 from engine.compute._interface_handlers import (
+    AttachInterfaceHandler,
+    DetachInterfaceHandler,
     complete_prepared_interfaces,
     fail_prepared_interfaces,
 )
@@ -61,7 +65,8 @@ from engine.compute.state import (
     change_state,
     emit_compute,
 )
-from engine.drivers.base import HypervisorDriver, PowerState
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import PowerState
 from engine.errors import Conflict
 from engine.events.service import DomainEvent, emit
 from engine.inventory.models import Host, HostState
@@ -365,14 +370,17 @@ HANDLERS: tuple[JobHandler, ...] = (
     PowerHandler(Action.SUSPEND, "compute.suspended", _suspend),
     CaptureHandler(),
     DeleteHandler(),
+    # A compute's links: attaching and detaching its volumes and interfaces.
+    AttachHandler(),
+    DetachHandler(),
+    AttachInterfaceHandler(),
+    DetachInterfaceHandler(),
 )
 
 
 def register(registry: HandlerRegistry) -> None:
     """Register every compute handler not yet in ``registry`` (safe to call twice)."""
-    for handler in HANDLERS:
-        if registry.get(handler.action) is None:
-            registry.register(handler)
+    registry.register_missing(HANDLERS)
 
 
 __all__ = [

@@ -1,9 +1,8 @@
-"""Network interfaces: the half of :class:`~engine.network.service.NetworkService`
-that links computes to networks (OCCI networkinterface, GFD.224 §3.4.1;
+"""Network interfaces: the links of computes to networks (OCCI networkinterface, GFD.224 §3.4.1;
 CIMI MachineNetworkInterface).
 
 An interface is created ``attaching`` with a ``network_interface.attach``
-job, or without a job by :meth:`NetworkInterfaces.prepare_interface` while
+job, or without a job by :meth:`InterfaceService.prepare_interface` while
 its compute is being created (the compute's creation defines the guest with
 the NIC and completes the interface). Its address and MAC come from
 :class:`~engine.network.ipam.IPAM`, which guarantees their uniqueness.
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine import lifecycle
-from engine.compute.links import (
+from engine.compute._links import (
     check_pair,
     find_link,
     list_links,
@@ -26,16 +25,18 @@ from engine.compute.links import (
     request_detach,
     submit_attach,
 )
+from engine.compute.link_events import emit_interface
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.jobs.models import Job
 from engine.lifecycle import Kind, State
 from engine.network.ipam import IPAM
 from engine.network.models import Network, NetworkInterface
-from engine.network.state import check_interface_name, emit_interface
+from engine.network.service import NetworkService
+from engine.network.state import check_interface_name
+from engine.prepared import prepared, visible
 from engine.resources import checks
 from engine.resources.ids import choose_id
-from engine.resources.prepared import prepared, visible
 from engine.resources.state import ATTACH_COMPUTE_STATES, refuse
 from engine.scope import Scope
 
@@ -46,14 +47,22 @@ ATTACH_NETWORK_STATES = frozenset({State.RUNNING})
 PREPARE_NETWORK_STATES = frozenset({State.RUNNING, State.CREATING})
 
 
-class NetworkInterfaces:
-    """Attach computes to networks and detach them (mixed into NetworkService)."""
+class InterfaceService:
+    """Attach computes to networks and detach them.
 
-    session: Session
+    An interface is a link of the compute's (its source in OCCI, a collection
+    of the Machine in CIMI), so it lives with compute, above the networks of
+    :mod:`engine.network` that it reads and whose addresses it takes.
 
-    def get(self, scope: Scope, network_id: str, *, include_deleted: bool = False) -> Network:
-        """A network visible to ``scope`` (see :class:`~engine.network.service.NetworkService`)."""
-        raise NotImplementedError
+    :param session: the unit of work; the caller commits (then calls
+        :func:`engine.jobs.worker.notify`) or rolls back.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _network(self, scope: Scope, network_id: str) -> Network:
+        return NetworkService(self.session).get(scope, network_id)
 
     # -- reading ---------------------------------------------------------------
 
@@ -136,7 +145,7 @@ class NetworkInterfaces:
         :raises CapacityUnavailable: the network has no free address.
         """
         compute = ComputeService(self.session).get(scope, compute_id)
-        network = self.get(scope, network_id)
+        network = self._network(scope, network_id)
         nic = self._link(
             compute,
             network,
@@ -175,7 +184,7 @@ class NetworkInterfaces:
         :raises Conflict: as for :meth:`attach_interface`.
         """
         compute = ComputeService(self.session).get(scope, compute.id)
-        network = self.get(scope, network.id)
+        network = self._network(scope, network.id)
         nic = self._link(
             compute,
             network,
@@ -280,4 +289,4 @@ class NetworkInterfaces:
         return f"eth{index}"
 
 
-__all__ = ["ATTACH_NETWORK_STATES", "PREPARE_NETWORK_STATES", "NetworkInterfaces"]
+__all__ = ["ATTACH_NETWORK_STATES", "PREPARE_NETWORK_STATES", "InterfaceService"]

@@ -8,11 +8,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.catalog import models as _catalog_tables  # noqa: F401
 from engine.db import Base, UTCDateTime, new_id, utcnow
-from engine.resources.models import OwnedResource
+from engine.inventory import models as _inventory_tables  # noqa: F401
+from engine.resources.models import ZonedResource
+from engine.resources.references import refers_to
 
 
-class Compute(OwnedResource, Base):
+class Compute(ZonedResource, Base):
     """A guest: sized by an offering or explicitly, booted from an image.
 
     ``host_id`` is where it is placed now (capacity is held there while it
@@ -22,7 +27,6 @@ class Compute(OwnedResource, Base):
 
     __tablename__ = "computes"
 
-    zone_id: Mapped[str] = mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
     offering_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("compute_offerings.id", ondelete="SET NULL"), index=True
     )
@@ -55,7 +59,7 @@ class Compute(OwnedResource, Base):
     ssh_public_key: Mapped[str | None] = mapped_column(sa.Text)
     #: Contextualisation data supplied once at creation (OCCI user_data).
     user_data: Mapped[str | None] = mapped_column(sa.Text)
-    #: The hypervisor's last reported power state (engine.drivers.base.PowerState).
+    #: The hypervisor's last reported power state (engine.drivers.specs.PowerState).
     power_state: Mapped[str | None] = mapped_column(sa.String(32))
     power_state_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -78,3 +82,10 @@ class SSHKey(Base):
     description: Mapped[str | None] = mapped_column(sa.String(1024))
     properties: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# What a compute uses of the catalog and the inventory: those refuse to
+# delete a row a live guest still uses (engine.resources.references).
+refers_to("images", "guest", Compute.image_id)
+refers_to("compute_offerings", "guest", Compute.offering_id)
+refers_to("hosts", "guest", Compute.host_id)

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from engine.compute.reconcile import ReconcileReport, reconcile
 from engine.db import Database
-from engine.drivers.base import LifecycleEvent
+from engine.drivers.specs import LifecycleEvent
 from engine.inventory.models import Host, HostState
 from engine.jobs.worker import DriverFactory
 

@@ -59,7 +59,7 @@ from engine.compute.models import Compute
 from engine.compute.root_disks import remove_orphan_root_disks
 from engine.compute.state import change_state, emit_compute
 from engine.db import Database, utcnow
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.errors import Conflict, DriverError, DriverUnavailable, PermissionDenied
 from engine.events.service import DomainEvent, emit
 from engine.inventory.models import Host, HostState

@@ -21,12 +21,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine import lifecycle
-from engine.allocation.root_pools import expected_root_disk_bytes
-from engine.allocation.service import AllocationService, ComputeRequest
-from engine.catalog.models import Image
-from engine.catalog.service import CatalogService
+from engine.allocation.service import AllocationService
+from engine.catalog import lookups
+from engine.compute._placement import place_new_compute
 from engine.compute._reads import ComputeReads
-from engine.compute.links import check_linkable
+from engine.compute.capture import new_capture_image
 from engine.compute.models import Compute
 from engine.compute.state import (
     JOB_ACTIONS,
@@ -117,8 +116,8 @@ class ComputeService(ComputeReads):
         checks.check_text("user_data", user_data, checks.MAX_USER_DATA, multiline=True)
         if not isinstance(start, bool) or not isinstance(ha_enabled, bool | None):
             raise InvalidInput("start and ha_enabled are booleans")
-        zone = checks.find_zone(self.session, scope, zone_id)
-        offering = checks.find_offering(self.session, scope, offering_id) if offering_id else None
+        zone = lookups.find_zone(self.session, scope, zone_id)
+        offering = lookups.find_offering(self.session, scope, offering_id) if offering_id else None
         vcpus = vcpus if vcpus is not None else (offering.vcpus if offering else None)
         memory_mib = (
             memory_mib if memory_mib is not None else (offering.memory_mib if offering else None)
@@ -127,7 +126,7 @@ class ComputeService(ComputeReads):
             raise InvalidInput("give vcpus and memory_mib, or an offering that sets them")
         checks.check_size(vcpus, memory_mib)
         image = (
-            checks.find_image(self.session, scope, image_id, zone, memory_mib)
+            lookups.find_image(self.session, scope, image_id, zone, memory_mib)
             if image_id is not None
             else None
         )
@@ -163,22 +162,7 @@ class ComputeService(ComputeReads):
         # the charge part of the caller's transaction on every back-end.
         self.session.flush()
         QuotaService(self.session).charge(owner, quota_amounts(compute))
-        allocation = AllocationService(self.session)
-        for volume in volumes:  # before placement: else a volume elsewhere looks like "no room"
-            check_linkable(owner, zone.id, volume, "volume")
-        on_hosts, in_clusters = allocation.volume_reach(volume.pool_id for volume in volumes)
-        request = ComputeRequest(
-            zone_id=zone.id,
-            vcpus=vcpus,
-            memory_mib=memory_mib,
-            host_tags=frozenset(offering.host_tags.split()) if offering else frozenset(),
-            on_hosts=on_hosts,
-            in_clusters=in_clusters,
-            root_disk_bytes=expected_root_disk_bytes(image, offering),
-        )
-        host = allocation.place_compute(request)
-        compute.host_id = compute.last_host_id = host.id
-        self.session.flush()
+        place_new_compute(self.session, compute, owner, offering, image, volumes)
         job = JobService(self.session).submit(
             scope,
             "compute.create",
@@ -272,7 +256,7 @@ class ComputeService(ComputeReads):
         :raises CapacityUnavailable: its host has no room to grow.
         """
         compute = self.get(scope, compute_id)
-        offering = checks.find_offering(self.session, scope, offering_id) if offering_id else None
+        offering = lookups.find_offering(self.session, scope, offering_id) if offering_id else None
         if offering is not None:
             vcpus = offering.vcpus if vcpus is None else vcpus
             memory_mib = offering.memory_mib if memory_mib is None else memory_mib
@@ -373,7 +357,7 @@ class ComputeService(ComputeReads):
         transitional = lifecycle.begin(Kind.COMPUTE, previous, action)
         change_state(self.session, compute, previous, transitional)
         if action is Action.CAPTURE:
-            parameters["image_id"] = self._new_image(scope, compute, parameters).id
+            parameters["image_id"] = new_capture_image(self.session, scope, compute, parameters).id
         return self._submit(scope, compute, action, previous, parameters)
 
     def delete(self, scope: Scope, compute_id: str) -> Job:
@@ -420,23 +404,6 @@ class ComputeService(ComputeReads):
             parameters={k: v for k, v in parameters.items() if k != "previous"},
         )
         return job
-
-    def _new_image(self, scope: Scope, compute: Compute, parameters: Mapping[str, Any]) -> Image:
-        # Through the catalog, so that the name is unique for its owner and
-        # the owner's 'templates' limit is charged (and released when the
-        # image is deleted from the catalog, whatever becomes of the capture).
-        image = CatalogService(self.session).create_image(
-            scope,
-            parameters["image_name"],
-            account_id=compute.account_id,
-            description=parameters.get("image_description"),
-            arch=compute.arch,
-            zone_id=compute.zone_id,
-        )
-        image.state = lifecycle.initial(Kind.IMAGE).value
-        image.source_compute_id = compute.id
-        self.session.flush()
-        return image
 
 
 __all__ = ["JOB_ACTIONS", "UNSET", "ComputeService", "Unset"]

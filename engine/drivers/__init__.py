@@ -1,16 +1,17 @@
 """Hypervisor drivers.
 
-:mod:`engine.drivers.base` holds the contract every driver meets and the value
-types that cross it; it needs no hypervisor library, so this package can be
-imported where libvirt is absent. The one implementation is
+:mod:`engine.drivers.base` holds the contract every driver meets and
+:mod:`engine.drivers.specs` the value types that cross it; neither needs a
+hypervisor library, so this package can be imported where libvirt is
+absent. The one implementation is
 :class:`engine.drivers.libvirt.LibvirtDriver`.
 """
 
-from engine.drivers.base import (
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import (
     DiskSpec,
     GuestSpec,
     HostInfo,
-    HypervisorDriver,
     LifecycleCallback,
     LifecycleEvent,
     NicSpec,

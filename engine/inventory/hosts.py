@@ -18,16 +18,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.allocation.service import host_limits, pool_limit
-from engine.compute.models import Compute
 from engine.db import utcnow
-from engine.drivers.base import HostInfo, HypervisorDriver, PoolInfo
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import HostInfo, PoolInfo
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.inventory.capacity import host_limits, pool_limit
 from engine.inventory.models import AllocationState, Cluster, Host, HostState, Pod, StoragePool
-from engine.lifecycle import State
-from engine.resources.naming import check_name
+from engine.naming import check_name
+from engine.resources.references import count_users
 from engine.scope import Scope
-from engine.storage.models import Volume
 
 #: Opens the driver of a host from its libvirt URI (e.g. ``LibvirtDriver``).
 DriverFactory = Callable[[str], HypervisorDriver]
@@ -350,21 +349,15 @@ class HostAdministration:
         # row in the transaction that records its guest, so after the lock either
         # that guest is visible to the count below or its claim will find no host.
         self.session.execute(sa.select(Host.id).where(Host.id == host.id).with_for_update())
-        guests = self.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Compute)
-            .where(Compute.host_id == host.id, Compute.state != State.DELETED.value)
+        # Guests and volumes declare what they use (their models call
+        # refers_to): the inventory refuses without knowing them.
+        for what, count in count_users(self.session, Host.__tablename__, [host.id]):
+            raise Conflict(f"host {host.name!r} still has {count} {what}(s) placed on it")
+        pools = list(
+            self.session.scalars(sa.select(StoragePool.id).where(StoragePool.host_id == host.id))
         )
-        if guests:
-            raise Conflict(f"host {host.name!r} still has {guests} guest(s) placed on it")
-        volumes = self.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Volume)
-            .join(StoragePool, Volume.pool_id == StoragePool.id)
-            .where(StoragePool.host_id == host.id, Volume.state != State.DELETED.value)
-        )
-        if volumes:
-            raise Conflict(f"host {host.name!r} still has {volumes} volume(s) in its pools")
+        for what, count in count_users(self.session, StoragePool.__tablename__, pools):
+            raise Conflict(f"host {host.name!r} still has {count} {what}(s) in its pools")
         self.session.execute(sa.delete(StoragePool).where(StoragePool.host_id == host.id))
         self.session.delete(host)
         self.session.flush()

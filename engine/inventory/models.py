@@ -14,8 +14,11 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base, UTCDateTime, new_id, utcnow
-from engine.tenancy.models import _enum
+from engine.db import Base, UTCDateTime, new_id, string_enum, utcnow
+
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.tenancy import models as _tenancy_tables  # noqa: F401
 
 
 class HostState(enum.StrEnum):
@@ -44,7 +47,7 @@ class Zone(Base):
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     description: Mapped[str | None] = mapped_column(sa.String(1024))
     allocation_state: Mapped[AllocationState] = mapped_column(
-        _enum(AllocationState), default=AllocationState.ENABLED
+        string_enum(AllocationState), default=AllocationState.ENABLED
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -59,7 +62,7 @@ class Pod(Base):
     zone_id: Mapped[str] = mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(sa.String(255))
     allocation_state: Mapped[AllocationState] = mapped_column(
-        _enum(AllocationState), default=AllocationState.ENABLED
+        string_enum(AllocationState), default=AllocationState.ENABLED
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -84,7 +87,7 @@ class Cluster(Base):
     memory_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=1.0)
     storage_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=2.0)
     allocation_state: Mapped[AllocationState] = mapped_column(
-        _enum(AllocationState), default=AllocationState.ENABLED
+        string_enum(AllocationState), default=AllocationState.ENABLED
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -111,9 +114,9 @@ class Host(Base):
     #: vCPUs and MiB promised to guests placed here (running or reserved).
     allocated_vcpus: Mapped[int] = mapped_column(sa.Integer, default=0)
     allocated_memory_mib: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    state: Mapped[HostState] = mapped_column(_enum(HostState), default=HostState.UP)
+    state: Mapped[HostState] = mapped_column(string_enum(HostState), default=HostState.UP)
     allocation_state: Mapped[AllocationState] = mapped_column(
-        _enum(AllocationState), default=AllocationState.ENABLED
+        string_enum(AllocationState), default=AllocationState.ENABLED
     )
     #: Space-separated host tags that offerings can require.
     tags: Mapped[str] = mapped_column(sa.String(1024), default="")
@@ -154,7 +157,7 @@ class StoragePool(Base):
     allocated_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     tags: Mapped[str] = mapped_column(sa.String(1024), default="")
     allocation_state: Mapped[AllocationState] = mapped_column(
-        _enum(AllocationState), default=AllocationState.ENABLED
+        string_enum(AllocationState), default=AllocationState.ENABLED
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.inventory.hosts import DriverFactory, host_tags, shared_pool_names
 from engine.inventory.models import Cluster, Host, HostState, StoragePool
-from engine.lifecycle import State
+from engine.resources.references import count_users
 from engine.scope import Scope
-from engine.storage.models import Volume
 
 
 class PoolAdministration:
@@ -106,11 +105,7 @@ class PoolAdministration:
         )
         if not local:
             return
-        used = self.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Volume)
-            .where(Volume.pool_id.in_([p.id for p in local]), Volume.state != State.DELETED.value)
-        )
+        used = count_users(self.session, StoragePool.__tablename__, [p.id for p in local])
         if used or any(p.allocated_bytes for p in local):
             raise Conflict(
                 f"volumes live in host-local records of pool {pool_name!r}; "

@@ -22,7 +22,7 @@ from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.inventory.hosts import DriverFactory, HostAdministration, HostCapacity, Progress
 from engine.inventory.models import AllocationState, Cluster, ImageStore, Pod, Zone
 from engine.inventory.pools import PoolAdministration
-from engine.resources.naming import check_name
+from engine.naming import check_name
 from engine.scope import Scope
 
 

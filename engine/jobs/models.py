@@ -15,8 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base, UTCDateTime, new_id, utcnow
-from engine.tenancy.models import _enum
+from engine.db import Base, UTCDateTime, new_id, string_enum, utcnow
+
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.tenancy import models as _tenancy_tables  # noqa: F401
 
 
 class JobState(enum.StrEnum):
@@ -45,7 +48,7 @@ class Job(Base):
     action: Mapped[str] = mapped_column(sa.String(64))
     target_type: Mapped[str] = mapped_column(sa.String(32))
     target_id: Mapped[str] = mapped_column(sa.String(36), index=True)
-    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
+    state: Mapped[JobState] = mapped_column(string_enum(JobState), default=JobState.QUEUED)
     progress: Mapped[int] = mapped_column(sa.Integer, default=0)
     parameters: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

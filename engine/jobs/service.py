@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.db import Database, utcnow
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.jobs.models import Job, JobState
-from engine.scope import Owner, Scope
-from engine.tenancy.models import Domain
+from engine.scope import Owner, Scope, subtree
 
 #: How many times a job whose worker died is run again before it fails.
 MAX_ATTEMPTS = 3
@@ -114,8 +113,7 @@ class JobService:
         if scope.is_root_admin:
             return sa.true()
         if scope.is_admin:
-            subtree = sa.select(Domain.id).where(Domain.path.startswith(scope.domain_path))
-            return Job.domain_id.in_(subtree)
+            return Job.domain_id.in_(subtree(scope.domain_path))
         own = sa.and_(Job.account_id == scope.account_id, Job.project_id.is_(None))
         if scope.project_ids:
             return sa.or_(own, Job.project_id.in_(sorted(scope.project_ids)))

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -82,6 +82,12 @@ class HandlerRegistry:
             raise ValueError(f"a handler for {handler.action!r} is already registered")
         self._handlers[handler.action] = handler
         return handler
+
+    def register_missing(self, handlers: Iterable[JobHandler]) -> None:
+        """Register each of ``handlers`` whose action has no handler yet (safe to call twice)."""
+        for handler in handlers:
+            if handler.action not in self._handlers:
+                self.register(handler)
 
     def get(self, action: str) -> JobHandler | None:
         """The handler of ``action``, if any."""

@@ -33,13 +33,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine import lifecycle
-from engine.compute._interface_handlers import (
-    AttachInterfaceHandler,
-    DetachInterfaceHandler,
-    complete_prepared_interfaces,
-    fail_prepared_interfaces,
-)
-from engine.compute._link_handlers import register_handlers
 from engine.errors import Conflict, EngineError, NotFound
 from engine.inventory.models import Cluster, Host, HostState, Pod
 from engine.jobs.worker import HandlerRegistry, JobContext, JobHandler
@@ -211,24 +204,18 @@ HANDLERS: tuple[JobHandler, ...] = (
     NetworkHandler(Action.START, "network.started"),
     NetworkHandler(Action.STOP, "network.stopped"),
     NetworkHandler(Action.DELETE, "network.deleted"),
-    AttachInterfaceHandler(),
-    DetachInterfaceHandler(),
 )
 
 
 def register(registry: HandlerRegistry) -> None:
     """Register every network handler not yet in ``registry`` (safe to call twice)."""
-    register_handlers(registry, HANDLERS)
+    registry.register_missing(HANDLERS)
 
 
 __all__ = [
     "HANDLERS",
-    "AttachInterfaceHandler",
     "CreateNetworkHandler",
-    "DetachInterfaceHandler",
     "NetworkHandler",
-    "complete_prepared_interfaces",
-    "fail_prepared_interfaces",
     "load_network",
     "register",
     "zone_hosts",

@@ -5,11 +5,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.catalog import models as _catalog_tables  # noqa: F401
 from engine.db import Base
-from engine.resources.models import OwnedResource
+from engine.resources.models import OwnedResource, ZonedResource
+from engine.resources.references import refers_to
 
 
-class Network(OwnedResource, Base):
+class Network(ZonedResource, Base):
     """A guest network: an IP range on a VLAN or VXLAN segment."""
 
     __tablename__ = "networks"
@@ -17,7 +21,6 @@ class Network(OwnedResource, Base):
     # deleted network gives its VNI back by clearing it (NULLs never clash).
     __table_args__ = (sa.UniqueConstraint("zone_id", "vni", name="uq_networks_zone_vni"),)
 
-    zone_id: Mapped[str] = mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
     offering_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("network_offerings.id", ondelete="SET NULL"), index=True
     )
@@ -54,3 +57,8 @@ class NetworkInterface(OwnedResource, Base):
     mac: Mapped[str] = mapped_column(sa.String(17))
     ip_address: Mapped[str | None] = mapped_column(sa.String(64))
     allocation: Mapped[str] = mapped_column(sa.String(16), default="dynamic")
+
+
+# What a network uses of the catalog: it refuses to delete an offering a
+# live network still uses (engine.resources.references).
+refers_to("network_offerings", "network", Network.offering_id)

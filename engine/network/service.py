@@ -1,5 +1,5 @@
-"""Networks and network interfaces (OCCI network and networkinterface, CIMI Network and
-MachineNetworkInterface).
+"""Networks (OCCI network, CIMI Network); the interfaces of computes on them are
+:mod:`engine.compute.interfaces`.
 
 What a network is:
 
@@ -41,9 +41,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine import lifecycle
+from engine.catalog import lookups
 from engine.catalog.models import NetworkOffering
 from engine.catalog.service import CatalogService
-from engine.compute.interfaces import NetworkInterfaces
 from engine.errors import Conflict, InvalidInput
 from engine.jobs.models import Job
 from engine.jobs.service import JobService
@@ -71,8 +71,8 @@ from engine.tenancy.quotas import QuotaService
 QUOTA = {ResourceType.NETWORKS: 1}
 
 
-class NetworkService(OwnedResources[Network], NetworkInterfaces):
-    """Networks and interfaces as tenants and administrators see them.
+class NetworkService(OwnedResources[Network]):
+    """Networks as tenants and administrators see them.
 
     :meth:`list` comes from :class:`~engine.resources.owned.OwnedResources`.
 
@@ -150,7 +150,7 @@ class NetworkService(OwnedResources[Network], NetworkInterfaces):
             raise InvalidInput("start is a boolean", field="start")
         allocation = check_allocation(allocation)
         vlan = check_vlan(vlan)
-        zone = checks.find_zone(self.session, scope, zone_id)
+        zone = lookups.find_zone(self.session, scope, zone_id)
         offering = (
             CatalogService(self.session).get_entry(scope, NetworkOffering, offering_id)
             if offering_id

@@ -1,10 +1,10 @@
-"""A network's and an interface's recorded facts, validation and events.
+"""A network's recorded facts, validation and events.
 
 Shared by :mod:`engine.network.service` (requests) and
 :mod:`engine.network.handlers` (jobs): every ``network.*`` event carries
-:func:`network_facts` and every ``network_interface.*`` event
-:func:`interface_facts`, plus ``previous_state``, so that usage accounting
-can follow networks and addresses from their events alone.
+:func:`network_facts` plus ``previous_state``, so that usage accounting
+can follow networks from their events alone (interfaces' events, which carry
+the addresses: :mod:`engine.compute.link_events`).
 
 Attribute names follow OCCI (GFD.224 §3.2 Network and its IPNetwork mixin
 §3.5.2: ``occi.network.vlan``, ``label``, ``address``, ``gateway``,
@@ -20,11 +20,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.compute.models import Compute
 from engine.errors import InvalidInput
 from engine.lifecycle import Action, Kind
 from engine.network.ipam import IPAddress, IPNetwork, default_gateway, parse_address
-from engine.network.models import Network, NetworkInterface
+from engine.network.models import Network
 from engine.resources.emitters import ResourceEmitter, resource_emitter
 from engine.resources.state import iso
 
@@ -151,31 +150,6 @@ emit_network: ResourceEmitter[Network] = resource_emitter(
 )
 
 
-def interface_facts(session: Session, nic: NetworkInterface) -> dict[str, Any]:
-    """The facts every ``network_interface.*`` event carries."""
-    compute = session.get(Compute, nic.compute_id)
-    return {
-        "compute_id": nic.compute_id,
-        "network_id": nic.network_id,
-        "interface": nic.interface,
-        "mac": nic.mac,
-        "ip_address": nic.ip_address,
-        "allocation": nic.allocation,
-        "state": nic.state,
-        "host_id": compute.host_id if compute else None,
-        "account_id": nic.account_id,
-        "project_id": nic.project_id,
-        "domain_id": nic.domain_id,
-    }
-
-
-emit_interface: ResourceEmitter[NetworkInterface] = resource_emitter(
-    Kind.NETWORK_INTERFACE,
-    interface_facts,
-    "Record a ``network_interface.*`` event, in the caller's transaction.",
-)
-
-
 __all__ = [
     "ALLOCATIONS",
     "DEFAULT_CIDR",
@@ -186,9 +160,7 @@ __all__ = [
     "check_interface_name",
     "check_range",
     "check_vlan",
-    "emit_interface",
     "emit_network",
     "hypervisor_name",
-    "interface_facts",
     "network_facts",
 ]

@@ -14,15 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from engine.catalog.models import ComputeOffering, Image
-from engine.catalog.service import CatalogService
-from engine.errors import CapacityUnavailable, InvalidInput, NotFound
-from engine.inventory.models import Zone
-from engine.inventory.service import first_enabled_zone, sees_zone
-from engine.lifecycle import Action, State
-from engine.scope import Scope
+from engine.errors import InvalidInput
+from engine.lifecycle import Action
 
 #: Sizes no single guest of a libvirt host reaches; larger values are typos or attacks.
 MAX_VCPUS = 256
@@ -161,42 +154,3 @@ def action_parameters(action: Action, params: Mapping[str, Any]) -> dict[str, An
         if params.get("image_description") is not None:
             result["image_description"] = params["image_description"]
     return result
-
-
-def find_zone(session: Session, scope: Scope, zone_id: str | None) -> Zone:
-    """The zone to place a new resource in: ``zone_id``, else the first enabled zone.
-
-    The rules are the inventory's (:func:`~engine.inventory.service.first_enabled_zone`,
-    :func:`~engine.inventory.service.sees_zone`), except that "no zone at all"
-    is a lack of capacity, not a missing resource.
-    """
-    if zone_id is None:
-        zone = first_enabled_zone(session)
-        if zone is None:
-            raise CapacityUnavailable("no zone accepts new guests")
-        return zone
-    zone = session.get(Zone, zone_id)
-    if zone is None or not sees_zone(scope, zone):
-        raise NotFound(f"no zone {zone_id!r}", id=zone_id)
-    return zone
-
-
-def find_offering(session: Session, scope: Scope, offering_id: str) -> ComputeOffering:
-    """A compute offering ``scope`` may use."""
-    return CatalogService(session).get_entry(scope, ComputeOffering, offering_id)
-
-
-def find_image(session: Session, scope: Scope, image_id: str, zone: Zone, memory_mib: int) -> Image:
-    """An available image ``scope`` may boot in ``zone`` with ``memory_mib``."""
-    image = CatalogService(session).get_entry(scope, Image, image_id)
-    if image.state != State.AVAILABLE:
-        raise InvalidInput(f"image {image.name!r} is {image.state}, not available")
-    if image.zone_id is not None and image.zone_id != zone.id:
-        raise InvalidInput(f"image {image.name!r} is not available in zone {zone.name!r}")
-    if memory_mib < image.min_memory_mib:
-        raise InvalidInput(
-            f"image {image.name!r} needs at least {image.min_memory_mib} MiB of memory",
-            field="memory_mib",
-            minimum=image.min_memory_mib,
-        )
-    return image

@@ -15,6 +15,10 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from engine.db import Base, UTCDateTime, new_id, utcnow
 
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.tenancy import models as _tenancy_tables  # noqa: F401
+
 
 class OwnedResource:
     """Columns of every resource owned by an account (and optionally a project)."""
@@ -41,6 +45,14 @@ class OwnedResource:
     @declared_attr
     def domain_id(cls) -> Mapped[str]:
         return mapped_column(sa.ForeignKey("domains.id", ondelete="RESTRICT"), index=True)
+
+
+class ZonedResource(OwnedResource):
+    """An owned resource that lives in one zone: a compute, a volume, a network."""
+
+    @declared_attr
+    def zone_id(cls) -> Mapped[str]:
+        return mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
 
 
 class ResourceTag(Base):

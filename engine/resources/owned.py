@@ -32,17 +32,16 @@ from engine.errors import InvalidInput, NotFound
 from engine.jobs.models import Job
 from engine.jobs.service import JobService
 from engine.lifecycle import Action, Kind, State
-from engine.network.models import Network
+from engine.prepared import find_visible, list_states
 from engine.resources import checks
 from engine.resources.checks import Unset
 from engine.resources.emitters import ResourceEmitter
-from engine.resources.prepared import find_visible, list_states
+from engine.resources.models import ZonedResource
 from engine.resources.state import change_state
 from engine.scope import Owner, Scope
-from engine.storage.models import Volume
 
 #: The resource a service owns.
-R = TypeVar("R", Volume, Network)
+R = TypeVar("R", bound=ZonedResource)
 
 
 class OwnedResources(Generic[R]):

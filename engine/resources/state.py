@@ -22,17 +22,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.compute.models import Compute
 from engine.errors import Conflict, InvalidTransition
 from engine.events.models import Event
 from engine.events.service import DomainEvent, emit
 from engine.lifecycle import Kind, State
-from engine.network.models import Network, NetworkInterface
+from engine.resources.models import OwnedResource, ZonedResource
 from engine.scope import Owner, Scope
-from engine.storage.models import StorageAttachment, Volume
 
-#: The rows this module records states of.
-Resource = Volume | StorageAttachment | Network | NetworkInterface
+#: The rows this module records states of: volumes, networks and the links of
+#: computes to them (any owned resource works the same way).
+Resource = OwnedResource
 #: Longest state_message the column holds.
 MESSAGE_LENGTH = 1024
 #: Compute states in which volumes and interfaces are attached: a guest that
@@ -81,7 +80,7 @@ def change_state(
 
 def pin(
     session: Session,
-    model: type[Compute] | type[Volume] | type[Network],
+    model: type[ZonedResource],
     row_id: str,
     states: Collection[State],
     kind: Kind,

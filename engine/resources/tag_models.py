@@ -17,6 +17,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, UTCDateTime, new_id, utcnow
 
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.tenancy import models as _tenancy_tables  # noqa: F401
+
 
 class Tag(Base):
     """A label defined by a tenant.

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine.db import new_id
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.lifecycle import Kind
-from engine.resources.prepared import prepared, visible
+from engine.prepared import prepared, visible
 from engine.resources.tag_models import Tag, TagAssignment
 from engine.scope import Owner, Scope
 

@@ -33,13 +33,6 @@ from sqlalchemy.orm import Session
 
 from engine import lifecycle
 from engine.allocation.service import AllocationService
-from engine.compute._attachment_handlers import (
-    AttachHandler,
-    DetachHandler,
-    complete_prepared_attachments,
-    fail_prepared_attachments,
-)
-from engine.compute._link_handlers import register_handlers
 from engine.drivers.base import HypervisorDriver
 from engine.errors import Conflict, DriverError, DriverUnavailable, EngineError, NotFound
 from engine.inventory.models import Host, HostState, StoragePool
@@ -323,27 +316,21 @@ HANDLERS: tuple[JobHandler, ...] = (
     AvailabilityHandler(Action.ONLINE),
     AvailabilityHandler(Action.OFFLINE),
     DeleteVolumeHandler(),
-    AttachHandler(),
-    DetachHandler(),
 )
 
 
 def register(registry: HandlerRegistry) -> None:
     """Register every storage handler not yet in ``registry`` (safe to call twice)."""
-    register_handlers(registry, HANDLERS)
+    registry.register_missing(HANDLERS)
 
 
 __all__ = [
     "HANDLERS",
-    "AttachHandler",
     "AvailabilityHandler",
     "CreateVolumeHandler",
     "DeleteVolumeHandler",
-    "DetachHandler",
     "ResizeVolumeHandler",
     "VolumeHandler",
-    "complete_prepared_attachments",
-    "fail_prepared_attachments",
     "load_volume",
     "pool_host",
     "register",

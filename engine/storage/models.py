@@ -5,16 +5,20 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.catalog import models as _catalog_tables  # noqa: F401
 from engine.db import Base
-from engine.resources.models import OwnedResource
+from engine.inventory import models as _inventory_tables  # noqa: F401
+from engine.resources.models import OwnedResource, ZonedResource
+from engine.resources.references import refers_to
 
 
-class Volume(OwnedResource, Base):
+class Volume(ZonedResource, Base):
     """A block device in a primary storage pool (OCCI storage, CIMI Volume)."""
 
     __tablename__ = "volumes"
 
-    zone_id: Mapped[str] = mapped_column(sa.ForeignKey("zones.id", ondelete="RESTRICT"), index=True)
     offering_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("disk_offerings.id", ondelete="SET NULL"), index=True
     )
@@ -51,3 +55,10 @@ class StorageAttachment(OwnedResource, Base):
     #: The guest device name, e.g. ``vdb`` (OCCI occi.storagelink.deviceid).
     device: Mapped[str] = mapped_column(sa.String(32))
     mountpoint: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+# What a volume uses of the catalog and the inventory: those refuse to
+# delete a row a live volume still uses (engine.resources.references).
+refers_to("images", "volume", Volume.image_id)
+refers_to("disk_offerings", "volume", Volume.offering_id)
+refers_to("storage_pools", "volume", Volume.pool_id)

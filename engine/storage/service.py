@@ -1,4 +1,5 @@
-"""Volumes and their attachments (OCCI storage and storagelink, CIMI Volume and MachineVolume).
+"""Volumes (OCCI storage, CIMI Volume); attaching them to computes is
+:mod:`engine.compute.attachments`.
 
 Every mutation happens in the caller's transaction and is complete when it
 commits: the volume row, its quota charge (``volumes`` and
@@ -39,9 +40,9 @@ from sqlalchemy.orm import Session
 
 from engine import lifecycle
 from engine.allocation.service import AllocationService
+from engine.catalog import lookups
 from engine.catalog.models import DiskOffering, Image
 from engine.catalog.service import CatalogService
-from engine.compute.attachments import StorageAttachments
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
 from engine.inventory.models import StoragePool
 from engine.jobs.models import Job
@@ -67,8 +68,8 @@ from engine.tenancy.models import ResourceType
 from engine.tenancy.quotas import QuotaService
 
 
-class StorageService(OwnedResources[Volume], StorageAttachments):
-    """Volumes and attachments as tenants and administrators see them.
+class StorageService(OwnedResources[Volume]):
+    """Volumes as tenants and administrators see them.
 
     :meth:`list` comes from :class:`~engine.resources.owned.OwnedResources`.
 
@@ -137,7 +138,7 @@ class StorageService(OwnedResources[Volume], StorageAttachments):
         checks.check_text("name", name, 255, required=True)
         checks.check_text("description", description, 1024)
         checks.check_properties(properties)
-        zone = checks.find_zone(self.session, scope, zone_id)
+        zone = lookups.find_zone(self.session, scope, zone_id)
         catalog = CatalogService(self.session)
         offering = catalog.get_entry(scope, DiskOffering, offering_id) if offering_id else None
         image = catalog.get_entry(scope, Image, image_id) if image_id else None

@@ -1,12 +1,11 @@
-"""A volume's and an attachment's recorded facts: quota amounts, names and events.
+"""A volume's recorded facts: quota amounts, names and events.
 
 Shared by :mod:`engine.storage.service` (requests) and
 :mod:`engine.storage.handlers` (jobs), so that both record changes the same
 way: every ``volume.*`` event carries :func:`volume_facts` (owner, zone,
-pool and its host, offering, image, size, ``state``, creation time) and
-every ``storage_attachment.*`` event :func:`attachment_facts`, plus
+pool and its host, offering, image, size, ``state``, creation time) plus
 ``previous_state``, so that usage accounting can follow a volume from its
-events alone.
+events alone (its attachments' events: :mod:`engine.compute.link_events`).
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.compute.models import Compute
 from engine.errors import InvalidInput
 from engine.inventory.models import StoragePool
 from engine.lifecycle import Action, Kind
 from engine.resources.emitters import ResourceEmitter, resource_emitter
 from engine.resources.state import iso
-from engine.storage.models import StorageAttachment, Volume
+from engine.storage.models import Volume
 from engine.tenancy.models import ResourceType
 
 GIB = 1024**3
@@ -84,39 +82,11 @@ def check_size_gib(size_gib: object) -> int:
     return size_gib
 
 
-def attachment_facts(session: Session, attachment: StorageAttachment) -> dict[str, Any]:
-    """The facts every ``storage_attachment.*`` event carries."""
-    compute = session.get(Compute, attachment.compute_id)
-    volume = session.get(Volume, attachment.volume_id)
-    return {
-        "compute_id": attachment.compute_id,
-        "volume_id": attachment.volume_id,
-        "device": attachment.device,
-        "mountpoint": attachment.mountpoint,
-        "state": attachment.state,
-        "host_id": compute.host_id if compute else None,
-        "pool_id": volume.pool_id if volume else None,
-        "size_bytes": volume.size_bytes if volume else None,
-        "account_id": attachment.account_id,
-        "project_id": attachment.project_id,
-        "domain_id": attachment.domain_id,
-    }
-
-
-emit_attachment: ResourceEmitter[StorageAttachment] = resource_emitter(
-    Kind.STORAGE_ATTACHMENT,
-    attachment_facts,
-    "Record a ``storage_attachment.*`` event, in the caller's transaction.",
-)
-
-
 __all__ = [
     "GIB",
     "MAX_VOLUME_GIB",
     "VOLUME_ACTIONS",
-    "attachment_facts",
     "check_size_gib",
-    "emit_attachment",
     "emit_volume",
     "gib",
     "quota_amounts",

@@ -24,8 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base, UTCDateTime, new_id, utcnow
-from engine.tenancy.models import _enum
+from engine.db import Base, UTCDateTime, new_id, string_enum, utcnow
+
+# The tables this module's foreign keys name must be on the metadata before
+# a flush or a DDL statement; importing their models puts them there.
+from engine.tenancy import models as _tenancy_tables  # noqa: F401
 
 
 class TemplateKind(enum.StrEnum):
@@ -50,7 +53,7 @@ class LaunchTemplate(Base):
     __table_args__ = (sa.Index("ix_launch_templates_kind_created", "kind", "created"),)
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
-    kind: Mapped[TemplateKind] = mapped_column(_enum(TemplateKind))
+    kind: Mapped[TemplateKind] = mapped_column(string_enum(TemplateKind))
     name: Mapped[str] = mapped_column(sa.String(255), default="")
     description: Mapped[str | None] = mapped_column(sa.String(1024))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

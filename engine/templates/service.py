@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.catalog.service import CatalogService
+from engine.compute.attachments import AttachmentService
+from engine.compute.interfaces import InterfaceService
 from engine.compute.keys import KeyService
 from engine.compute.models import Compute, SSHKey
 from engine.compute.service import ComputeService
@@ -267,9 +269,9 @@ class TemplateService:
             volumes=[volume for volume, _ in volumes],
         )
         for volume, device in volumes:
-            storage.prepare_attachment(scope, compute, volume, device)
+            AttachmentService(self.session).prepare_attachment(scope, compute, volume, device)
         for item in params.get("networks", ()):
-            network.prepare_interface(
+            InterfaceService(self.session).prepare_interface(
                 scope,
                 compute,
                 network.get(scope, item["network_id"]),

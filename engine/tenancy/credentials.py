@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import utcnow
 from engine.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
-from engine.resources.prepared import prepared
+from engine.prepared import prepared
 from engine.scope import Scope, role_for
 from engine.tenancy.models import (
     Account,

@@ -15,7 +15,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.db import Base, UTCDateTime, new_id, utcnow
+from engine.db import Base, UTCDateTime, new_id, string_enum, utcnow
 
 ROOT_DOMAIN_NAME = "ROOT"
 UNLIMITED = -1
@@ -66,19 +66,6 @@ class ResourceType(enum.StrEnum):
     PROJECTS = "projects"  # count
 
 
-def _enum(cls: type[enum.StrEnum]) -> sa.Enum:
-    # Stored as short strings with a CHECK constraint rather than a native
-    # ENUM so that adding a member is a plain migration on both back-ends.
-    return sa.Enum(
-        cls,
-        native_enum=False,
-        values_callable=lambda members: [m.value for m in members],
-        length=32,
-        create_constraint=True,
-        name=cls.__name__.lower(),
-    )
-
-
 class Domain(Base):
     """A node of the domain tree; ``ROOT`` has no parent.
 
@@ -95,7 +82,9 @@ class Domain(Base):
         sa.ForeignKey("domains.id", ondelete="RESTRICT"), index=True
     )
     path: Mapped[str] = mapped_column(sa.String(1024), index=True)
-    state: Mapped[TenantState] = mapped_column(_enum(TenantState), default=TenantState.ENABLED)
+    state: Mapped[TenantState] = mapped_column(
+        string_enum(TenantState), default=TenantState.ENABLED
+    )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     parent: Mapped[Domain | None] = relationship(remote_side=[id])
@@ -117,8 +106,10 @@ class Account(Base):
     domain_id: Mapped[str] = mapped_column(
         sa.ForeignKey("domains.id", ondelete="RESTRICT"), index=True
     )
-    type: Mapped[AccountType] = mapped_column(_enum(AccountType))
-    state: Mapped[TenantState] = mapped_column(_enum(TenantState), default=TenantState.ENABLED)
+    type: Mapped[AccountType] = mapped_column(string_enum(AccountType))
+    state: Mapped[TenantState] = mapped_column(
+        string_enum(TenantState), default=TenantState.ENABLED
+    )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     domain: Mapped[Domain] = relationship()
@@ -140,7 +131,9 @@ class User(Base):
     )
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     email: Mapped[str | None] = mapped_column(sa.String(255))
-    state: Mapped[TenantState] = mapped_column(_enum(TenantState), default=TenantState.ENABLED)
+    state: Mapped[TenantState] = mapped_column(
+        string_enum(TenantState), default=TenantState.ENABLED
+    )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     account: Mapped[Account] = relationship()
@@ -196,7 +189,9 @@ class Project(Base):
     owner_account_id: Mapped[str] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
     )
-    state: Mapped[TenantState] = mapped_column(_enum(TenantState), default=TenantState.ENABLED)
+    state: Mapped[TenantState] = mapped_column(
+        string_enum(TenantState), default=TenantState.ENABLED
+    )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -211,7 +206,7 @@ class ProjectMember(Base):
     user_id: Mapped[str] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    role: Mapped[ProjectRole] = mapped_column(_enum(ProjectRole), default=ProjectRole.MEMBER)
+    role: Mapped[ProjectRole] = mapped_column(string_enum(ProjectRole), default=ProjectRole.MEMBER)
 
 
 class ResourceLimit(Base):
@@ -225,7 +220,7 @@ class ResourceLimit(Base):
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
-    owner_kind: Mapped[LimitOwner] = mapped_column(_enum(LimitOwner))
+    owner_kind: Mapped[LimitOwner] = mapped_column(string_enum(LimitOwner))
     owner_id: Mapped[str] = mapped_column(sa.String(36), index=True)
-    resource_type: Mapped[ResourceType] = mapped_column(_enum(ResourceType))
+    resource_type: Mapped[ResourceType] = mapped_column(string_enum(ResourceType))
     maximum: Mapped[int] = mapped_column(sa.BigInteger)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base
-from engine.tenancy.models import LimitOwner, ResourceType, _enum
+from engine.db import Base, string_enum
+from engine.tenancy.models import LimitOwner, ResourceType
 
 
 class ResourceCount(Base):
@@ -21,7 +21,7 @@ class ResourceCount(Base):
 
     __tablename__ = "resource_counts"
 
-    owner_kind: Mapped[LimitOwner] = mapped_column(_enum(LimitOwner), primary_key=True)
+    owner_kind: Mapped[LimitOwner] = mapped_column(string_enum(LimitOwner), primary_key=True)
     owner_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    resource_type: Mapped[ResourceType] = mapped_column(_enum(ResourceType), primary_key=True)
+    resource_type: Mapped[ResourceType] = mapped_column(string_enum(ResourceType), primary_key=True)
     used: Mapped[int] = mapped_column(sa.BigInteger, default=0)

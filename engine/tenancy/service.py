@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
-from engine.resources.naming import check_name
+from engine.naming import check_name
 from engine.scope import Owner, Role, Scope
 from engine.tenancy.models import (
     ROOT_DOMAIN_NAME,

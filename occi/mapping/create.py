@@ -224,11 +224,11 @@ def _create_link(
     target = t.LINK_TARGETS[table.term]
     target_id = _endpoint(rendering.target, target, "occi.core.target", rendering.target_kind)
     if table is t.STORAGELINK:
-        row, _job = engine.storage.attach(
+        row, _job = engine.attachments.attach(
             scope, compute_id=compute_id, volume_id=target_id, attachment_id=chosen_id, **kwargs
         )
         return row, t.Facts(row)
-    row, _job = engine.network.attach_interface(
+    row, _job = engine.interfaces.attach_interface(
         scope, compute_id=compute_id, network_id=target_id, nic_id=chosen_id, **kwargs
     )
     return row, t.Facts(row, gateway=engine.network.get(scope, target_id).gateway)
@@ -285,10 +285,10 @@ def _inline_links(ctx: OcciContext, compute: Any, links: Sequence[_InlineLink]) 
         row: Any
         with occi_names(link.table):
             if link.table is t.STORAGELINK:
-                row = engine.storage.prepare_attachment(scope, compute, link.target, **kwargs)
+                row = engine.attachments.prepare_attachment(scope, compute, link.target, **kwargs)
                 facts = t.Facts(row)
             else:
-                row = engine.network.prepare_interface(scope, compute, link.target, **kwargs)
+                row = engine.interfaces.prepare_interface(scope, compute, link.target, **kwargs)
                 facts = t.Facts(row, gateway=link.target.gateway)
         _check_after(link.table, facts, later)
         _tag(ctx, link.checked, row.id)

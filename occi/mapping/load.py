@@ -96,13 +96,13 @@ class Batch:
     @cached_property
     def attachments(self) -> list[StorageAttachment]:
         """Visible, live storage attachments of live computes."""
-        rows = self.ctx.engine.storage.list_attachments(self.ctx.scope)
+        rows = self.ctx.engine.attachments.list_attachments(self.ctx.scope)
         return [row for row in _live(rows) if self._compute_live(row.compute_id)]
 
     @cached_property
     def interfaces(self) -> list[NetworkInterface]:
         """Visible, live network interfaces of live computes."""
-        rows = self.ctx.engine.network.list_interfaces(self.ctx.scope)
+        rows = self.ctx.engine.interfaces.list_interfaces(self.ctx.scope)
         return [row for row in _live(rows) if self._compute_live(row.compute_id)]
 
     def _compute_live(self, compute_id: str) -> bool:
@@ -206,9 +206,9 @@ def _compute_links(ctx: OcciContext, compute: Compute) -> list[Loaded]:
     engine, scope = ctx.engine, ctx.scope
     links = [
         Loaded(t.STORAGELINK, t.Facts(row, compute.state))
-        for row in _live(engine.storage.list_attachments(scope, compute_id=compute.id))
+        for row in _live(engine.attachments.list_attachments(scope, compute_id=compute.id))
     ]
-    for row, gateway in engine.network.list_interfaces_with_gateways(scope, compute.id):
+    for row, gateway in engine.interfaces.list_interfaces_with_gateways(scope, compute.id):
         if row.state not in GONE:
             links.append(Loaded(t.NETWORKINTERFACE, t.Facts(row, compute.state, gateway)))
     return links
@@ -218,9 +218,9 @@ def _load_link(ctx: OcciContext, table: t.KindTable, resource_id: str) -> Loaded
     engine, scope = ctx.engine, ctx.scope
     gateway = None
     if table is t.NETWORKINTERFACE:
-        row: Any = engine.network.get_interface(scope, resource_id)
+        row: Any = engine.interfaces.get_interface(scope, resource_id)
     else:
-        row = engine.storage.get_attachment(scope, resource_id)
+        row = engine.attachments.get_attachment(scope, resource_id)
     if row.state in GONE:
         raise _gone(table, resource_id)
     compute = engine.compute.get(scope, row.compute_id, include_deleted=True)

@@ -103,9 +103,9 @@ class OcciService:
         elif table is t.NETWORK:
             engine.network.delete(scope, entity.id)
         elif table is t.STORAGELINK:
-            engine.storage.detach(scope, entity.id)
+            engine.attachments.detach(scope, entity.id)
         else:
-            engine.network.detach_interface(scope, entity.id)
+            engine.interfaces.detach_interface(scope, entity.id)
         for gone in (entity, *entity.links):
             self.ctx.tags.forget(gone.id)
 

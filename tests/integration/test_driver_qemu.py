@@ -16,9 +16,9 @@ import pytest
 from integration.libvirtd import PrivateLibvirtd, private_libvirtd
 from unit.engine.drivers.contract import DriverContract
 
-from engine.drivers.base import GuestSpec, LifecycleEvent, PowerState
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver
 from engine.drivers.libvirt.xmlbuild import dir_pool_xml
+from engine.drivers.specs import GuestSpec, LifecycleEvent, PowerState
 from engine.errors import DriverUnavailable
 
 pytestmark = pytest.mark.integration

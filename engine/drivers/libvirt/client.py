@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from engine.drivers.base import LifecycleCallback
 from engine.drivers.libvirt.events import LifecycleHub, ensure_event_loop
 from engine.drivers.libvirt.testhost import node_file
+from engine.drivers.specs import LifecycleCallback
 from engine.errors import DriverUnavailable
 
 log = logging.getLogger(__name__)

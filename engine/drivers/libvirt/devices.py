@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 import libvirt
 
-from engine.drivers.base import DiskSpec
 from engine.drivers.libvirt.mapping import is_error, translate_error, translating
 from engine.drivers.libvirt.xmlbuild import append_disk, disk_xml, find_disk, parse, remove_disk
+from engine.drivers.specs import DiskSpec
 from engine.errors import NotFound
 
 _LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE

@@ -15,32 +15,17 @@ these errors differently).
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import libvirt
 
-from engine.drivers.base import (
-    DiskSpec,
-    GuestSpec,
-    HostInfo,
-    HypervisorDriver,
-    LifecycleCallback,
-    NicSpec,
-    PoolInfo,
-    PowerState,
-    VolumeInfo,
-    normalize_guest_id,
-)
-from engine.drivers.libvirt import network, storage
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.libvirt import network, power, storage
 from engine.drivers.libvirt.client import ConnectionPool, default_pool, uri_driver
 from engine.drivers.libvirt.devices import attach_disk, detach_disk
 from engine.drivers.libvirt.mapping import (
     CRASH_REASONS,
-    domain_power_state,
-    is_error,
-    translate_error,
     translating,
 )
 from engine.drivers.libvirt.testhost import declared_hostname
@@ -53,21 +38,21 @@ from engine.drivers.libvirt.xmlbuild import (
     hvm_domain_types,
     parse,
 )
+from engine.drivers.specs import (
+    DiskSpec,
+    GuestSpec,
+    HostInfo,
+    LifecycleCallback,
+    NicSpec,
+    PoolInfo,
+    PowerState,
+    VolumeInfo,
+    normalize_guest_id,
+)
 from engine.errors import DriverError, InvalidInput, InvalidTransition, NotFound
 
 #: What a reading of each listed domain returns (see LibvirtDriver._engine_guests).
 T = TypeVar("T")
-
-_RUNNING = frozenset({PowerState.RUNNING, PowerState.BLOCKED})
-_ACTIVE = _RUNNING | {PowerState.PAUSED, PowerState.SHUTDOWN_IN_PROGRESS, PowerState.CRASHED}
-_STARTABLE = frozenset({PowerState.SHUTOFF, PowerState.SUSPENDED, PowerState.NOSTATE})
-#: First and longest pause between checks while waiting for a guest to stop.
-_POLL_FIRST, _POLL_MAX = 0.02, 0.25
-
-
-def _require(state: PowerState, allowed: Iterable[PowerState], action: str) -> None:
-    if state not in allowed:
-        raise InvalidTransition(f"cannot {action}: the guest is {state.value}", state=state.value)
 
 
 class LibvirtDriver:
@@ -123,29 +108,9 @@ class LibvirtDriver:
         with translating("find the guest"):
             return self._conn().lookupByName(name)
 
-    @staticmethod
-    def _state(dom: libvirt.virDomain) -> PowerState:
-        with translating("read the guest's state"):
-            state = dom.state()[0]
-            managed = state == libvirt.VIR_DOMAIN_SHUTOFF and bool(dom.hasManagedSaveImage(0))
-        return domain_power_state(state, managed)
-
     def _define(self, document: str, action: str) -> None:
         with translating(action):
             self._conn().defineXML(document)
-
-    @staticmethod
-    def _power_off(dom: libvirt.virDomain) -> None:
-        try:
-            dom.destroy()
-        except libvirt.libvirtError as exc:
-            # The guest can stop by itself between the state check and this
-            # call (or, right after a libvirtd restart, while the daemon is
-            # still reconnecting to QEMU): then the goal is met.
-            with translating("power off the guest"):
-                if is_error(exc, libvirt.VIR_ERR_OPERATION_INVALID) and not dom.isActive():
-                    return
-            raise translate_error(exc, "power off the guest") from exc
 
     # ------------------------------------------------------------ host
 
@@ -163,7 +128,7 @@ class LibvirtDriver:
 
     def list_guests(self) -> dict[str, PowerState]:
         """Return the power state of every engine guest on the host, by guest id."""
-        return dict(self._engine_guests(0, self._state))
+        return dict(self._engine_guests(0, power.domain_state))
 
     def crashed_guests(self) -> frozenset[str]:
         """Return the ids of the engine guests that are shut off because they crashed."""
@@ -200,7 +165,7 @@ class LibvirtDriver:
     def guest_state(self, guest_id: str) -> PowerState:
         """Return a guest's power state; :attr:`PowerState.ABSENT` if undefined."""
         try:
-            return self._state(self._lookup(guest_id))
+            return power.domain_state(self._lookup(guest_id))
         except NotFound:
             return PowerState.ABSENT
 
@@ -228,75 +193,30 @@ class LibvirtDriver:
 
     def start(self, guest_id: str) -> None:
         """Boot a stopped guest, or restore a suspended one from its saved memory."""
-        dom = self._lookup(guest_id)
-        _require(self._state(dom), _STARTABLE, "start the guest")
-        with translating("start the guest"):
-            dom.create()
+        power.start(self._lookup(guest_id))
 
     def stop(self, guest_id: str, force: bool = False, timeout: float | None = 60.0) -> PowerState:
         """Stop a guest: ACPI shutdown, or power off when ``force``.
 
-        A forced stop of a stopped guest does nothing, and of a suspended one
-        discards its saved memory.
-
-        :param timeout: for a graceful stop, seconds to wait for the guest to
-            shut down before powering it off; ``None`` sends the request and
-            returns at once.
-        :returns: the power state after the call.
+        See :func:`engine.drivers.libvirt.power.stop` for ``timeout`` and the result.
         """
-        dom = self._lookup(guest_id)
-        state = self._state(dom)
-        if force:
-            if state in _ACTIVE:
-                self._power_off(dom)
-            elif state is PowerState.SUSPENDED:
-                with translating("discard the guest's saved memory"):
-                    dom.managedSaveRemove(0)
-            return self._state(dom)
-        _require(state, _ACTIVE - {PowerState.CRASHED}, "shut down the guest")
-        with translating("shut down the guest"):
-            dom.shutdown()
-        if timeout is None:
-            return self._state(dom)
-        deadline = time.monotonic() + timeout
-        pause = _POLL_FIRST
-        while time.monotonic() < deadline:
-            with translating("read the guest's state"):
-                if not dom.isActive():
-                    return self._state(dom)
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, _POLL_MAX)
-        # The guest ignored the request (no OS, hung OS): power it off, as a
-        # user asking for a stop within a time expects.
-        return self.stop(guest_id, force=True)
+        return power.stop(self._lookup(guest_id), force, timeout)
 
     def restart(self, guest_id: str) -> None:
         """Ask a running guest to reboot."""
-        dom = self._lookup(guest_id)
-        _require(self._state(dom), _RUNNING, "restart the guest")
-        with translating("restart the guest"):
-            dom.reboot(0)
+        power.restart(self._lookup(guest_id))
 
     def pause(self, guest_id: str) -> None:
         """Freeze a running guest's vCPUs, keeping its memory in place."""
-        dom = self._lookup(guest_id)
-        _require(self._state(dom), _RUNNING, "pause the guest")
-        with translating("pause the guest"):
-            dom.suspend()
+        power.pause(self._lookup(guest_id))
 
     def resume(self, guest_id: str) -> None:
         """Let a paused guest run again."""
-        dom = self._lookup(guest_id)
-        _require(self._state(dom), {PowerState.PAUSED}, "resume the guest")
-        with translating("resume the guest"):
-            dom.resume()
+        power.resume(self._lookup(guest_id))
 
     def suspend(self, guest_id: str) -> None:
         """Save a running or paused guest's memory to disk and stop it."""
-        dom = self._lookup(guest_id)
-        _require(self._state(dom), _RUNNING | {PowerState.PAUSED}, "suspend the guest")
-        with translating("suspend the guest"):
-            dom.managedSave(0)
+        power.suspend(self._lookup(guest_id))
 
     def destroy_guest(self, guest_id: str) -> bool:
         """Power off and undefine a guest, with its saved memory and snapshots.
@@ -316,8 +236,8 @@ class LibvirtDriver:
             # cannot be undefined without it.
             flags |= libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
         try:
-            if self._state(dom) in _ACTIVE:
-                self._power_off(dom)
+            if power.domain_state(dom) in power.ACTIVE:
+                power.power_off(dom)
             with translating("destroy the guest"):
                 if dom.isPersistent():
                     dom.undefineFlags(flags)
@@ -376,7 +296,7 @@ class LibvirtDriver:
         dom = self._lookup(guest_id)
         if any(d.device == disk.device for d in self.guest_disks(guest_id)):
             raise InvalidTransition("the guest already has a disk with this device name")
-        live = self._state(dom) in _ACTIVE
+        live = power.domain_state(dom) in power.ACTIVE
         attach_disk(self._conn(), dom, disk, live=live, rewrite_if_unsupported=self._is_test)
 
     def detach_volume(self, guest_id: str, device: str) -> bool:
@@ -388,7 +308,7 @@ class LibvirtDriver:
         :raises NotFound: when the guest has no such disk.
         """
         dom = self._lookup(guest_id)
-        live = self._state(dom) in _ACTIVE
+        live = power.domain_state(dom) in power.ACTIVE
         return detach_disk(
             self._conn(), dom, device, live=live, rewrite_if_unsupported=self._is_test
         )
@@ -402,7 +322,7 @@ class LibvirtDriver:
         """
         storage.check_volume_name(image_name)
         dom = self._lookup(guest_id)
-        _require(self._state(dom), set(PowerState) - _ACTIVE, "capture the guest")
+        power.require(power.domain_state(dom), set(PowerState) - power.ACTIVE, "capture the guest")
         disks = self.guest_disks(guest_id)
         if not disks:
             raise InvalidInput("guest has no disk to capture")
@@ -445,13 +365,13 @@ class LibvirtDriver:
         dom = self._lookup(guest_id)
         if any(n.mac == nic.mac for n in self.guest_nics(guest_id)):
             raise InvalidTransition("the guest already has an interface with this MAC address")
-        live = self._state(dom) in _ACTIVE
+        live = power.domain_state(dom) in power.ACTIVE
         network.attach_nic(self._conn(), dom, nic, live=live, rewrite_if_unsupported=self._is_test)
 
     def detach_nic(self, guest_id: str, mac: str) -> bool:
         """Detach the interface with MAC ``mac``; ``False`` if the guest had none."""
         dom = self._lookup(guest_id)
-        live = self._state(dom) in _ACTIVE
+        live = power.domain_state(dom) in power.ACTIVE
         return network.detach_nic(
             self._conn(), dom, mac, live=live, rewrite_if_unsupported=self._is_test
         )

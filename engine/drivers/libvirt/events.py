@@ -9,7 +9,7 @@ it before every open, so callers need not.
 
 Each host (URI) has one :class:`LifecycleHub`: one libvirt callback per
 connection that translates events for engine guests into
-:class:`~engine.drivers.base.LifecycleEvent` and hands them to every
+:class:`~engine.drivers.specs.LifecycleEvent` and hands them to every
 subscriber of that host. When the connection is replaced after a failure, the
 pool attaches the hub to the new connection and subscribers carry on.
 """
@@ -23,9 +23,9 @@ from collections.abc import Callable
 
 import libvirt
 
-from engine.drivers.base import LifecycleCallback, LifecycleEvent
 from engine.drivers.libvirt.mapping import event_power_state, event_reason
 from engine.drivers.libvirt.xmlbuild import guest_id_of
+from engine.drivers.specs import LifecycleCallback, LifecycleEvent
 
 log = logging.getLogger(__name__)
 

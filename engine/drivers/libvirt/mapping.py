@@ -3,7 +3,7 @@
 Three things are mapped here and nowhere else:
 
 * a domain's ``virDomainState`` (plus whether a managed-save image exists)
-  to a :class:`~engine.drivers.base.PowerState` — :data:`DOMAIN_STATES`,
+  to a :class:`~engine.drivers.specs.PowerState` — :data:`DOMAIN_STATES`,
   and the reasons of a shut-off domain that mean it crashed —
   :data:`CRASH_REASONS`;
 * a lifecycle event id and detail to the power state it leaves the guest in
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import libvirt
 
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.errors import (
     AlreadyExists,
     Conflict,

@@ -31,9 +31,9 @@ from collections.abc import Callable
 
 import libvirt
 
-from engine.drivers.base import NicSpec
 from engine.drivers.libvirt.mapping import is_error, translate_error, translating
 from engine.drivers.libvirt.xmlbuild import _nic_element, parse
+from engine.drivers.specs import NicSpec
 from engine.errors import InvalidInput
 
 #: Engine networks are named ``concord-<id>``; other networks on a host

@@ -11,9 +11,9 @@ import re
 
 import libvirt
 
-from engine.drivers.base import PoolInfo, VolumeInfo
 from engine.drivers.libvirt.mapping import is_error, translate_error, translating
 from engine.drivers.libvirt.xmlbuild import disk_paths, parse, volume_xml
+from engine.drivers.specs import PoolInfo, VolumeInfo
 from engine.errors import (
     AlreadyExists,
     CapacityUnavailable,

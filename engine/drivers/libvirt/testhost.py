@@ -10,7 +10,7 @@ The test driver reports the *machine's* hostname from ``getHostname()``,
 whatever the node file says, so the file also carries a
 ``<concord:host hostname='...'/>`` element (the test driver ignores elements
 it does not know) and :func:`declared_hostname` reads it back for
-:class:`~engine.drivers.base.HostInfo`.
+:class:`~engine.drivers.specs.HostInfo`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from engine.drivers.base import DiskSpec, GuestSpec, NicSpec
+from engine.drivers.specs import DiskSpec, GuestSpec, NicSpec
 from engine.errors import InvalidInput
 
 #: Every domain the engine defines is named ``concord-<guest id>``; anything

@@ -28,7 +28,7 @@ from functional.occi.occiclient import (
     entity_of,
 )
 
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.inventory.models import Host
 from occi.model import LinkRendering
 

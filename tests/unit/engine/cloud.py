@@ -24,9 +24,10 @@ from engine.catalog.models import ComputeOffering, Image
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.db import Database
-from engine.drivers.base import HypervisorDriver, PowerState
+from engine.drivers.base import HypervisorDriver
 from engine.drivers.factory import DriverCache
 from engine.drivers.libvirt import ConnectionPool, write_test_host
+from engine.drivers.specs import PowerState
 from engine.events.models import Event
 from engine.handlers import register_all
 from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engine.allocation.root_pools import host_pool, root_pools
-from engine.allocation.service import AllocationService, ComputeRequest, host_limits
+from engine.allocation.service import AllocationService, ComputeRequest
 from engine.db import Database
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, write_test_host
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
+from engine.inventory.capacity import host_limits
 from engine.inventory.models import (
     AllocationState,
     Cluster,

@@ -30,7 +30,7 @@ from engine.catalog.models import Image
 from engine.catalog.service import CatalogService
 from engine.compute.service import ComputeService
 from engine.db import Database, new_id
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.errors import (
     AlreadyExists,
     CapacityUnavailable,

@@ -26,7 +26,7 @@ from engine.compute._guest import EXPECTED_POWER
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.db import Database, utcnow
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.errors import InvalidTransition
 from engine.jobs.models import Job, JobState
 from engine.jobs.service import MAX_ATTEMPTS, JobService

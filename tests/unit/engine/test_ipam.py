@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit.engine.cloud import Cloud, build_cloud
 
+from engine.compute.interfaces import InterfaceService
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.db import Database
@@ -233,13 +234,13 @@ def test_exhaustion_through_the_service(cloud: Cloud) -> None:
     (compute_id,) = make_computes(cloud, 1)
     for _ in range(5):
         with cloud.database.transaction() as session:
-            NetworkService(session).attach_interface(
+            InterfaceService(session).attach_interface(
                 cloud.scopes["alice"], compute_id=compute_id, network_id=network_id
             )
     with cloud.database.transaction() as session:
         jobs = session.scalar(sa.select(sa.func.count()).select_from(Job))
     with pytest.raises(CapacityUnavailable), cloud.database.transaction() as session:
-        NetworkService(session).attach_interface(
+        InterfaceService(session).attach_interface(
             cloud.scopes["alice"], compute_id=compute_id, network_id=network_id
         )
     rows = nic_rows(cloud)
@@ -249,14 +250,14 @@ def test_exhaustion_through_the_service(cloud: Cloud) -> None:
         assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == jobs
     # A requested address that is taken is a conflict; a reserved one is invalid.
     with pytest.raises(Conflict), cloud.database.transaction() as session:
-        NetworkService(session).attach_interface(
+        InterfaceService(session).attach_interface(
             cloud.scopes["alice"],
             compute_id=compute_id,
             network_id=network_id,
             ip_address="10.9.0.4",
         )
     with pytest.raises(InvalidInput), cloud.database.transaction() as session:
-        NetworkService(session).attach_interface(
+        InterfaceService(session).attach_interface(
             cloud.scopes["alice"],
             compute_id=compute_id,
             network_id=network_id,
@@ -278,7 +279,7 @@ def test_concurrent_allocation_never_duplicates(cloud: Cloud) -> None:
             for _attempt in range(10):
                 try:
                     with cloud.database.transaction() as session:
-                        NetworkService(session).attach_interface(
+                        InterfaceService(session).attach_interface(
                             cloud.scopes["alice"], compute_id=compute_id, network_id=network_id
                         )
                     break

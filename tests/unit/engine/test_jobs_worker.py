@@ -27,7 +27,7 @@ from unit.engine.cloud import Cloud, build_cloud, create
 from engine.compute.reconcile import reconcile
 from engine.compute.service import ComputeService
 from engine.db import Database, new_id, utcnow
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.errors import Conflict, EngineError, NotFound
 from engine.events.models import Event
 from engine.events.service import DomainEvent, emit

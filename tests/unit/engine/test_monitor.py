@@ -11,7 +11,7 @@ from cloud import Cloud, build_cloud, create
 
 from engine.compute.monitor import EventMonitor
 from engine.db import Database
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.lifecycle import State
 from engine.tenancy.passwords import PasswordHasher
 

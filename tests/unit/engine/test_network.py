@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from unit.engine.cloud import Cloud, build_cloud
 
 from engine.catalog.models import NetworkOffering
+from engine.compute._interface_handlers import complete_prepared_interfaces
+from engine.compute.interfaces import InterfaceService
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.db import Database, new_id
-from engine.drivers.base import NicSpec, PowerState
+from engine.drivers.specs import NicSpec, PowerState
 from engine.errors import (
     Conflict,
     InvalidInput,
@@ -32,7 +34,6 @@ from engine.events.models import Event
 from engine.inventory.models import Zone
 from engine.jobs.models import Job, JobState
 from engine.lifecycle import Action, State
-from engine.network.handlers import complete_prepared_interfaces
 from engine.network.models import Network, NetworkInterface
 from engine.network.service import NetworkService
 from engine.tenancy.models import LimitOwner, ResourceType
@@ -60,10 +61,24 @@ def cloud(
 # -- helpers ----------------------------------------------------------------------------------
 
 
+#: What InterfaceService does (a compute's links to networks); NetworkService does the rest.
+INTERFACE_METHODS = frozenset(
+    {
+        "get_interface",
+        "list_interfaces",
+        "list_interfaces_with_gateways",
+        "attach_interface",
+        "prepare_interface",
+        "detach_interface",
+    }
+)
+
+
 def call(cloud: Cloud, method: str, *args: Any, user: str = "alice", **kwargs: Any) -> Any:
-    """Call a NetworkService method as ``user`` in a committed transaction."""
+    """Call a NetworkService or InterfaceService method as ``user`` in a committed transaction."""
+    service = InterfaceService if method in INTERFACE_METHODS else NetworkService
     with cloud.database.transaction() as session:
-        result = getattr(NetworkService(session), method)(cloud.scopes[user], *args, **kwargs)
+        result = getattr(service(session), method)(cloud.scopes[user], *args, **kwargs)
         if isinstance(result, tuple):
             return tuple(r.id for r in result)
         return result.id if isinstance(result, Job) else result
@@ -472,10 +487,11 @@ def test_prepared_interface_joins_the_guest_at_creation(cloud: Cloud) -> None:
         networks = NetworkService(session)
         net, _ = networks.create_network(scope, name="n", cidr="10.7.0.0/24")
         compute, _ = ComputeService(session).create(scope, name="vm", vcpus=1, memory_mib=64)
-        prepared = networks.prepare_interface(scope, compute, net, ip_address="10.7.0.7")
+        interfaces = InterfaceService(session)
+        prepared = interfaces.prepare_interface(scope, compute, net, ip_address="10.7.0.7")
         assert (prepared.state, prepared.interface) == ("attaching", "eth0")
         with pytest.raises(InvalidTransition):
-            networks.attach_interface(scope, compute_id=compute.id, network_id=net.id)
+            interfaces.attach_interface(scope, compute_id=compute.id, network_id=net.id)
         ids = (net.id, compute.id, prepared.id, prepared.mac)
     network_id, compute_id, nic_id, mac = ids
     # The compute's creation puts the network on the guest's host and the NIC

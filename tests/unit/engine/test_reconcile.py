@@ -20,7 +20,8 @@ from unit.engine.cloud import Cloud, build_cloud, create, perform
 from engine.compute.reconcile import ReconcileReport, reconcile, run_reconciliation
 from engine.compute.service import ComputeService
 from engine.db import Database
-from engine.drivers.base import GuestSpec, HypervisorDriver, PowerState
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import GuestSpec, PowerState
 from engine.errors import PermissionDenied
 from engine.inventory.models import Host, HostState
 from engine.jobs.models import Job, JobState

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from alembic import command
 from unit.engine.cloud import POOL, Cloud, build_cloud, create
 
-from engine.allocation.service import pool_limit
 from engine.catalog.models import ComputeOffering, Image
 from engine.compute._root_disk import GIB
 from engine.compute.reconcile import reconcile
@@ -23,6 +22,7 @@ from engine.compute.root_disks import root_volume_name
 from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.errors import CapacityUnavailable
+from engine.inventory.capacity import pool_limit
 from engine.inventory.models import Host, HostState, StoragePool
 from engine.jobs.models import JobState
 from engine.lifecycle import Action, State

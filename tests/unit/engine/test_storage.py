@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from unit.engine.cloud import POOL, Cloud, build_cloud
 
 from engine.catalog.models import DiskOffering, Image
+from engine.compute._attachment_handlers import complete_prepared_attachments
+from engine.compute.attachments import AttachmentService
 from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.db import Database, new_id
-from engine.drivers.base import PowerState
+from engine.drivers.specs import PowerState
 from engine.errors import (
     AlreadyExists,
     CapacityUnavailable,
@@ -34,7 +36,6 @@ from engine.events.models import Event
 from engine.inventory.models import AllocationState, StoragePool
 from engine.jobs.models import Job, JobState
 from engine.lifecycle import Action, State
-from engine.storage.handlers import complete_prepared_attachments
 from engine.storage.models import StorageAttachment, Volume
 from engine.storage.service import StorageService
 from engine.tenancy.models import LimitOwner, ResourceType
@@ -82,10 +83,17 @@ def volume(cloud: Cloud, volume_id: str) -> Volume:
         return row
 
 
+#: What AttachmentService does (a compute's links to volumes); StorageService does the rest.
+ATTACHMENT_METHODS = frozenset(
+    {"get_attachment", "list_attachments", "attach", "detach", "prepare_attachment"}
+)
+
+
 def call(cloud: Cloud, method: str, *args: Any, user: str = "alice", **kwargs: Any) -> Any:
-    """Call a StorageService method as ``user`` in a committed transaction."""
+    """Call a StorageService or AttachmentService method as ``user`` in a committed transaction."""
+    service = AttachmentService if method in ATTACHMENT_METHODS else StorageService
     with cloud.database.transaction() as session:
-        result = getattr(StorageService(session), method)(cloud.scopes[user], *args, **kwargs)
+        result = getattr(service(session), method)(cloud.scopes[user], *args, **kwargs)
         return result.id if isinstance(result, Job) else result
 
 
@@ -134,7 +142,7 @@ def new_compute(cloud: Cloud, start: bool = False, user: str = "alice") -> str:
 
 def attach(cloud: Cloud, compute_id: str, volume_id: str, **kwargs: Any) -> tuple[str, str]:
     with cloud.database.transaction() as session:
-        attachment, job = StorageService(session).attach(
+        attachment, job = AttachmentService(session).attach(
             cloud.scopes[kwargs.pop("user", "alice")],
             compute_id=compute_id,
             volume_id=volume_id,
@@ -613,12 +621,12 @@ def test_prepared_attachment_joins_the_guest_at_creation(cloud: Cloud) -> None:
         compute, _ = ComputeService(session).create(
             scope, name="vm", offering_id=cloud.ids["small"], start=False
         )
-        attachment = storage.prepare_attachment(scope, compute, vol)
+        attachment = AttachmentService(session).prepare_attachment(scope, compute, vol)
         assert (attachment.state, attachment.device) == ("attaching", "vdb")
         ids = (vol.id, compute.id, attachment.id)
         # Prepared attachments are for computes being created only.
         with pytest.raises(InvalidTransition):
-            storage.attach(scope, compute_id=compute.id, volume_id=vol.id)
+            AttachmentService(session).attach(scope, compute_id=compute.id, volume_id=vol.id)
     volume_id, compute_id, attachment_id = ids
     cloud.run_jobs()
     assert cloud.compute(compute_id).state == "stopped"
@@ -637,7 +645,7 @@ def test_prepared_attachment_joins_the_guest_at_creation(cloud: Cloud) -> None:
         row = session.get(Compute, compute_id)
         assert row is not None
         with pytest.raises(InvalidTransition):
-            StorageService(session).prepare_attachment(
+            AttachmentService(session).prepare_attachment(
                 cloud.scopes["alice"], row, session.get(Volume, volume_id)
             )
 

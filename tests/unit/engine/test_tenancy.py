@@ -24,7 +24,7 @@ from engine.errors import (
     NotFound,
     PermissionDenied,
 )
-from engine.resources.naming import check_name
+from engine.naming import check_name
 from engine.scope import Role, Scope
 from engine.tenancy.credentials import CredentialService
 from engine.tenancy.models import (

@@ -28,10 +28,10 @@ from typing import ClassVar
 
 import pytest
 
-from engine.drivers.base import (
+from engine.drivers.base import HypervisorDriver
+from engine.drivers.specs import (
     DiskSpec,
     GuestSpec,
-    HypervisorDriver,
     LifecycleEvent,
     NicSpec,
     PowerState,

@@ -17,7 +17,6 @@ import libvirt
 import pytest
 from unit.engine.drivers.contract import DriverContract
 
-from engine.drivers.base import GuestSpec, LifecycleEvent, PowerState
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, default_pool, write_test_host
 from engine.drivers.libvirt.mapping import (
     DOMAIN_STATES,
@@ -28,6 +27,7 @@ from engine.drivers.libvirt.mapping import (
     translate_error,
 )
 from engine.drivers.libvirt.xmlbuild import domain_xml
+from engine.drivers.specs import GuestSpec, LifecycleEvent, PowerState
 from engine.errors import (
     AlreadyExists,
     Conflict,

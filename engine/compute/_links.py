@@ -26,8 +26,8 @@ from engine.jobs.models import Job
 from engine.jobs.service import JobService
 from engine.lifecycle import Action, Kind, State
 from engine.network.models import Network, NetworkInterface
+from engine.prepared import find_visible, prepared, visible
 from engine.resources.emitters import ResourceEmitter
-from engine.resources.prepared import find_visible, prepared, visible
 from engine.resources.state import DETACH_COMPUTE_STATES, change_state, pin, same_owner
 from engine.scope import Owner, Scope
 from engine.storage.models import StorageAttachment, Volume
