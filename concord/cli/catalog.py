@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from concord.cli.context import Context, print_table
+from concord.cli.context import Context, inventory_service, print_table
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.catalog.service import CatalogService
 from engine.scope import Scope
@@ -243,7 +243,4 @@ def offering_delete(ctx: Context, args: argparse.Namespace) -> None:
 def _zone_id(session: Session, system: Scope, name: str | None) -> str | None:
     if not name:
         return None
-    # Imported here: infra registers these commands, so it imports this module first.
-    from concord.cli.infra import inventory_service
-
     return inventory_service(session).find_zone(system, name).id

@@ -1,4 +1,9 @@
-"""What every CLI command needs: settings, the database and the system scope."""
+"""What every CLI command needs: settings, the database and the system scope.
+
+It also opens the inventory service the way the CLI reaches hosts (through libvirt
+from this process), because both the infrastructure commands and the catalog's
+``--zone`` option need it; neither command module imports the other.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from concord.settings import Settings
 from engine.db import Database
+from engine.drivers.base import HypervisorDriver
 from engine.errors import EngineError
+from engine.inventory.service import InventoryService
 from engine.schema import is_current
 from engine.scope import Scope
 from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
@@ -66,6 +73,18 @@ class Context:
         with self.database.transaction() as session:
             root = TenancyService(session).root()
             yield session, Scope.system(root)
+
+
+def _drivers(uri: str) -> HypervisorDriver:
+    # Imported here so that commands that never touch a host work without libvirt.
+    from engine.drivers.libvirt import LibvirtDriver
+
+    return LibvirtDriver(uri)
+
+
+def inventory_service(session: Session) -> InventoryService:
+    """The inventory service, reaching each host through libvirt from this process."""
+    return InventoryService(session, _drivers)
 
 
 def make_context(args: argparse.Namespace) -> Context:

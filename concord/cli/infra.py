@@ -1,5 +1,4 @@
-"""Infrastructure commands: zones, pods, clusters, hosts and storage pools (and, through
-:mod:`concord.cli.catalog`, templates and offerings).
+"""Infrastructure commands: zones, pods, clusters, hosts and storage pools.
 
 Like the other administration commands they act as the system scope (a root
 administrator). Hosts are opened through libvirt from this process: for a
@@ -13,9 +12,7 @@ import argparse
 
 from sqlalchemy.orm import Session
 
-from concord.cli import catalog
-from concord.cli.context import CommandError, Context, print_table
-from engine.drivers.base import HypervisorDriver
+from concord.cli.context import CommandError, Context, inventory_service, print_table
 from engine.inventory.capacity import pool_limit
 from engine.inventory.models import AllocationState, Cluster, Host, HostState
 from engine.inventory.service import InventoryService
@@ -24,19 +21,8 @@ from engine.scope import Scope
 GIB = 1024**3
 
 
-def _drivers(uri: str) -> HypervisorDriver:
-    # Imported here so that commands that never touch a host work without libvirt.
-    from engine.drivers.libvirt import LibvirtDriver
-
-    return LibvirtDriver(uri)
-
-
-def inventory_service(session: Session) -> InventoryService:
-    return InventoryService(session, _drivers)
-
-
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the zone, pod, cluster and host sub-commands, and the catalog's."""
+    """Register the zone, pod, cluster, host and pool sub-commands."""
     zone = sub.add_parser("zone", help="manage zones").add_subparsers(dest="action", required=True)
     p = zone.add_parser("create", help="create a zone")
     p.add_argument("name")
@@ -115,8 +101,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     pool.add_parser("list", help="list storage pools with their use").set_defaults(
         handler=pool_list
     )
-
-    catalog.add_parsers(sub)
 
 
 # -- zones, pods, clusters ----------------------------------------------------------

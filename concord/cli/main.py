@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from concord import __version__
-from concord.cli import admin, conformance, infra, serve, worker
+from concord.cli import admin, catalog, conformance, infra, serve, worker
 from concord.cli.context import CommandError, fail, make_context, run_guarded
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_parsers(sub)
     conformance.add_parsers(sub)
     infra.add_parsers(sub)
+    catalog.add_parsers(sub)
     return parser
 
 
