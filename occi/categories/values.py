@@ -4,6 +4,10 @@ The text rendering has no integer/float distinction, clients quote numbers and
 booleans (ooi sends ``"true"``), and JSON clients send ``2`` for ``2.0``. So a
 value is checked *and* converted by its definition's type, through one table
 keyed by :class:`~occi.categories.types.AttributeType`.
+
+This module sits below :mod:`occi.categories.types`, which imports it: it says
+what it needs of a definition as the :class:`Constrained` protocol, which
+:class:`~occi.categories.types.Attribute` satisfies, rather than import it.
 """
 
 from __future__ import annotations
@@ -13,18 +17,43 @@ import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from occi.model import AttributeValue
-
-if TYPE_CHECKING:
-    from occi.categories.types import Attribute
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
-def coerce(attribute: Attribute, value: object) -> AttributeValue:
+class Constrained(Protocol):
+    """What coercion reads of an attribute definition (an ``Attribute`` has it all)."""
+
+    @property
+    def name(self) -> str:
+        """The attribute's name, for messages."""
+
+    @property
+    def type(self) -> str:
+        """An ``AttributeType`` value: ``"string"``, ``"integer"``, ..."""
+
+    @property
+    def enum(self) -> tuple[str, ...]:
+        """The allowed values, if it is an enumeration."""
+
+    @property
+    def pattern(self) -> str | None:
+        """A POSIX ERE every string value matches."""
+
+    @property
+    def minimum(self) -> int | float | None:
+        """The lowest allowed number."""
+
+    @property
+    def maximum(self) -> int | float | None:
+        """The highest allowed number."""
+
+
+def coerce(attribute: Constrained, value: object) -> AttributeValue:
     """``value`` converted to ``attribute``'s type and checked against its constraints.
 
     :raises ValueError: naming the attribute and what was wrong.
@@ -37,7 +66,7 @@ def coerce(attribute: Attribute, value: object) -> AttributeValue:
     return converted
 
 
-def _check_constraints(attribute: Attribute, value: AttributeValue) -> None:
+def _check_constraints(attribute: Constrained, value: AttributeValue) -> None:
     if attribute.enum and value not in attribute.enum:
         raise ValueError(f"{attribute.name}: {value!r} is not one of {', '.join(attribute.enum)}")
     pattern = attribute.pattern
