@@ -23,15 +23,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from conformance.requirements import Level, catalogue
-
-if TYPE_CHECKING:
-    from conformance.cases.context import CaseContext
-
-CaseFunction = Callable[["CaseContext"], None]
+from conformance.cases.context import Case, CaseFunction
+from conformance.requirements import catalogue
 
 #: The renderings dimensions (the runner intersects them with what the server offers).
 OCCI_RENDERINGS = ("text/plain", "text/occi", "application/occi+json")
@@ -61,29 +55,6 @@ MODULES = (
     "conformance.cases.cimi.volumes_networks",
     "conformance.cases.cimi.jobs",
 )
-
-
-@dataclass(frozen=True)
-class Case:
-    """One check, as data."""
-
-    id: str
-    title: str
-    protocol: str
-    requirements: tuple[str, ...]
-    function: CaseFunction
-    #: The renderings it runs in; None means once, rendering-independent.
-    renderings: tuple[str, ...] | None = None
-    #: "read-only" (GET only) or "full" (creates and deletes what it owns).
-    profile: str = "read-only"
-    #: "main", or "final" for checks over every exchange of the run.
-    phase: str = "main"
-
-    @property
-    def level(self) -> Level:
-        """The strongest level among its requirements."""
-        levels = [catalogue()[r].level for r in self.requirements]
-        return min(levels, key=lambda level: level.rank)
 
 
 _REGISTRY: dict[str, Case] = {}

@@ -1,103 +1,59 @@
-"""What a case runs with: the run's :class:`Session` and a per-case :class:`CaseContext`."""
+"""A case and what it runs with: the :class:`Case` record and a per-case :class:`CaseContext`.
+
+The run-wide pieces (:class:`RunConfig`, :class:`Session`, :class:`CaseFailed`,
+:class:`CaseSkipped`) live in :mod:`conformance.cases.session`, below the OCCI and
+CIMI support modules that this module hands to cases; they are imported here so
+that a case finds everything it needs in one place. The registry in
+:mod:`conformance.cases` builds :class:`Case` records from this module, never the
+other way round.
+"""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
 
-from conformance.client import Auth, Client, Exchange, Recorder
-from conformance.ledger import Ledger
-from conformance.schemas import Schemas
-from conformance.wait import Waiter
+from conformance.cases.cimi.support import CimiSupport
+from conformance.cases.occi.fixtures import OcciFixtures
+from conformance.cases.session import CaseFailed, CaseSkipped, RunConfig, Session
+from conformance.client import Client, Exchange
+from conformance.requirements import Level, catalogue
 
-if TYPE_CHECKING:
-    from conformance.cases import Case
-    from conformance.cases.cimi.support import CimiSupport
-    from conformance.cases.occi.fixtures import OcciFixtures
+__all__ = [
+    "Case",
+    "CaseContext",
+    "CaseFailed",
+    "CaseFunction",
+    "CaseSkipped",
+    "RunConfig",
+    "Session",
+]
 
-T = TypeVar("T")
-
-
-class CaseFailed(Exception):
-    """The server broke a requirement; carries the exchanges that prove it."""
-
-    def __init__(self, message: str, exchanges: Iterable[Exchange] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exchanges = tuple(exchanges)
+CaseFunction = Callable[["CaseContext"], None]
 
 
-class CaseSkipped(Exception):
-    """The case cannot run here; the message is the reason, always given."""
+@dataclass(frozen=True)
+class Case:
+    """One check, as data."""
 
-
-@dataclass
-class RunConfig:
-    """Everything a run needs to know (the CLI fills it)."""
-
-    url: str
-    protocols: tuple[str, ...] = ("occi", "cimi")
-    #: The user asked for these protocols (--occi/--cimi): a missing endpoint fails.
-    explicit: bool = False
+    id: str
+    title: str
+    protocol: str
+    requirements: tuple[str, ...]
+    function: CaseFunction
+    #: The renderings it runs in; None means once, rendering-independent.
+    renderings: tuple[str, ...] | None = None
+    #: "read-only" (GET only) or "full" (creates and deletes what it owns).
     profile: str = "read-only"
-    auth: Auth | None = None
-    other_auth: Auth | None = None
-    timeout: float = 30.0
-    wait_timeout: float = 60.0
-    #: Restrict the renderings (empty: every rendering the spec or the server offers).
-    renderings: tuple[str, ...] = ()
-    cep: str | None = None
-    #: fnmatch patterns over case ids (empty: all).
-    select: tuple[str, ...] = ()
-    schemas_root: Path | None = None
-    verify_tls: bool = True
-
-
-@dataclass
-class Session:
-    """Run-wide state shared by the cases: clients, schemas, caches, what was created."""
-
-    config: RunConfig
-    client: Client
-    other: Client | None
-    anonymous: Client
-    schemas: Schemas
-    waiter: Waiter
-    ledger: Ledger = field(default_factory=Ledger)
-    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
-    cache: dict[str, Any] = field(default_factory=dict)
-    _counter: int = 0
+    #: "main", or "final" for checks over every exchange of the run.
+    phase: str = "main"
 
     @property
-    def recorder(self) -> Recorder:
-        """The recorder every client of the run shares."""
-        return self.client.recorder
-
-    def unique(self, what: str) -> str:
-        """A name no other run or object uses: ``conformance-<run>-<what>-<n>``."""
-        self._counter += 1
-        return f"conformance-{self.run_id}-{what}-{self._counter}"
-
-    def memo(self, key: str, compute: Callable[[], T], *, failing: bool = False) -> T:
-        """Compute once per run; a skip or failure is remembered and raised again.
-
-        A remembered failure is raised as such only to callers that test the thing
-        itself (``failing=True``); to the others it is a missing dependency, a skip.
-        """
-        if key not in self.cache:
-            try:
-                self.cache[key] = ("ok", compute())
-            except (CaseSkipped, CaseFailed) as exc:
-                self.cache[key] = ("raise", exc)
-        state, value = self.cache[key]
-        if state == "raise":
-            if isinstance(value, CaseFailed) and not failing:
-                raise CaseSkipped(f"needs {key}, which failed: {value.message}")
-            raise value
-        return value
+    def level(self) -> Level:
+        """The strongest level among its requirements."""
+        levels = [catalogue()[r].level for r in self.requirements]
+        return min(levels, key=lambda level: level.rank)
 
 
 class CaseContext:
@@ -126,15 +82,11 @@ class CaseContext:
     @property
     def occi(self) -> OcciFixtures:
         """OCCI discovery and helpers (shared by the run)."""
-        from conformance.cases.occi.fixtures import OcciFixtures
-
         return OcciFixtures.of(self.session)
 
     @property
     def cimi(self) -> CimiSupport:
         """CIMI discovery and helpers (shared by the run)."""
-        from conformance.cases.cimi.support import CimiSupport
-
         return CimiSupport.of(self.session)
 
     @property

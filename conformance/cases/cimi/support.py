@@ -11,7 +11,7 @@ import contextlib
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from conformance.cases.context import CaseFailed, CaseSkipped, Session
+from conformance.cases.session import CaseFailed, CaseSkipped, Session
 from conformance.client import Client, Exchange
 from conformance.formats import cimi
 from conformance.formats.cimi import JSON, Document

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from conformance.cases.context import CaseFailed, CaseSkipped, Session
 from conformance.cases.occi.support import QUERY_INTERFACE, OcciSupport
+from conformance.cases.session import CaseFailed, CaseSkipped, Session
 from conformance.client import Client, Exchange
 from conformance.formats import occi_build
 from conformance.formats.occi_build import LinkSpec

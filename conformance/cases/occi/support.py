@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
-from conformance.cases.context import CaseSkipped, Session
+from conformance.cases.session import CaseSkipped, Session
 from conformance.client import Client, Exchange
 from conformance.formats import occi_json, occi_text
 from conformance.formats.occi_model import (
