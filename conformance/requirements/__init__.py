@@ -13,78 +13,39 @@ listed for completeness and are not counted in the server coverage.
 
 The data lives in one module per document (:mod:`.occi_core`, :mod:`.occi_http`,
 :mod:`.occi_infra`, :mod:`.occi_text`, :mod:`.occi_json`, :mod:`.etsi`,
-:mod:`.cimi_protocol`, :mod:`.cimi_resources`).
+:mod:`.cimi_protocol`, :mod:`.cimi_resources`), each written with the
+:class:`Requirement` record and :func:`table` of :mod:`.model` (re-exported here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
 from functools import cache
 
+from conformance.requirements import (
+    cimi_protocol,
+    cimi_resources,
+    etsi,
+    occi_core,
+    occi_http,
+    occi_infra,
+    occi_json,
+    occi_text,
+)
+from conformance.requirements.model import MAY, MUST, SHOULD, Level, Requirement, Row, table
 
-class Level(StrEnum):
-    """RFC 2119 levels, strongest first."""
-
-    MUST = "MUST"
-    SHOULD = "SHOULD"
-    MAY = "MAY"
-
-    @property
-    def rank(self) -> int:
-        """0 for MUST, 1 for SHOULD, 2 for MAY (for sorting and for "strongest of")."""
-        return ("MUST", "SHOULD", "MAY").index(self.value)
-
-
-MUST, SHOULD, MAY = Level.MUST, Level.SHOULD, Level.MAY
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One normative statement of a specification."""
-
-    id: str
-    document: str
-    section: str
-    level: Level
-    summary: str
-    area: str
-    protocol: str
-    subject: str = "server"
-    #: Why it is not testable black-box, or how an ambiguous text is read.
-    note: str = ""
-
-
-Row = tuple[str, str, Level, str] | tuple[str, str, Level, str, str]
-
-
-def table(
-    document: str, area: str, protocol: str, rows: Iterable[Row], subject: str = "server"
-) -> tuple[Requirement, ...]:
-    """Build requirements of one document and area from compact rows.
-
-    A row is ``(slug, section, level, summary[, note])``; the id is ``document/slug``.
-    """
-    built = []
-    for row in rows:
-        slug, section, level, summary = row[:4]
-        note = row[4] if len(row) > 4 else ""
-        built.append(
-            Requirement(
-                id=f"{document}/{slug}",
-                document=document,
-                section=section,
-                level=level,
-                summary=summary,
-                area=area,
-                protocol=protocol,
-                subject=subject,
-                note=note,
-            )
-        )
-    return tuple(built)
-
+__all__ = [
+    "AREAS",
+    "MAY",
+    "MUST",
+    "SHOULD",
+    "Level",
+    "Requirement",
+    "Row",
+    "catalogue",
+    "get",
+    "table",
+]
 
 #: Coverage areas in report order.
 AREAS = (
@@ -110,17 +71,6 @@ def catalogue() -> Mapping[str, Requirement]:
 
     :raises ValueError: two requirements share an id, or one has an unknown area.
     """
-    from conformance.requirements import (
-        cimi_protocol,
-        cimi_resources,
-        etsi,
-        occi_core,
-        occi_http,
-        occi_infra,
-        occi_json,
-        occi_text,
-    )
-
     found: dict[str, Requirement] = {}
     for module in (
         occi_core,

@@ -7,7 +7,7 @@ those of DSP0263 as cited in docs/conformance.rst (cimi.md §1 lists the sources
 
 from __future__ import annotations
 
-from conformance.requirements import MAY, MUST, SHOULD, table
+from conformance.requirements.model import MAY, MUST, SHOULD, table
 
 _D = "DSP0263"
 

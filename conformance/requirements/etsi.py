@@ -8,7 +8,7 @@ ones pOCCI reports); the summaries are ours.
 
 from __future__ import annotations
 
-from conformance.requirements import MUST, SHOULD, table
+from conformance.requirements.model import MUST, SHOULD, table
 
 REQUIREMENTS = table(
     "ETSI-TS-103-142",

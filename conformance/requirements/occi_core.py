@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.requirements import MAY, MUST, SHOULD, table
+from conformance.requirements.model import MAY, MUST, SHOULD, table
 
 REQUIREMENTS = table(
     "GFD.221",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.requirements import MAY, MUST, SHOULD, table
+from conformance.requirements.model import MAY, MUST, SHOULD, table
 
 _D, _A = "GFD.223", "OCCI HTTP"
 

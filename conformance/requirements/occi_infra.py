@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.requirements import MUST, SHOULD, table
+from conformance.requirements.model import MUST, SHOULD, table
 
 REQUIREMENTS = table(
     "GFD.224",

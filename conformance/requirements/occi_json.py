@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.requirements import MUST, table
+from conformance.requirements.model import MUST, table
 
 REQUIREMENTS = table(
     "GFD.226",
