@@ -25,14 +25,24 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 
 
+def import_statements(source: str, filename: str) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every ``import`` and ``from ... import`` statement in ``source``, wherever it is.
+
+    Shared with ``test_import_cycles``, so that both tests agree on what an
+    import is (in a function or under ``if TYPE_CHECKING:`` too; never a string).
+    """
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+
+
 def imported_modules(source: str, filename: str, package: str) -> Iterator[tuple[int, str]]:
     """Yield ``(line, top-level module)`` for every import statement in ``source``.
 
     Relative imports resolve to ``package`` (the file's top-level package):
     they cannot leave it without ``..`` beyond the top, which Python forbids.
     """
-    tree = ast.parse(source, filename=filename)
-    for node in ast.walk(tree):
+    for node in import_statements(source, filename):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name.split(".")[0]
