@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cloud import Cloud, build_cloud, create
+from unit.engine.cloud import Cloud, build_cloud, create
 
 from engine.compute.monitor import EventMonitor
 from engine.db import Database

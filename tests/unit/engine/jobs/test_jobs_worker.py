@@ -38,7 +38,7 @@ from engine.lifecycle import Action, State
 from engine.scope import Owner, Scope
 from engine.tenancy.passwords import PasswordHasher
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 NOBODY = Owner(None, None, None)
 
 

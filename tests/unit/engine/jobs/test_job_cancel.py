@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cloud import Cloud, allocated, build_cloud, create
+from unit.engine.cloud import Cloud, allocated, build_cloud, create
 
 from engine.compute.service import ComputeService
 from engine.db import Database
