@@ -13,6 +13,7 @@ import argparse
 from sqlalchemy.orm import Session
 
 from concord.cli.context import CommandError, Context, inventory_service, print_table
+from engine.allocation.allocators import DEFAULT_ALLOCATOR
 from engine.inventory.capacity import pool_limit
 from engine.inventory.models import AllocationState, Cluster, Host, HostState
 from engine.inventory.service import InventoryService
@@ -118,12 +119,13 @@ def zone_list(ctx: Context, args: argparse.Namespace) -> None:
             {
                 "name": z.name,
                 "allocation": z.allocation_state.value,
+                "allocator": z.allocator or DEFAULT_ALLOCATOR,
                 "description": z.description or "",
                 "id": z.id,
             }
             for z in inventory_service(session).list_zones(system)
         ]
-    print_table(rows, ["name", "allocation", "description", "id"])
+    print_table(rows, ["name", "allocation", "allocator", "description", "id"])
 
 
 def zone_allocation(ctx: Context, args: argparse.Namespace) -> None:

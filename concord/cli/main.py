@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from concord import __version__
-from concord.cli import admin, catalog, conformance, infra, serve, worker
+from concord.cli import admin, allocators, catalog, conformance, infra, serve, worker
 from concord.cli.context import CommandError, fail, make_context, run_guarded
 
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.add_parsers(sub)
     infra.add_parsers(sub)
     catalog.add_parsers(sub)
+    allocators.add_parsers(sub)
     return parser
 
 

@@ -2,26 +2,35 @@
 
 Placement is a pipeline (reference/engine.md §1.3): candidate hosts come from
 the database already restricted to enabled, up hosts of the zone; each
-:data:`HostFilter` may drop a candidate; an :data:`HostOrdering` sorts the
-survivors; then each candidate in order is *claimed* with one conditional
-``UPDATE`` that adds the request to the host's allocated capacity only if it
-still fits. The first successful claim wins, so concurrent placements never
-over-commit a host, on SQLite or on MariaDB, without a lock table.
+:data:`HostFilter` may drop a candidate; the allocator the offering or else
+the zone names (:mod:`engine.allocation.allocators`) ranks the survivors;
+then each candidate in order is *claimed* with one conditional ``UPDATE``
+that adds the request to the host's allocated capacity only if it still
+fits. The first successful claim wins, so concurrent placements never
+over-commit a host, on SQLite or on MariaDB, without a lock table, whatever
+the allocator.
 
 Capacity is counted in vCPUs against ``cores x cpu_overprovisioning`` and in
-MiB against ``memory x memory_overprovisioning`` of the host's cluster. This
-module provides first fit; the allocation issue adds fill-first, disperse
-and custom allocators as further orderings and filters.
+MiB against ``memory x memory_overprovisioning`` of the host's cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.allocation.allocators import (
+    DEFAULT_ALLOCATOR,
+    Allocator,
+    Placement,
+    load_allocator,
+    names_of,
+    ranked,
+)
 from engine.allocation.root_pools import root_pools
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
 from engine.inventory.capacity import host_limits, pool_limit
@@ -34,6 +43,8 @@ from engine.inventory.models import (
     StoragePool,
     Zone,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,11 @@ class ComputeRequest:
         (:meth:`AllocationService.volume_reach`); empty, anywhere.
     :param root_disk_bytes: the size of the root disk its creation will copy
         into the host's root pool (:mod:`engine.allocation.root_pools`); 0: none.
+    :param allocator: the allocator the guest's offering names; ``None``: the
+        zone's.
+    :param os_type: the image's guest-OS category, for ``os_preference``.
+    :param account_guests: how many live guests the owner's account has per
+        host (for ``user_dispersing``; called only if that allocator runs).
     """
 
     zone_id: str
@@ -63,6 +79,9 @@ class ComputeRequest:
     on_hosts: frozenset[str] = frozenset()
     in_clusters: frozenset[str] = frozenset()
     root_disk_bytes: int = 0
+    allocator: str | None = None
+    os_type: str | None = None
+    account_guests: Callable[[], Mapping[str, int]] = field(default=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.vcpus < 1 or self.memory_mib < 1:
@@ -70,7 +89,6 @@ class ComputeRequest:
 
 
 HostFilter = Callable[[Host, ComputeRequest], bool]
-HostOrdering = Callable[[Sequence[Host], ComputeRequest], list[Host]]
 
 
 def not_avoided(host: Host, request: ComputeRequest) -> bool:
@@ -102,9 +120,14 @@ def fits(host: Host, request: ComputeRequest) -> bool:
     )
 
 
-def first_fit(hosts: Sequence[Host], request: ComputeRequest) -> list[Host]:
-    """Hosts in a stable order (creation, then id): the first that fits wins."""
-    return sorted(hosts, key=lambda h: (h.created, h.id))
+def placement_of(request: ComputeRequest) -> Placement:
+    """What the allocator sees of a request."""
+    return Placement(
+        vcpus=request.vcpus,
+        memory_mib=request.memory_mib,
+        os_type=request.os_type,
+        account_guests=request.account_guests,
+    )
 
 
 DEFAULT_FILTERS: tuple[HostFilter, ...] = (
@@ -122,12 +145,13 @@ class AllocationService:
 
     :param session: the unit of work the placement commits with.
     :param filters: the host filters, applied in order.
-    :param ordering: how surviving hosts are ranked.
+    :param allocator: rank hosts with this allocator whatever the zone and
+        offering say (tests, benchmarks); ``None``: theirs.
     """
 
     session: Session
     filters: tuple[HostFilter, ...] = DEFAULT_FILTERS
-    ordering: HostOrdering = field(default=first_fit)
+    allocator: Allocator | None = None
 
     def candidate_hosts(self, zone_id: str) -> list[Host]:
         """Up, enabled hosts in enabled clusters and pods of an enabled zone."""
@@ -172,8 +196,27 @@ class AllocationService:
                 if h.id in pools
                 and pools[h.id].allocated_bytes + request.root_disk_bytes <= pool_limit(pools[h.id])
             ]
-        for host in self.ordering(hosts, request):
+        name, allocator = self._allocator(request)
+        order = ranked(allocator, hosts, placement_of(request))
+        log.debug(
+            "placing %s vCPU / %s MiB in zone %s with %s: %s of %s candidates, in order %s",
+            request.vcpus,
+            request.memory_mib,
+            request.zone_id,
+            name,
+            len(order),
+            len(hosts),
+            names_of(order),
+        )
+        for host in order:
             if self.claim_host(host, request.vcpus, request.memory_mib):
+                log.info(
+                    "placed %s vCPU / %s MiB on host %s (%s)",
+                    request.vcpus,
+                    request.memory_mib,
+                    host.name,
+                    name,
+                )
                 return host
         wanted = f"{request.vcpus} vCPU and {request.memory_mib} MiB"
         if request.root_disk_bytes:
@@ -184,6 +227,15 @@ class AllocationService:
             vcpus=request.vcpus,
             memory_mib=request.memory_mib,
         )
+
+    def _allocator(self, request: ComputeRequest) -> tuple[str, Allocator]:
+        if self.allocator is not None:
+            return getattr(self.allocator, "__name__", "given"), self.allocator
+        name = request.allocator or self.session.scalar(
+            sa.select(Zone.allocator).where(Zone.id == request.zone_id)
+        )
+        name = name or DEFAULT_ALLOCATOR
+        return name, load_allocator(name)
 
     def volume_reach(self, pool_ids: Iterable[str | None]) -> tuple[frozenset[str], frozenset[str]]:
         """The hosts and clusters a guest must be in to reach these storage pools.

@@ -86,6 +86,8 @@ class ComputeOffering(CatalogEntry, Base):
     root_disk_gib: Mapped[int] = mapped_column(sa.Integer, default=0)
     host_tags: Mapped[str] = mapped_column(sa.String(1024), default="")
     ha_enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: The allocator for its guests, overriding their zone's; ``None``: the zone's.
+    allocator: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class DiskOffering(CatalogEntry, Base):

@@ -11,7 +11,9 @@ claims capacity atomically, :mod:`engine.allocation`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.allocation.root_pools import expected_root_disk_bytes
@@ -19,8 +21,27 @@ from engine.allocation.service import AllocationService, ComputeRequest
 from engine.catalog.models import ComputeOffering, Image
 from engine.compute._links import check_linkable
 from engine.compute.models import Compute
+from engine.lifecycle import State
 from engine.scope import Owner
 from engine.storage.models import Volume
+
+
+def account_guests(session: Session, account_id: str | None, placing: str) -> dict[str, int]:
+    """How many live guests ``account_id`` has on each host (not counting ``placing``).
+
+    For the ``user_dispersing`` allocator, which calls it only when it runs.
+    """
+    rows = session.execute(
+        sa.select(Compute.host_id, sa.func.count())
+        .where(
+            Compute.account_id == account_id,
+            Compute.host_id.is_not(None),
+            Compute.state != State.DELETED.value,
+            Compute.id != placing,
+        )
+        .group_by(Compute.host_id)
+    )
+    return {host_id: count for host_id, count in rows if host_id is not None}
 
 
 def place_new_compute(
@@ -49,6 +70,9 @@ def place_new_compute(
         on_hosts=on_hosts,
         in_clusters=in_clusters,
         root_disk_bytes=expected_root_disk_bytes(image, offering),
+        allocator=offering.allocator if offering else None,
+        os_type=image.os_type if image else None,
+        account_guests=partial(account_guests, session, owner.account_id, compute.id),
     )
     host = allocation.place_compute(request)
     compute.host_id = compute.last_host_id = host.id

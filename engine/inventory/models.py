@@ -49,6 +49,9 @@ class Zone(Base):
     allocation_state: Mapped[AllocationState] = mapped_column(
         string_enum(AllocationState), default=AllocationState.ENABLED
     )
+    #: The allocator that ranks its hosts (engine.allocation.allocators);
+    #: ``None``: the default, first fit.
+    allocator: Mapped[str | None] = mapped_column(sa.String(64))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

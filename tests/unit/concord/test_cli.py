@@ -132,7 +132,7 @@ def test_zone_pod_cluster_and_hosts(run: Run, tmp_path: Path) -> None:
     )
     assert out.startswith("created cluster c1 in pod p1")
     zones = _ok(run, "zone", "list")
-    assert zones.splitlines()[0].split() == ["NAME", "ALLOCATION", "DESCRIPTION", "ID"]
+    assert zones.splitlines()[0].split() == ["NAME", "ALLOCATION", "ALLOCATOR", "DESCRIPTION", "ID"]
     assert "z1" in zones and "enabled" in zones and "first" in zones
     assert "p1" in _ok(run, "pod", "list")
     clusters = _ok(run, "cluster", "list")
@@ -360,3 +360,36 @@ def test_demo_zone_is_idempotent_and_sized_by_libvirt(
         )
         small = session.scalar(sa.select(ComputeOffering).where(ComputeOffering.name == "small"))
         assert (small.vcpus, small.memory_mib) == (1, 512)
+
+
+def test_allocators_are_listed_and_chosen_per_zone_and_offering(run: Run, tmp_path: Path) -> None:
+    _ok(run, "zone", "create", "z1")
+    listing = _ok(run, "allocator", "list").splitlines()
+    assert listing[0].split() == ["NAME", "SOURCE", "ZONES"]
+    names = [line.split()[0] for line in listing[1:]]
+    assert names[:6] == [
+        "first_fit",
+        "fill_first",
+        "disperse",
+        "user_dispersing",
+        "random",
+        "os_preference",
+    ]
+    assert listing[1].split()[1:] == ["built-in", "z1"]  # zones default to first fit
+    assert (
+        _ok(run, "allocator", "zone", "z1", "disperse") == "zone z1 places guests with disperse\n"
+    )
+    assert "disperse" in _ok(run, "zone", "list")
+    assert "unknown allocator 'best_fit'" in _fails(run, "allocator", "zone", "z1", "best_fit")
+    _ok(run, "offering", "create", "compute", "small", "--vcpus", "1", "--memory-mib", "512")
+    out = _ok(run, "allocator", "offering", "small", "fill_first")
+    assert out == "guests of offering small are placed with fill_first\n"
+    out = _ok(run, "allocator", "offering", "small", "default")
+    assert out == "guests of offering small are placed with the zone's allocator\n"
+    database = Database(f"sqlite:///{tmp_path / 'concord.sqlite'}")
+    with database.session() as session:
+        zone = session.scalar(sa.select(Zone).where(Zone.name == "z1"))
+        offering = session.scalar(sa.select(ComputeOffering).where(ComputeOffering.name == "small"))
+        assert zone is not None and zone.allocator == "disperse"
+        assert offering is not None and offering.allocator is None
+    database.dispose()

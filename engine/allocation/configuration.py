@@ -1,0 +1,77 @@
+"""Which allocator ranks the hosts of a zone, and of an offering's guests.
+
+A zone names one allocator (``first_fit`` when it names none); a compute
+offering may name another for its guests, which then wins (CloudStack lets
+an operator choose ``vm.allocation.algorithm`` per zone; OpenStack's
+scheduler hints let a flavor steer placement). Both are root administrators'
+settings: the infrastructure is theirs. A name is checked when it is set,
+against the built-in and installed allocators, so that a typo fails at once
+and not at the next creation.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from engine.allocation.allocators import DEFAULT_ALLOCATOR, check_allocator_name
+from engine.catalog.models import ComputeOffering
+from engine.errors import NotFound, PermissionDenied
+from engine.inventory.models import Zone
+from engine.scope import Scope
+
+
+class AllocatorSettings:
+    """Read and set the allocators of zones and compute offerings.
+
+    :param session: the unit of work; the caller commits.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def zone_allocator(self, zone_id: str) -> str:
+        """The allocator a zone's placements use when the offering names none."""
+        zone = self.session.get(Zone, zone_id)
+        if zone is None:
+            raise NotFound(f"no zone {zone_id!r}", id=zone_id)
+        return zone.allocator or DEFAULT_ALLOCATOR
+
+    def set_zone_allocator(self, scope: Scope, zone_id: str, name: str | None) -> Zone:
+        """Make ``name`` the zone's allocator (``None``: back to the default).
+
+        :raises PermissionDenied: the caller is not a root administrator.
+        :raises NotFound: no such zone.
+        :raises InvalidInput: no allocator of that name is built in or installed.
+        """
+        self._require_root(scope)
+        zone = self.session.get(Zone, zone_id)
+        if zone is None:
+            raise NotFound(f"no zone {zone_id!r}", id=zone_id)
+        zone.allocator = None if name is None else check_allocator_name(name)
+        self.session.flush()
+        return zone
+
+    def set_offering_allocator(
+        self, scope: Scope, offering_id: str, name: str | None
+    ) -> ComputeOffering:
+        """Make ``name`` the allocator of the offering's guests (``None``: the zone's).
+
+        :raises PermissionDenied: the caller is not a root administrator.
+        :raises NotFound: no such compute offering.
+        :raises InvalidInput: no allocator of that name is built in or installed.
+        """
+        self._require_root(scope)
+        offering = self.session.get(ComputeOffering, offering_id)
+        if offering is None:
+            raise NotFound(f"no compute offering {offering_id!r}", id=offering_id)
+        offering.allocator = None if name is None else check_allocator_name(name)
+        self.session.flush()
+        return offering
+
+    @staticmethod
+    def _require_root(scope: Scope) -> None:
+        if not scope.is_root_admin:
+            raise PermissionDenied("allocators are chosen by root administrators")
+
+
+__all__ = ["AllocatorSettings"]
