@@ -49,6 +49,7 @@ def make_app(settings: Settings, database: Database | None = None) -> Router:
     config.include("concord.request")
     config.include("concord.services")
     config.include("concord.operations")
+    config.include("concord.capacity")
     config.include("concord.tweens")
     config.include("occi")
     config.include("cimi")

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from pyramid.request import Request
 
 
+#: The paths Concord itself answers outside both standards (health, metrics,
+#: the capacity report of :mod:`concord.capacity`): no OCCI mixin may live there.
+OPERATIONS_PATHS = ("/healthz", "/metrics", "/capacity")
+
+
 class HttpMetrics:
     """Request counters and latency histograms in a registry private to one app.
 

@@ -4,6 +4,7 @@ Importing this module registers every table on :data:`engine.db.Base.metadata`,
 which Alembic and the test fixtures rely on.
 """
 
+from engine.allocation import models as allocation_models
 from engine.catalog import models as catalog_models
 from engine.compute import models as compute_models
 from engine.db import Base
@@ -28,6 +29,7 @@ for _table in Base.metadata.tables.values():
     _table.dialect_kwargs["mysql_collate"] = "utf8mb4_nopad_bin"
 
 __all__ = [
+    "allocation_models",
     "catalog_models",
     "compute_models",
     "event_models",

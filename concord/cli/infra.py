@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import argparse
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord.cli.context import CommandError, Context, inventory_service, print_table
 from engine.allocation.allocators import DEFAULT_ALLOCATOR
+from engine.allocation.requests import ComputeRequest
+from engine.allocation.service import AllocationService
 from engine.inventory.capacity import pool_limit
-from engine.inventory.models import AllocationState, Cluster, Host, HostState
-from engine.inventory.service import InventoryService
+from engine.inventory.models import AllocationState, Cluster, Host, HostState, Zone
+from engine.inventory.service import InventoryService, first_enabled_zone
 from engine.scope import Scope
+from engine.tenancy.models import Account
 
 GIB = 1024**3
 
@@ -74,6 +78,18 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=host_add)
     p = host.add_parser("list", help="list hosts with their capacity")
     p.add_argument("--zone")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="say, for each host, whether a guest of --vcpus and --memory-mib may go there, "
+        "and if not why (in --zone, by default the first enabled zone)",
+    )
+    p.add_argument("--vcpus", type=int, default=1, help="with --explain: the guest's vCPUs")
+    p.add_argument("--memory-mib", type=int, default=512, help="with --explain: the guest's memory")
+    p.add_argument(
+        "--tag", action="append", default=[], help="with --explain: a host tag it requires"
+    )
+    p.add_argument("--account", help="with --explain: its owner's account, for dedications")
     p.set_defaults(handler=host_list)
     for verb, text in (
         ("maintenance", "put a host into maintenance (no new guests)"),
@@ -242,9 +258,7 @@ def host_list(ctx: Context, args: argparse.Namespace) -> None:
             }
             for c in inventory.host_capacities(system, zone_id=zone_id)
         ]
-    print_table(
-        rows,
-        [
+        columns = [
             "name",
             "cluster",
             "state",
@@ -254,8 +268,43 @@ def host_list(ctx: Context, args: argparse.Namespace) -> None:
             "storage_gib",
             "tags",
             "uri",
-        ],
+        ]
+        if args.explain:
+            verdicts = explain_placement(session, system, args, zone_id)
+            for row in rows:
+                row["placement"] = verdicts.get(str(row["name"]), NOT_A_CANDIDATE)
+            columns.insert(4, "placement")
+    print_table(rows, columns)
+
+
+#: Why a host that placement does not even consider is left out.
+NOT_A_CANDIDATE = "no: not up, or it, its cluster, pod or zone is disabled (or another zone)"
+
+
+def explain_placement(
+    session: Session, system: Scope, args: argparse.Namespace, zone_id: str | None
+) -> dict[str, str]:
+    """``ok`` or ``no: why`` for each candidate host of the zone, by host name."""
+    zone = session.get(Zone, zone_id) if zone_id else first_enabled_zone(session)
+    if zone is None:
+        raise CommandError("no enabled zone to explain placement in; give --zone")
+    account = None
+    if args.account:
+        account = session.scalar(sa.select(Account).where(Account.name == args.account))
+        if account is None:
+            raise CommandError(f"no account {args.account!r}")
+    request = ComputeRequest(
+        zone.id,
+        args.vcpus,
+        args.memory_mib,
+        host_tags=frozenset(args.tag),
+        account_id=account.id if account else None,
+        domain_id=account.domain_id if account else None,
     )
+    return {
+        host.name: "ok" if why is None else f"no: {why}"
+        for host, why in AllocationService(session).explain(request)
+    }
 
 
 def host_action(ctx: Context, args: argparse.Namespace) -> None:

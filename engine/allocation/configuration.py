@@ -1,4 +1,4 @@
-"""Which allocator ranks the hosts of a zone, and of an offering's guests.
+"""Allocation settings: the allocator of a zone and an offering, a cluster's thresholds.
 
 A zone names one allocator (``first_fit`` when it names none); a compute
 offering may name another for its guests, which then wins (CloudStack lets
@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from engine.allocation.allocators import DEFAULT_ALLOCATOR, check_allocator_name
 from engine.catalog.models import ComputeOffering
-from engine.errors import NotFound, PermissionDenied
-from engine.inventory.models import Zone
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.inventory.models import Cluster, Zone
 from engine.scope import Scope
 
 
@@ -67,6 +67,32 @@ class AllocatorSettings:
         offering.allocator = None if name is None else check_allocator_name(name)
         self.session.flush()
         return offering
+
+    def set_cluster_thresholds(
+        self, scope: Scope, cluster_id: str, *, cpu: float | None, memory: float | None
+    ) -> Cluster:
+        """Set the allocated shares above which a cluster takes no new guests.
+
+        :param cpu: a share of the over-provisioned vCPUs, above 0 and at most
+            1; ``None``: no CPU threshold.
+        :param memory: the same for memory.
+        :raises PermissionDenied: the caller is not a root administrator.
+        :raises NotFound: no such cluster.
+        :raises InvalidInput: a share outside (0, 1].
+        """
+        self._require_root(scope)
+        cluster = self.session.get(Cluster, cluster_id)
+        if cluster is None:
+            raise NotFound(f"no cluster {cluster_id!r}", id=cluster_id)
+        for name, share in (("cpu_disable_threshold", cpu), ("memory_disable_threshold", memory)):
+            if share is not None and (
+                isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1
+            ):
+                raise InvalidInput(f"{name} is a share above 0 and at most 1", field=name)
+        cluster.cpu_disable_threshold = None if cpu is None else float(cpu)
+        cluster.memory_disable_threshold = None if memory is None else float(memory)
+        self.session.flush()
+        return cluster
 
     @staticmethod
     def _require_root(scope: Scope) -> None:

@@ -17,8 +17,8 @@ MiB against ``memory x memory_overprovisioning`` of the host's cluster.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,10 +26,17 @@ from sqlalchemy.orm import Session
 from engine.allocation.allocators import (
     DEFAULT_ALLOCATOR,
     Allocator,
-    Placement,
     load_allocator,
     names_of,
     ranked,
+)
+from engine.allocation.policy import ZonePolicy
+from engine.allocation.requests import (
+    DEFAULT_FILTERS,
+    ComputeRequest,
+    HostFilter,
+    placement_of,
+    refusal_of,
 )
 from engine.allocation.root_pools import root_pools
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
@@ -47,96 +54,13 @@ from engine.inventory.models import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ComputeRequest:
-    """What a guest needs from a host.
-
-    :param zone_id: the zone to place it in.
-    :param vcpus: virtual CPUs.
-    :param memory_mib: memory in MiB.
-    :param host_tags: tags the host must all carry.
-    :param avoid: host ids not to use (hosts that already failed this guest).
-    :param for_ha: True when HA restarts the guest: HA-reserved hosts may take it.
-    :param on_hosts: the guest must run on every one of these hosts, and
-    :param in_clusters: in every one of these clusters: where the storage
-        pools of the volumes it is created with are reached
-        (:meth:`AllocationService.volume_reach`); empty, anywhere.
-    :param root_disk_bytes: the size of the root disk its creation will copy
-        into the host's root pool (:mod:`engine.allocation.root_pools`); 0: none.
-    :param allocator: the allocator the guest's offering names; ``None``: the
-        zone's.
-    :param os_type: the image's guest-OS category, for ``os_preference``.
-    :param account_guests: how many live guests the owner's account has per
-        host (for ``user_dispersing``; called only if that allocator runs).
-    """
-
-    zone_id: str
-    vcpus: int
-    memory_mib: int
-    host_tags: frozenset[str] = frozenset()
-    avoid: frozenset[str] = frozenset()
-    for_ha: bool = False
-    on_hosts: frozenset[str] = frozenset()
-    in_clusters: frozenset[str] = frozenset()
-    root_disk_bytes: int = 0
-    allocator: str | None = None
-    os_type: str | None = None
-    account_guests: Callable[[], Mapping[str, int]] = field(default=dict, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.vcpus < 1 or self.memory_mib < 1:
-            raise InvalidInput("a guest needs at least one vCPU and 1 MiB of memory")
-
-
-HostFilter = Callable[[Host, ComputeRequest], bool]
-
-
-def not_avoided(host: Host, request: ComputeRequest) -> bool:
-    """Drop hosts that already failed this request."""
-    return host.id not in request.avoid
-
-
-def has_tags(host: Host, request: ComputeRequest) -> bool:
-    """Keep hosts carrying every tag the offering asks for."""
-    return request.host_tags <= host.tag_set
-
-
-def reaches_volumes(host: Host, request: ComputeRequest) -> bool:
-    """Keep hosts that reach the storage pools of the volumes the guest is created with."""
-    return request.on_hosts <= {host.id} and request.in_clusters <= {host.cluster_id}
-
-
-def ha_reservation(host: Host, request: ComputeRequest) -> bool:
-    """HA-reserved hosts take only guests restarted by HA (CloudStack's ha.tag)."""
-    return request.for_ha or not host.ha_reserved
-
-
-def fits(host: Host, request: ComputeRequest) -> bool:
-    """Keep hosts with room for the request (re-checked atomically at claim time)."""
-    cpu_limit, memory_limit = host_limits(host)
-    return (
-        host.allocated_vcpus + request.vcpus <= cpu_limit
-        and host.allocated_memory_mib + request.memory_mib <= memory_limit
-    )
-
-
-def placement_of(request: ComputeRequest) -> Placement:
-    """What the allocator sees of a request."""
-    return Placement(
-        vcpus=request.vcpus,
-        memory_mib=request.memory_mib,
-        os_type=request.os_type,
-        account_guests=request.account_guests,
-    )
-
-
-DEFAULT_FILTERS: tuple[HostFilter, ...] = (
-    not_avoided,
-    has_tags,
-    ha_reservation,
-    reaches_volumes,
-    fits,
-)
+def _root_pool_refusal(pools: dict[str, StoragePool], host: Host, size: int) -> str | None:
+    pool = pools.get(host.id)
+    if pool is None:
+        return "it has no pool for root disks"
+    if pool.allocated_bytes + size > pool_limit(pool):
+        return "its root disk pool has no room for the image"
+    return None
 
 
 @dataclass
@@ -180,24 +104,13 @@ class AllocationService:
 
         :raises CapacityUnavailable: no host in the zone can take it.
         """
-        hosts = [
-            h
-            for h in self.candidate_hosts(request.zone_id)
-            if all(f(h, request) for f in self.filters)
-        ]
-        if request.root_disk_bytes:
-            # The root disk is copied by the creation job, which claims the
-            # bytes then (atomically); hosts whose pool has no room now are
-            # not worth a job that would fail.
-            pools = root_pools(self.session, hosts)
-            hosts = [
-                h
-                for h in hosts
-                if h.id in pools
-                and pools[h.id].allocated_bytes + request.root_disk_bytes <= pool_limit(pools[h.id])
-            ]
+        judged, policy = self._judge(request)
+        hosts = [host for host, refusal in judged if refusal is None]
         name, allocator = self._allocator(request)
         order = ranked(allocator, hosts, placement_of(request))
+        if policy.dedications:
+            # Dedicated to the owner first, in the allocator's order (a stable sort).
+            order.sort(key=lambda h: not policy.dedicated_to_owner(h))
         log.debug(
             "placing %s vCPU / %s MiB in zone %s with %s: %s of %s candidates, in order %s",
             request.vcpus,
@@ -227,6 +140,32 @@ class AllocationService:
             vcpus=request.vcpus,
             memory_mib=request.memory_mib,
         )
+
+    def explain(self, request: ComputeRequest) -> list[tuple[Host, str | None]]:
+        """Every candidate host of the zone, with why the request may not go there.
+
+        ``None`` for a host the allocator may rank; otherwise the first filter
+        or policy rule that refuses it, in words an operator reads
+        (``concord host list --explain``).
+        """
+        return self._judge(request)[0]
+
+    def _judge(self, request: ComputeRequest) -> tuple[list[tuple[Host, str | None]], ZonePolicy]:
+        policy = ZonePolicy.load(self.session, request)
+        judged: list[tuple[Host, str | None]] = []
+        for host in self.candidate_hosts(request.zone_id):
+            refusal = next((refusal_of(f) for f in self.filters if not f(host, request)), None)
+            judged.append((host, refusal or policy.refusal(host)))
+        if request.root_disk_bytes:
+            # The root disk is copied by the creation job, which claims the
+            # bytes then (atomically); hosts whose pool has no room now are
+            # not worth a job that would fail.
+            pools = root_pools(self.session, [h for h, refusal in judged if refusal is None])
+            judged = [
+                (h, refusal or _root_pool_refusal(pools, h, request.root_disk_bytes))
+                for h, refusal in judged
+            ]
+        return judged, policy
 
     def _allocator(self, request: ComputeRequest) -> tuple[str, Allocator]:
         if self.allocator is not None:

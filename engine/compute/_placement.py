@@ -16,8 +16,9 @@ from functools import partial
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.allocation.requests import ComputeRequest
 from engine.allocation.root_pools import expected_root_disk_bytes
-from engine.allocation.service import AllocationService, ComputeRequest
+from engine.allocation.service import AllocationService
 from engine.catalog.models import ComputeOffering, Image
 from engine.compute._links import check_linkable
 from engine.compute.models import Compute
@@ -73,6 +74,8 @@ def place_new_compute(
         allocator=offering.allocator if offering else None,
         os_type=image.os_type if image else None,
         account_guests=partial(account_guests, session, owner.account_id, compute.id),
+        account_id=owner.account_id,
+        domain_id=owner.domain_id,
     )
     host = allocation.place_compute(request)
     compute.host_id = compute.last_host_id = host.id

@@ -134,6 +134,20 @@ def change_state(
         )
 
 
+def running_sizes_by_host(session: Session) -> dict[str, tuple[int, int]]:
+    """The vCPUs and MiB of the running guests on each host, by host id (capacity ``used``)."""
+    rows = session.execute(
+        sa.select(Compute.host_id, sa.func.sum(Compute.vcpus), sa.func.sum(Compute.memory_mib))
+        .where(Compute.state == State.RUNNING.value, Compute.host_id.is_not(None))
+        .group_by(Compute.host_id)
+    )
+    return {
+        host_id: (int(vcpus or 0), int(memory or 0))
+        for host_id, vcpus, memory in rows
+        if host_id is not None
+    }
+
+
 __all__ = [
     "JOB_ACTIONS",
     "change_state",
@@ -141,4 +155,5 @@ __all__ = [
     "emit_compute",
     "job_action",
     "quota_amounts",
+    "running_sizes_by_host",
 ]

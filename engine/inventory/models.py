@@ -89,6 +89,11 @@ class Cluster(Base):
     cpu_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=1.0)
     memory_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=1.0)
     storage_overprovisioning: Mapped[float] = mapped_column(sa.Float, default=2.0)
+    #: Allocated shares (0-1, after over-provisioning) of CPU and memory above
+    #: which the cluster takes no new guests (CloudStack's
+    #: cluster.*.allocated.capacity.disablethreshold); ``None``: no threshold.
+    cpu_disable_threshold: Mapped[float | None] = mapped_column(sa.Float)
+    memory_disable_threshold: Mapped[float | None] = mapped_column(sa.Float)
     allocation_state: Mapped[AllocationState] = mapped_column(
         string_enum(AllocationState), default=AllocationState.ENABLED
     )

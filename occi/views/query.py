@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pyramid.view import view_config
 
+from concord.operations import OPERATIONS_PATHS
 from occi.mapping.paths import QueryInterface
 from occi.model import CategoryDefinitions
 from occi.parsing import HeaderParser
@@ -30,7 +31,8 @@ ROUTES = ("occi.query", "occi.query.wellknown")
 def _reserved(request: Request) -> frozenset[str]:
     """Paths another rendering or the operations endpoints use: no tag may live there."""
     prefixes = {p.rstrip("/") + "/" for p, _ in request.registry.error_renderers if p != "/"}
-    return frozenset({"/-/", "/.well-known/", "/healthz/", "/metrics/", *prefixes})
+    operations = {f"{path}/" for path in OPERATIONS_PATHS}
+    return frozenset({"/-/", "/.well-known/", *operations, *prefixes})
 
 
 @view_config(route_name=ROUTES[0], context=QueryInterface, request_method="GET")

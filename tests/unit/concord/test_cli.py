@@ -8,6 +8,7 @@ both back-ends through the ``database`` fixture.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -393,3 +394,85 @@ def test_allocators_are_listed_and_chosen_per_zone_and_offering(run: Run, tmp_pa
         assert zone is not None and zone.allocator == "disperse"
         assert offering is not None and offering.allocator is None
     database.dispose()
+
+
+def test_thresholds_dedications_and_placement_explained(run: Run, tmp_path: Path) -> None:
+    _ok(run, "zone", "create", "z1")
+    _ok(run, "pod", "create", "p1", "--zone", "z1")
+    _ok(run, "cluster", "create", "c1", "--pod", "p1", "--zone", "z1")
+    _ok(run, "cluster", "create", "c2", "--pod", "p1", "--zone", "z1")
+    _ok(run, "host", "add", _host(tmp_path, "node-1", cores=8), "--cluster", "c1", "--tag", "ssd")
+    _ok(run, "host", "add", _host(tmp_path, "node-2", cores=4), "--cluster", "c2")
+    out = _ok(run, "allocator", "threshold", "c1", "--cpu", "0.85")
+    assert out == "cluster c1 takes no new guests with CPU above 85%\n"
+    assert "share above 0 and at most 1" in _fails(
+        run, "allocator", "threshold", "c1", "--memory", "2"
+    )
+    _ok(run, "domain", "create", "team")
+    _ok(run, "account", "create", "alice", "--domain", "ROOT/team")
+    out = _ok(
+        run,
+        "dedication",
+        "add",
+        "host",
+        "node-2",
+        "--account",
+        "alice",
+        "--account-domain",
+        "ROOT/team",
+    )
+    assert out == "host node-2 is dedicated to account alice\n"
+    assert "dedicated already" in _fails(
+        run, "dedication", "add", "host", "node-2", "--domain", "ROOT/team"
+    )
+    listing = _ok(run, "dedication", "list").splitlines()
+    assert listing[0].split() == ["LEVEL", "TARGET", "DEDICATED_TO"]
+    assert listing[1].split() == ["host", "node-2", "account", "alice"]
+
+    def verdicts(*extra: str) -> dict[str, str]:
+        table = _ok(run, "host", "list", "--explain", *extra).splitlines()
+        assert table[0].split()[4] == "PLACEMENT"
+        start = table[0].index("PLACEMENT")
+        end = table[0].index("VCPUS")
+        return {line.split()[0]: line[start:end].strip() for line in table[1:]}
+
+    assert verdicts() == {"node-1": "ok", "node-2": "no: its host is dedicated to another owner"}
+    assert verdicts("--account", "alice") == {"node-1": "ok", "node-2": "ok"}
+    assert verdicts("--vcpus", "40", "--account", "alice") == {
+        "node-1": "no: it has no room for the guest",
+        "node-2": "no: it has no room for the guest",
+    }
+    assert verdicts("--tag", "ssd", "--account", "alice")["node-2"] == (
+        "no: it lacks a host tag the offering requires"
+    )
+    _ok(run, "dedication", "remove", "host", "node-2")
+    assert _ok(run, "dedication", "list").splitlines()[1:] == []
+
+
+def test_capacity_report_as_table_and_json(run: Run, tmp_path: Path) -> None:
+    _ok(run, "zone", "create", "z1")
+    _ok(run, "pod", "create", "p1", "--zone", "z1")
+    _ok(
+        run, "cluster", "create", "c1", "--pod", "p1", "--zone", "z1", "--cpu-overprovisioning", "4"
+    )
+    _ok(run, "host", "add", _host(tmp_path, "node-1", cores=8), "--cluster", "c1")
+    table = _ok(run, "capacity").splitlines()
+    assert table[0].split() == [
+        "LEVEL",
+        "PATH",
+        "VCPUS",
+        "MEMORY_MIB",
+        "STORAGE_GIB",
+        "HA_RESERVED",
+    ]
+    assert table[1].startswith("zone") and "0/32 (used 0, free 32)" in table[1]
+    report = json.loads(_ok(run, "capacity", "--zone", "z1", "--format", "json"))
+    assert [r["path"] for r in report] == [
+        "z1",
+        "z1/p1",
+        "z1/p1/c1",
+        "z1/p1/c1/node-1",
+        "z1/p1/c1/node-1/local",
+    ]
+    assert report[3]["memory_mib"]["limit"] == 16384
+    assert report[4]["storage_bytes"]["limit"] == 200 * 1024**3  # 100 GiB x 2.0

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from engine.allocation.requests import ComputeRequest
 from engine.allocation.root_pools import host_pool, root_pools
-from engine.allocation.service import AllocationService, ComputeRequest
+from engine.allocation.service import AllocationService
 from engine.db import Database
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, write_test_host
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput

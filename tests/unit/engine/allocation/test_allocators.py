@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from unit.engine.allocation.rows import store_inventory
 
 from engine.allocation.allocators import (
     BUILT_IN,
@@ -40,12 +41,12 @@ from engine.allocation.allocators import (
     user_dispersing,
 )
 from engine.allocation.configuration import AllocatorSettings
-from engine.allocation.service import AllocationService, ComputeRequest
+from engine.allocation.requests import ComputeRequest
+from engine.allocation.service import AllocationService
 from engine.catalog.models import ComputeOffering
-from engine.db import Database
 from engine.errors import CapacityUnavailable, InvalidInput, PermissionDenied
 from engine.inventory.capacity import host_limits
-from engine.inventory.models import Cluster, Host, Pod, Zone
+from engine.inventory.models import Cluster, Host
 from engine.scope import Role, Scope
 from engine.tenancy.service import TenancyService
 
@@ -225,65 +226,6 @@ def test_an_installed_allocator_is_listed_loaded_and_ranks(installed_allocator: 
 # ------------------------------------------------------------ on a database
 
 
-@pytest.fixture
-def fresh_database(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A new migrated SQLite database per call (Hypothesis examples need their own)."""
-    made: list[Database] = []
-
-    def make() -> Database:
-        path = tmp_path_factory.mktemp("alloc") / "db.sqlite"
-        shutil.copy(sqlite_template, path)
-        made.append(Database(f"sqlite:///{path}"))
-        return made[-1]
-
-    yield make
-    for database in made:
-        database.dispose()
-
-
-def _store(database: Database, hosts: list[Host]) -> str:
-    """Record the drawn inventory in one zone; return the zone's id."""
-    with database.transaction() as session:
-        zone = Zone(name="zone")
-        session.add(zone)
-        session.flush()
-        pods = {}
-        for host in hosts:
-            cluster = host.cluster
-            if cluster.pod_id not in pods:
-                pods[cluster.pod_id] = Pod(id=cluster.pod_id, zone_id=zone.id, name=cluster.pod_id)
-                session.add(pods[cluster.pod_id])
-            if session.get(Cluster, cluster.id) is None:
-                session.add(
-                    Cluster(
-                        id=cluster.id,
-                        pod_id=cluster.pod_id,
-                        name=cluster.id,
-                        hypervisor_type="test",
-                        cpu_overprovisioning=cluster.cpu_overprovisioning,
-                        memory_overprovisioning=cluster.memory_overprovisioning,
-                    )
-                )
-            session.flush()
-            session.add(
-                Host(
-                    id=host.id,
-                    name=host.name,
-                    cluster_id=cluster.id,
-                    uri=f"test:///{host.id}",
-                    hypervisor_type="test",
-                    cpu_cores=host.cpu_cores,
-                    cpu_mhz=2000,
-                    memory_mib=host.memory_mib,
-                    allocated_vcpus=host.allocated_vcpus,
-                    allocated_memory_mib=host.allocated_memory_mib,
-                    tags=host.tags,
-                    created=host.created,
-                )
-            )
-        return zone.id
-
-
 requests = st.lists(
     st.tuples(st.integers(1, 16), st.integers(1, 16384), st.sampled_from(["", "ssd"])),
     min_size=1,
@@ -303,7 +245,7 @@ def test_placement_never_breaks_a_filter_or_a_limit_and_keeps_its_order(
     fresh_database, hosts, stream, name
 ) -> None:
     database = fresh_database()
-    zone_id = _store(database, hosts)
+    zone_id = store_inventory(database, hosts)
     with database.transaction() as session:
         system = Scope.system(TenancyService(session).ensure_root())
         AllocatorSettings(session).set_zone_allocator(system, zone_id, name)
@@ -352,7 +294,7 @@ def test_a_zone_and_an_offering_choose_the_allocator(fresh_database) -> None:
         )
         for n, (i, load) in enumerate([("older-emptier", 0), ("newer-fuller", 4)])
     )
-    zone_id = _store(database, [old, new])
+    zone_id = store_inventory(database, [old, new])
     request = ComputeRequest(zone_id, 1, 64)
     with database.transaction() as session:
         system = Scope.system(TenancyService(session).ensure_root())
@@ -393,7 +335,7 @@ def test_user_dispersing_spreads_one_accounts_guests(fresh_database) -> None:
         )
         for n, i in enumerate(["a", "b", "c"])
     ]
-    zone_id = _store(database, hosts)
+    zone_id = store_inventory(database, hosts)
     placed: dict[str, int] = {}
     with database.transaction() as session:
         system = Scope.system(TenancyService(session).ensure_root())
