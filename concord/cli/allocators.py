@@ -57,6 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("cluster", help="cluster name or id")
     p.add_argument("--cpu", type=float, help="share of over-provisioned vCPUs, e.g. 0.85")
     p.add_argument("--memory", type=float, help="share of over-provisioned memory")
+    p.add_argument("--storage", type=float, help="share of each storage pool (new volumes)")
     p.set_defaults(handler=allocator_threshold)
 
     dedication = sub.add_parser(
@@ -126,14 +127,14 @@ def allocator_threshold(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.system() as (session, system):
         cluster = _target(session, DedicatedLevel.CLUSTER, args.cluster)
         AllocatorSettings(session).set_cluster_thresholds(
-            system, cluster.id, cpu=args.cpu, memory=args.memory
+            system, cluster.id, cpu=args.cpu, memory=args.memory, storage=args.storage
         )
     said = ", ".join(
         f"{what} above {share:.0%}"
-        for what, share in (("CPU", args.cpu), ("memory", args.memory))
+        for what, share in (("CPU", args.cpu), ("memory", args.memory), ("storage", args.storage))
         if share is not None
     )
-    print(f"cluster {args.cluster} takes no new guests with {said or 'no threshold'}")
+    print(f"cluster {args.cluster} takes no new guests or volumes with {said or 'no threshold'}")
 
 
 _LEVELS: dict[DedicatedLevel, type[Zone] | type[Pod] | type[Cluster] | type[Host]] = {

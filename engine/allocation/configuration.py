@@ -69,13 +69,20 @@ class AllocatorSettings:
         return offering
 
     def set_cluster_thresholds(
-        self, scope: Scope, cluster_id: str, *, cpu: float | None, memory: float | None
+        self,
+        scope: Scope,
+        cluster_id: str,
+        *,
+        cpu: float | None,
+        memory: float | None,
+        storage: float | None = None,
     ) -> Cluster:
-        """Set the allocated shares above which a cluster takes no new guests.
+        """Set the allocated shares above which a cluster takes no new guests or volumes.
 
         :param cpu: a share of the over-provisioned vCPUs, above 0 and at most
             1; ``None``: no CPU threshold.
         :param memory: the same for memory.
+        :param storage: the same for each of its storage pools (new volumes).
         :raises PermissionDenied: the caller is not a root administrator.
         :raises NotFound: no such cluster.
         :raises InvalidInput: a share outside (0, 1].
@@ -84,13 +91,19 @@ class AllocatorSettings:
         cluster = self.session.get(Cluster, cluster_id)
         if cluster is None:
             raise NotFound(f"no cluster {cluster_id!r}", id=cluster_id)
-        for name, share in (("cpu_disable_threshold", cpu), ("memory_disable_threshold", memory)):
+        shares = (
+            ("cpu_disable_threshold", cpu),
+            ("memory_disable_threshold", memory),
+            ("storage_disable_threshold", storage),
+        )
+        for name, share in shares:
             if share is not None and (
                 isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1
             ):
                 raise InvalidInput(f"{name} is a share above 0 and at most 1", field=name)
         cluster.cpu_disable_threshold = None if cpu is None else float(cpu)
         cluster.memory_disable_threshold = None if memory is None else float(memory)
+        cluster.storage_disable_threshold = None if storage is None else float(storage)
         self.session.flush()
         return cluster
 

@@ -31,6 +31,7 @@ from engine.allocation.allocators import (
     ranked,
 )
 from engine.allocation.policy import ZonePolicy
+from engine.allocation.pools import over_storage_threshold, rank_pools
 from engine.allocation.requests import (
     DEFAULT_FILTERS,
     ComputeRequest,
@@ -292,15 +293,16 @@ class AllocationService:
             )
         else:
             # Without a host: shared pools first, then pools of hosts that are up.
-            query = (
-                query.outerjoin(Host, StoragePool.host_id == Host.id)
-                .where(sa.or_(StoragePool.host_id.is_(None), Host.state == HostState.UP))
-                .order_by(None)
-                .order_by(StoragePool.host_id.is_not(None), StoragePool.created, StoragePool.id)
+            query = query.outerjoin(Host, StoragePool.host_id == Host.id).where(
+                sa.or_(StoragePool.host_id.is_(None), Host.state == HostState.UP)
             )
-        for pool in self.session.scalars(query):
-            if not tags <= frozenset(pool.tags.split()):
-                continue
+        pools = [
+            pool
+            for pool in self.session.scalars(query)
+            if tags <= frozenset(pool.tags.split()) and not over_storage_threshold(pool)
+        ]
+        allocator = self.session.scalar(sa.select(Zone.allocator).where(Zone.id == zone_id))
+        for pool in rank_pools(pools, allocator or DEFAULT_ALLOCATOR, shared_first=host_id is None):
             if self.claim_pool(pool, size_bytes):
                 return pool
         raise CapacityUnavailable(

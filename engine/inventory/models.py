@@ -94,6 +94,9 @@ class Cluster(Base):
     #: cluster.*.allocated.capacity.disablethreshold); ``None``: no threshold.
     cpu_disable_threshold: Mapped[float | None] = mapped_column(sa.Float)
     memory_disable_threshold: Mapped[float | None] = mapped_column(sa.Float)
+    #: The allocated share of a pool's over-provisioned capacity above which
+    #: it takes no new volumes (pool.storage.allocated.capacity.disablethreshold).
+    storage_disable_threshold: Mapped[float | None] = mapped_column(sa.Float)
     allocation_state: Mapped[AllocationState] = mapped_column(
         string_enum(AllocationState), default=AllocationState.ENABLED
     )

@@ -2,7 +2,8 @@
 
 A zone names the allocator that ranks its hosts and a compute offering may
 override it; a cluster may set the allocated CPU and memory shares above
-which it takes no new guests; zones, pods, clusters and hosts may be
+which it takes no new guests, and the share of a pool above which the
+pool takes no new volumes; zones, pods, clusters and hosts may be
 dedicated to a domain or an account. Every new column is nullable and the
 dedications table starts empty: ``NULL`` means the default (first fit for a
 zone, the zone's for an offering, no threshold), so existing clouds place
@@ -34,6 +35,7 @@ def upgrade() -> None:
     op.add_column("compute_offerings", sa.Column("allocator", sa.String(64), nullable=True))
     op.add_column("clusters", sa.Column("cpu_disable_threshold", sa.Float(), nullable=True))
     op.add_column("clusters", sa.Column("memory_disable_threshold", sa.Float(), nullable=True))
+    op.add_column("clusters", sa.Column("storage_disable_threshold", sa.Float(), nullable=True))
     op.create_table(
         "dedications",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -85,6 +87,7 @@ def downgrade() -> None:
     op.drop_table("dedications")
     # Plain DROP COLUMN (SQLite 3.35 and later, MariaDB): a batch copy would
     # drop tables that other tables' foreign keys reference.
+    op.drop_column("clusters", "storage_disable_threshold")
     op.drop_column("clusters", "memory_disable_threshold")
     op.drop_column("clusters", "cpu_disable_threshold")
     op.drop_column("compute_offerings", "allocator")

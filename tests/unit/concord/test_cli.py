@@ -404,7 +404,7 @@ def test_thresholds_dedications_and_placement_explained(run: Run, tmp_path: Path
     _ok(run, "host", "add", _host(tmp_path, "node-1", cores=8), "--cluster", "c1", "--tag", "ssd")
     _ok(run, "host", "add", _host(tmp_path, "node-2", cores=4), "--cluster", "c2")
     out = _ok(run, "allocator", "threshold", "c1", "--cpu", "0.85")
-    assert out == "cluster c1 takes no new guests with CPU above 85%\n"
+    assert out == "cluster c1 takes no new guests or volumes with CPU above 85%\n"
     assert "share above 0 and at most 1" in _fails(
         run, "allocator", "threshold", "c1", "--memory", "2"
     )
