@@ -30,7 +30,7 @@ from engine.tenancy.models import (
     TenantState,
     User,
 )
-from engine.tenancy.passwords import PasswordHasher, dummy_hash
+from engine.tenancy.passwords import PasswordHasher
 
 # One message for every sign-in failure so that the answer never tells a
 # caller which part (user, password, state) was wrong.
@@ -152,7 +152,7 @@ class CredentialService:
         if record is None or record.password_hash is None:
             # Spend the same time as a real check so that timing does not
             # reveal which user names exist.
-            self.hasher.verify(dummy_hash(self.hasher), password)
+            self.hasher.verify_nobody(password)
             raise AuthenticationFailed(SIGN_IN_FAILED)
         if not self.hasher.verify(record.password_hash, password):
             raise AuthenticationFailed(SIGN_IN_FAILED)

@@ -7,6 +7,8 @@ second recommended option: 64 MiB, 3 passes).
 
 from __future__ import annotations
 
+import secrets
+import threading
 from dataclasses import dataclass
 
 import argon2
@@ -42,6 +44,8 @@ class PasswordHasher:
             parallelism=policy.parallelism,
             type=argon2.Type.ID,
         )
+        self._dummy: str | None = None
+        self._dummy_lock = threading.Lock()
 
     def hash(self, password: str) -> str:
         """Return an encoded Argon2id hash of ``password`` (salt included)."""
@@ -60,9 +64,20 @@ class PasswordHasher:
         """True when ``encoded`` was made with other parameters than the current policy."""
         return self._hasher.check_needs_rehash(encoded)
 
+    def verify_nobody(self, password: str) -> bool:
+        """Spend the time of one :meth:`verify` on a user that does not exist; always False.
 
-# A dummy hash verified when the user does not exist, so that the response
-# time does not reveal which user names exist.
-def dummy_hash(hasher: PasswordHasher) -> str:
-    """A hash of a random-looking constant with the hasher's costs."""
-    return hasher.hash("concord-no-such-user")
+        The dummy hash it verifies against is made once per hasher, with the
+        hasher's costs: hashing afresh on every call would make an unknown user
+        name take twice as long to refuse as a known one, and tell which names exist.
+        """
+        self.verify(self._dummy_hash(), password)
+        return False
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            with self._dummy_lock:
+                if self._dummy is None:
+                    # A random password nobody knows: no caller can ever match it.
+                    self._dummy = self.hash(secrets.token_urlsafe(32))
+        return self._dummy

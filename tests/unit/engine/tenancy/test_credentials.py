@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +16,7 @@ from engine.errors import AuthenticationFailed, InvalidInput, NotFound, Permissi
 from engine.scope import Role, Scope
 from engine.tenancy.credentials import SIGN_IN_FAILED, CredentialService
 from engine.tenancy.models import AccountType, ApiKey, Domain, SeenNonce, TenantState, User
-from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
 from engine.tenancy.service import TenancyService
 
 
@@ -331,3 +333,33 @@ def test_nonce_length(database: Database, tenancy, nonce: str) -> None:
     with database.transaction() as session, pytest.raises(AuthenticationFailed):
         CredentialService(session).remember_nonce("CKA", nonce, utcnow())
     assert _nonces(database) == []
+
+
+def test_an_unknown_user_takes_as_long_to_refuse_as_a_known_one(session: Session, tenancy) -> None:
+    """Refusal time must not tell which user names exist.
+
+    The two refusals are timed alternately in the same test, so that a loaded
+    machine slows both alike, and compared as a ratio of medians (never as an
+    absolute time). Argon2 costs are cheap but large enough to dominate the
+    database read; the code path is production's.
+    """
+    hasher = PasswordHasher(PasswordPolicy(time_cost=1, memory_cost_kib=8192, parallelism=1))
+    TenancyService(session, hasher).create_user(
+        tenancy.root, tenancy.ids["ops"], "timed", "timed-password"
+    )
+    credentials = CredentialService(session, hasher)
+
+    def refusal(username: str) -> float:
+        started = time.perf_counter()
+        with pytest.raises(AuthenticationFailed):
+            credentials.authenticate_password(username, "wrong-password")
+        return time.perf_counter() - started
+
+    refusal("timed"), refusal("nobody")  # warm both paths (statements, dummy hash)
+    known: list[float] = []
+    unknown: list[float] = []
+    for _ in range(25):
+        known.append(refusal("timed"))
+        unknown.append(refusal("nobody"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.67 < ratio < 1.5, f"unknown/known refusal time ratio {ratio:.2f}"
