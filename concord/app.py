@@ -14,6 +14,7 @@ from pyramid.config import Configurator
 from pyramid.router import Router
 
 from concord.auth.resolver import VerifiedPasswordCache
+from concord.auth.throttle import SignInThrottle
 from concord.request import request_class
 from concord.settings import Settings
 from engine.db import Database
@@ -44,6 +45,11 @@ def make_app(settings: Settings, database: Database | None = None) -> Router:
         )
     )
     registry.password_cache = VerifiedPasswordCache(settings.credential_cache_seconds)
+    registry.sign_in_throttle = SignInThrottle(
+        settings.failed_sign_ins_per_source,
+        settings.failed_sign_ins_per_user,
+        settings.failed_sign_in_window,
+    )
 
     config.include("concord.errors")
     config.include("concord.request")

@@ -42,6 +42,13 @@ class Settings:
     #: Seconds a verified Basic password is remembered, so that the memory-hard
     #: hash runs once per client and window instead of once per request.
     credential_cache_seconds: int = 60
+    #: Failed Basic sign-ins allowed from one source address (an IPv6 /64), and
+    #: for one user name, in any ``failed_sign_in_window`` seconds; past them a
+    #: sign-in is refused with 429 before its password is hashed. 0: no limit.
+    #: Counted in each process's memory (docs/authentication.rst).
+    failed_sign_ins_per_source: int = 30
+    failed_sign_ins_per_user: int = 10
+    failed_sign_in_window: int = 60
     #: Largest request body accepted, in bytes (413 beyond).
     max_body_bytes: int = 1024 * 1024
     #: Largest total size of request headers, in bytes (431 beyond).
@@ -102,6 +109,7 @@ class Settings:
             "password_time_cost",
             "password_memory_kib",
             "signature_window",
+            "failed_sign_in_window",
             "max_body_bytes",
             "max_header_bytes",
         )
@@ -111,8 +119,13 @@ class Settings:
         # Argon2 needs at least 8 KiB per lane; Concord hashes with 4 lanes.
         if self.password_memory_kib < 32:
             raise ValueError("setting password_memory_kib: must be at least 32 (KiB)")
-        if self.credential_cache_seconds < 0:
-            raise ValueError("setting credential_cache_seconds: must be 0 (off) or more")
+        for name in (
+            "credential_cache_seconds",
+            "failed_sign_ins_per_source",
+            "failed_sign_ins_per_user",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"setting {name}: must be 0 (off) or more")
         if not 1 <= self.port <= 65535:
             raise ValueError("setting port: must be between 1 and 65535")
         if self.log_format not in ("json", "text"):

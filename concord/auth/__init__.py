@@ -7,5 +7,7 @@ Two schemes are accepted in the ``Authorization`` header:
   HMAC-SHA256 signature over a canonical request (:mod:`concord.auth.signing`).
 
 A failure is always 401 with a ``WWW-Authenticate`` challenge for both
-schemes, and the same message whatever went wrong.
+schemes, and the same message whatever went wrong. A source address or a user
+name with too many recent failed Basic sign-ins is answered 429 with
+``Retry-After`` before any password is hashed (:mod:`concord.auth.throttle`).
 """

@@ -12,7 +12,10 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from pyramid.httpexceptions import HTTPTooManyRequests
+
 from concord.auth import signing
+from concord.auth.throttle import SignInThrottle, retry_after, source_of
 from engine.db import utcnow
 from engine.errors import AuthenticationFailed
 from engine.scope import Scope
@@ -98,6 +101,12 @@ def _basic(request: Request, header: str) -> Scope:
         raise AuthenticationFailed(SIGN_IN_FAILED) from None
     if not sep or not username:
         raise AuthenticationFailed(SIGN_IN_FAILED)
+    # Throttled user names and sources are refused before any password is
+    # hashed (concord.auth.throttle states the rules).
+    throttle: SignInThrottle = request.registry.sign_in_throttle
+    wait = throttle.user_wait(username)
+    if wait > 0:
+        raise _throttled(wait)
     credentials = CredentialService(request.dbsession, request.registry.password_hasher)
     cache: VerifiedPasswordCache = request.registry.password_cache
     record = credentials.sign_in_record(username)
@@ -110,10 +119,25 @@ def _basic(request: Request, header: str) -> Scope:
     )
     if record is not None and key is not None and cache.knows(*key, password):
         return record.usable_scope()
-    scope = credentials.check_password(record, password)
+    source = source_of(request.remote_addr)
+    wait = throttle.begin(source, username)
+    if wait > 0:
+        raise _throttled(wait)
+    scope = credentials.check_password(record, password)  # a failure keeps its charge
+    throttle.succeeded(source, username)
     if key is not None:
         cache.remember(*key, password)
     return scope
+
+
+def _throttled(wait: float) -> HTTPTooManyRequests:
+    # One message whatever was throttled (the source or the user name), so the
+    # answer tells nothing about the user; rendered like any other error.
+    seconds = retry_after(wait)
+    return HTTPTooManyRequests(
+        detail=f"too many failed sign-ins: retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def _signed(request: Request, header: str) -> Scope:

@@ -95,6 +95,9 @@ def test_bad_values_raise_value_error_naming_the_setting(
         ("concord.port", "70000"),  # no TCP port has this number
         ("concord.max_body_bytes", "-1"),  # a negative size limit refuses nothing sensible
         ("concord.log_format", "xml"),  # documented: json or text
+        ("concord.failed_sign_ins_per_source", "-1"),  # 0 turns throttling off
+        ("concord.failed_sign_ins_per_user", "-5"),
+        ("concord.failed_sign_in_window", "0"),
     ],
 )
 def test_out_of_range_values_raise_value_error_naming_the_setting(key: str, raw: str) -> None:
