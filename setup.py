@@ -36,6 +36,7 @@ INSTALL_REQUIRES = [
     "jsonschema",
     "libvirt-python",  # built from source: needs libvirt-dev, pkg-config and a C compiler
     "argon2-cffi",
+    "cryptography",  # Fernet: API-key secrets encrypted at rest under the server key
     "prometheus-client",
     "PasteDeploy",
 ]

@@ -19,6 +19,7 @@ from concord.request import request_class
 from concord.settings import Settings
 from engine.db import Database
 from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.server_keys import ServerKeys
 
 
 def main(global_config: Mapping[str, Any], **settings: Any) -> Router:
@@ -26,18 +27,24 @@ def main(global_config: Mapping[str, Any], **settings: Any) -> Router:
     return make_app(Settings.from_mapping(settings))
 
 
-def make_app(settings: Settings, database: Database | None = None) -> Router:
+def make_app(
+    settings: Settings, database: Database | None = None, server_keys: ServerKeys | None = None
+) -> Router:
     """Build the WSGI application.
 
     :param settings: the process settings.
     :param database: an open database (tests pass theirs); by default one is
         opened from ``settings.database_url``. The schema must be current
         (``concord db upgrade``).
+    :param server_keys: the keys API-key secrets are encrypted with; by default
+        loaded from ``settings.server_key_file`` (at start, so that a missing
+        or unreadable key file stops the server at once).
     """
     config = Configurator(settings=settings.as_pyramid())
     registry = config.registry
     registry.concord_settings = settings
     registry.database = database or Database(settings.database_url)
+    registry.server_keys = server_keys or settings.server_keys()
     registry.password_hasher = PasswordHasher(
         PasswordPolicy(
             time_cost=settings.password_time_cost,

@@ -55,7 +55,8 @@ class EngineServices:
     @cached_property
     def credentials(self) -> CredentialService:
         """Passwords and API keys."""
-        return CredentialService(self.session, self._request.registry.password_hasher)
+        registry = self._request.registry
+        return CredentialService(self.session, registry.password_hasher, registry.server_keys)
 
     @cached_property
     def quotas(self) -> QuotaService:

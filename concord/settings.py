@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from engine.tenancy.server_keys import ServerKeys
+
 
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
@@ -27,6 +29,12 @@ def _bool(value: str) -> bool:
 def default_database_url() -> str:
     """The embedded SQLite database under ``var/`` of the working directory."""
     return f"sqlite:///{Path('var').absolute() / 'concord.sqlite'}"
+
+
+def default_server_key_file() -> Path:
+    """The server key file used when none is configured: ``var/server.key`` of the working
+    directory, generated on first use (readable by its owner only)."""
+    return Path("var").absolute() / "server.key"
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,10 @@ class Settings:
     failed_sign_ins_per_source: int = 30
     failed_sign_ins_per_user: int = 10
     failed_sign_in_window: int = 60
+    #: The file of the server keys that encrypt API-key secrets at rest, one per
+    #: line, the current one first. Empty: ``var/server.key`` of the working
+    #: directory, generated on first use; a file named here must exist.
+    server_key_file: str = ""
     #: Largest request body accepted, in bytes (413 beyond).
     max_body_bytes: int = 1024 * 1024
     #: Largest total size of request headers, in bytes (431 beyond).
@@ -132,6 +144,18 @@ class Settings:
             raise ValueError("setting log_format: must be 'json' or 'text'")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("setting log_level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+    def server_keys(self) -> ServerKeys:
+        """Load the server keys from ``server_key_file``, or from the default file.
+
+        The default file is generated on first use; a configured one must
+        exist, so that servers meant to share a key never each make their own.
+
+        :raises ServerKeyError: the file is missing, unreadable or holds no valid key.
+        """
+        if self.server_key_file:
+            return ServerKeys.load(self.server_key_file)
+        return ServerKeys.load(default_server_key_file(), create=True)
 
     def as_pyramid(self) -> dict[str, Any]:
         """The settings as a flat ``concord.*`` mapping for Pyramid's registry."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import MARIADB_SERVER
+from helpers import MARIADB_SERVER, TEST_SERVER_KEY_FILE
 from webtest import TestApp
 
 from concord.app import make_app
@@ -39,6 +39,8 @@ TEST_SETTINGS = {
     "concord.password_memory_kib": "1024",
     "concord.embedded_worker": "false",
     "concord.log_level": "WARNING",
+    # Never the default var/server.key of the working directory (the checkout).
+    "concord.server_key_file": TEST_SERVER_KEY_FILE,
 }
 
 

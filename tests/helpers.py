@@ -9,10 +9,13 @@ request written out by hand, so the two cannot agree on a mistake unnoticed.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime as dt
 import os
 import secrets
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +27,7 @@ from concord.auth import signing
 from engine.db import Base, Database
 from engine.tenancy.credentials import CredentialService, IssuedKey
 from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.server_keys import ServerKeys
 
 #: What WebTest sends as the Host header unless told otherwise.
 #: The MariaDB server the tests use (without a database name); the MariaDB
@@ -31,6 +35,22 @@ from engine.tenancy.passwords import PasswordHasher
 MARIADB_SERVER = os.environ.get("CONCORD_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
 WEBTEST_HOST = "localhost:80"
+
+
+def _test_server_key_file() -> str:
+    # A server key of this test process, generated as the server generates its
+    # default one, in a private directory removed at exit: the apps under test
+    # (TEST_SETTINGS) and issue_key must encrypt and decrypt with the same key.
+    directory = tempfile.mkdtemp(prefix="concord-test-keys-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = os.path.join(directory, "server.key")
+    ServerKeys.load(path, create=True)
+    return path
+
+
+#: The server key file of the test process, and its keys.
+TEST_SERVER_KEY_FILE = _test_server_key_file()
+TEST_SERVER_KEYS = ServerKeys.load(TEST_SERVER_KEY_FILE)
 
 
 def basic(username: str, password: str) -> dict[str, str]:
@@ -45,9 +65,12 @@ def issue_key(
     user_id: str,
     expires: dt.datetime | None = None,
 ) -> IssuedKey:
-    """Issue an API key for ``user_id`` in its own committed transaction (the user asks)."""
+    """Issue an API key for ``user_id`` in its own committed transaction (the user asks).
+
+    Its secret is encrypted under :data:`TEST_SERVER_KEYS`, the keys of the apps under test.
+    """
     with database.transaction() as session:
-        credentials = CredentialService(session, hasher)
+        credentials = CredentialService(session, hasher, TEST_SERVER_KEYS)
         scope = credentials.scope_for_user_id(user_id)
         return credentials.create_api_key(scope, user_id, "test key", expires)
 

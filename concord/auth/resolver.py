@@ -149,7 +149,9 @@ def _signed(request: Request, header: str) -> Scope:
     now = utcnow()
     if abs(now.timestamp() - parts.timestamp) > window:
         raise AuthenticationFailed("the signed request has expired (check the client's clock)")
-    credentials = CredentialService(request.dbsession, request.registry.password_hasher)
+    credentials = CredentialService(
+        request.dbsession, request.registry.password_hasher, request.registry.server_keys
+    )
     secret, scope = credentials.key_for_signature(parts.access_key, now)
     canonical = signing.canonical_request(
         request.method,

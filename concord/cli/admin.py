@@ -297,7 +297,7 @@ def apikey_create(ctx: Context, args: argparse.Namespace) -> None:
         expires = utcnow() + dt.timedelta(days=args.expires_days)
     with ctx.system() as (session, system):
         user = TenancyService(session).find_user(system, args.username)
-        issued = CredentialService(session).create_api_key(
+        issued = CredentialService(session, server_keys=ctx.server_keys).create_api_key(
             system, user.id, args.description, expires
         )
     print(f"access key: {issued.access_key}")

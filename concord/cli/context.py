@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from engine.inventory.service import InventoryService
 from engine.schema import is_current
 from engine.scope import Scope
 from engine.tenancy.passwords import PasswordHasher, PasswordPolicy
+from engine.tenancy.server_keys import ServerKeyError, ServerKeys
 from engine.tenancy.service import TenancyService
 
 
@@ -64,6 +66,14 @@ class Context:
                 memory_cost_kib=self.settings.password_memory_kib,
             )
         )
+
+    @cached_property
+    def server_keys(self) -> ServerKeys:
+        """The keys API-key secrets are encrypted with (``server_key_file``)."""
+        try:
+            return self.settings.server_keys()
+        except ServerKeyError as exc:
+            raise CommandError(str(exc)) from None
 
     @contextmanager
     def system(self) -> Iterator[tuple[Session, Scope]]:

@@ -54,7 +54,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def db_upgrade(ctx: Context, args: argparse.Namespace) -> None:
     before = current_revision(ctx.database)
-    upgrade(ctx.database)
+    upgrade(ctx.database, server_keys=ctx.server_keys)
     after = current_revision(ctx.database)
     if before == after:
         print(f"database is current (revision {after})")
@@ -71,7 +71,7 @@ def db_current(ctx: Context, args: argparse.Namespace) -> None:
 
 def init(ctx: Context, args: argparse.Namespace) -> None:
     """Create ROOT, the ``admins`` account and one administrator; print its password once."""
-    upgrade(ctx.database)
+    upgrade(ctx.database, server_keys=ctx.server_keys)
     with ctx.database.transaction() as session:
         tenancy = TenancyService(session, ctx.hasher)
         root = tenancy.ensure_root()
@@ -105,8 +105,8 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
             f"--demo serves a well-known password and binds to loopback only, not {host}"
         )
     configure_logging(settings.log_format, settings.log_level)
-    upgrade(ctx.database)
-    app = make_app(settings, ctx.database)
+    upgrade(ctx.database, server_keys=ctx.server_keys)
+    app = make_app(settings, ctx.database, ctx.server_keys)
     # Bind before anything acts on the cloud: a second server started on a
     # busy port must fail without reconciling (its simulated hosts are
     # empty, and it would record a live server's guests as vanished).

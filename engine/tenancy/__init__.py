@@ -11,7 +11,9 @@ Entry points:
     projects), :class:`~engine.tenancy.credentials.CredentialService`
     (sign-in, API keys), :class:`~engine.tenancy.quotas.QuotaService` (limits,
     charges and releases, in the lock order written there),
-    :class:`~engine.tenancy.passwords.PasswordHasher`; the tables in
+    :class:`~engine.tenancy.passwords.PasswordHasher`,
+    :class:`~engine.tenancy.server_keys.ServerKeys` (API-key secrets
+    encrypted at rest); the tables in
     :mod:`~engine.tenancy.models` and :mod:`~engine.tenancy.quota_models`.
 
 Uses: no other capability (only the base modules: db, errors, scope,

@@ -8,6 +8,7 @@ this key, has this nonce been seen, and what scope does a user act in.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
-from engine.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
+from engine.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from engine.prepared import prepared
 from engine.scope import Scope, role_for
 from engine.tenancy.models import (
@@ -31,6 +38,9 @@ from engine.tenancy.models import (
     User,
 )
 from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.server_keys import ServerKeyError, ServerKeys
+
+log = logging.getLogger("engine.tenancy.credentials")
 
 # One message for every sign-in failure so that the answer never tells a
 # caller which part (user, password, state) was wrong.
@@ -127,11 +137,30 @@ class CredentialService:
 
     :param session: the unit of work.
     :param hasher: the password hasher (its costs are a deployment setting).
+    :param server_keys: the keys API-key secrets are encrypted with; needed to
+        issue keys and to check signatures (:meth:`create_api_key`,
+        :meth:`key_for_signature`, :meth:`reseal_api_keys`).
     """
 
-    def __init__(self, session: Session, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        hasher: PasswordHasher | None = None,
+        server_keys: ServerKeys | None = None,
+    ) -> None:
         self.session = session
         self.hasher = hasher or PasswordHasher()
+        self._server_keys = server_keys
+
+    @property
+    def server_keys(self) -> ServerKeys:
+        """The server keys this service was given.
+
+        :raises RuntimeError: it was given none (a programming error, not a client's).
+        """
+        if self._server_keys is None:
+            raise RuntimeError("API-key secrets need the server keys: pass server_keys")
+        return self._server_keys
 
     # -- sign-in -----------------------------------------------------------------
 
@@ -206,16 +235,17 @@ class CredentialService:
         self._require_root_for_admin_user(scope, user)
         if expires is not None and expires <= utcnow():
             raise InvalidInput("an API key cannot expire in the past", field="expires")
+        secret = secrets.token_urlsafe(32)
         key = ApiKey(
             access_key="CK" + secrets.token_hex(10).upper(),
-            secret=secrets.token_urlsafe(32),
+            sealed_secret=self.server_keys.seal(secret),
             user_id=user.id,
             description=description,
             expires=expires,
         )
         self.session.add(key)
         self.session.flush()
-        return IssuedKey(key.access_key, key.secret, user.id, expires)
+        return IssuedKey(key.access_key, secret, user.id, expires)
 
     def list_api_keys(self, scope: Scope) -> list[ApiKey]:
         """The keys of the users the caller administers, or its own."""
@@ -258,7 +288,7 @@ class CredentialService:
             user that may not act.
         """
         key = self.session.execute(
-            sa.select(ApiKey.user_id, ApiKey.secret, ApiKey.revoked, ApiKey.expires).where(
+            sa.select(ApiKey.user_id, ApiKey.sealed_secret, ApiKey.revoked, ApiKey.expires).where(
                 ApiKey.access_key == access_key
             )
         ).first()
@@ -266,7 +296,49 @@ class CredentialService:
             raise AuthenticationFailed(SIGN_IN_FAILED)
         if key.expires is not None and key.expires <= now:
             raise AuthenticationFailed(SIGN_IN_FAILED)
-        return key.secret, self.scope_for_user_id(key.user_id)
+        try:
+            secret = self.server_keys.unseal(key.sealed_secret)
+        except ServerKeyError:
+            # The operator's problem, not the client's: a key file that differs
+            # between servers, or an old key removed before its secrets were
+            # re-encrypted. The client sees the usual refusal.
+            log.error(
+                "the secret of API key %s cannot be decrypted with the configured server "
+                "keys (is server_key_file the same on every server?)",
+                access_key,
+            )
+            raise AuthenticationFailed(SIGN_IN_FAILED) from None
+        return secret, self.scope_for_user_id(key.user_id)
+
+    def reseal_api_keys(self) -> int:
+        """Re-encrypt every API key's secret under the current server key (a rotation).
+
+        Every secret is read with any configured key and written back under
+        the first, so that older keys can then be removed. Revoked and expired
+        keys are included: nothing sealed under an old key is left behind.
+
+        :returns: how many secrets were re-encrypted.
+        :raises Conflict: some secrets decrypt with none of the configured keys
+            (nothing is changed).
+        """
+        rows = self.session.execute(sa.select(ApiKey.id, ApiKey.sealed_secret)).all()
+        resealed: list[dict[str, str]] = []
+        unreadable = 0
+        for key_id, sealed in rows:
+            try:
+                resealed.append({"id": key_id, "sealed_secret": self.server_keys.reseal(sealed)})
+            except ServerKeyError:
+                unreadable += 1
+        if unreadable:
+            raise Conflict(
+                f"{unreadable} API key secret(s) decrypt with none of the configured server "
+                "keys: add the key they were encrypted with to the key file (after the "
+                "current one) and run this again",
+                unreadable=unreadable,
+            )
+        if resealed:
+            self.session.execute(sa.update(ApiKey), resealed)  # by primary key
+        return len(resealed)
 
     def remember_nonce(self, access_key: str, nonce: str, expires: dt.datetime) -> None:
         """Record a signed request's nonce; a second use within the window is a replay.

@@ -143,14 +143,17 @@ class ApiKey(Base):
     """An API key pair for HMAC-signed requests.
 
     The secret must be kept in a form the server can use as an HMAC key, so
-    unlike a password it cannot be stored as a one-way hash.
+    unlike a password it cannot be stored as a one-way hash: it is stored
+    encrypted under the server key (:mod:`engine.tenancy.server_keys`), which
+    lives outside the database.
     """
 
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     access_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    secret: Mapped[str] = mapped_column(sa.String(128))
+    #: The secret, encrypted under the server key (a Fernet token).
+    sealed_secret: Mapped[str] = mapped_column(sa.String(255))
     user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     description: Mapped[str | None] = mapped_column(sa.String(255))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from helpers import TEST_SERVER_KEY_FILE
 
 from concord.cli.main import main
 from concord.demo import (
@@ -39,6 +40,7 @@ def run(
     monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{tmp_path / 'concord.sqlite'}")
     monkeypatch.setenv("CONCORD_PASSWORD_TIME_COST", "1")
     monkeypatch.setenv("CONCORD_PASSWORD_MEMORY_KIB", "1024")
+    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)
     opened: list[str] = []
 
     def run(*argv: str) -> tuple[int, str, str]:

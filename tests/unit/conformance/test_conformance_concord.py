@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import issue_key
+from helpers import TEST_SERVER_KEY_FILE, issue_key
 from unit.conformance import broken
 from unit.conformance.runs import failed, run
 from webtest import TestApp
@@ -199,6 +199,7 @@ def concord(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             "concord.password_memory_kib": "1024",
             "concord.embedded_worker": "false",
             "concord.log_level": "WARNING",
+            "concord.server_key_file": TEST_SERVER_KEY_FILE,
         },
         environ={},
     )

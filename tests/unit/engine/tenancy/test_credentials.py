@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from helpers import TEST_SERVER_KEYS
 from sqlalchemy.orm import Session
 
 from engine.db import Database, utcnow
@@ -29,7 +30,7 @@ def session(database: Database, tenancy: object) -> Iterator[Session]:
 
 @pytest.fixture
 def credentials(session: Session, hasher: PasswordHasher) -> CredentialService:
-    return CredentialService(session, hasher)
+    return CredentialService(session, hasher, TEST_SERVER_KEYS)
 
 
 def scope(credentials: CredentialService, username: str) -> Scope:
