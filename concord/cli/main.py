@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from concord import __version__
-from concord.cli import admin, allocators, catalog, conformance, infra, serve, worker
+from concord.cli import admin, allocators, catalog, conformance, infra, serve, serverkey, worker
 from concord.cli.context import CommandError, fail, make_context, run_guarded
 
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parsers(sub)
     worker.add_parsers(sub)
     admin.add_parsers(sub)
+    serverkey.add_parsers(sub)
     conformance.add_parsers(sub)
     infra.add_parsers(sub)
     catalog.add_parsers(sub)

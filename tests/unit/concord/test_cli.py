@@ -9,6 +9,9 @@ both back-ends through the ``database`` fixture.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,9 +28,11 @@ from concord.demo import (
     provision_demo_zone,
 )
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
-from engine.db import Database
+from engine.db import Database, utcnow
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, default_pool, write_test_host
 from engine.inventory.models import Cluster, Host, ImageStore, StoragePool, Zone
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.server_keys import ServerKeys
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -478,3 +483,42 @@ def test_capacity_report_as_table_and_json(run: Run, tmp_path: Path) -> None:
     ]
     assert report[3]["memory_mib"]["limit"] == 16384
     assert report[4]["storage_bytes"]["limit"] == 200 * 1024**3  # 100 GiB x 2.0
+
+
+def test_server_key_rotation(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "server.key"  # a copy: the rotation rewrites it
+    shutil.copy(TEST_SERVER_KEY_FILE, key_file)
+    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", str(key_file))
+    lines = _ok(run, "apikey", "create", "admin").splitlines()
+    access_key = lines[0].split()[-1]
+    secret = lines[1].split()[1]
+    before = key_file.read_text().split()
+
+    out = _ok(run, "serverkey", "rotate")
+    assert "re-encrypted 1 API key secret(s) under the new key" in out
+    after = key_file.read_text().split()
+    assert len(after) == 2 and after[1:] == before  # the old key kept, after the new one
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    def secret_with(*keys: str) -> str:
+        database = Database(os.environ["CONCORD_DATABASE_URL"])
+        try:
+            with database.session() as session:
+                credentials = CredentialService(session, server_keys=ServerKeys(list(keys)))
+                return credentials.key_for_signature(access_key, utcnow())[0]
+        finally:
+            database.dispose()
+
+    # Re-encrypted under the new key: the old one can be deleted from the file.
+    assert secret_with(after[0]) == secret
+    key_file.write_text(f"{after[0]}\n")
+    assert "re-encrypted 1 API key secret(s)" in _ok(run, "serverkey", "reencrypt")
+    assert secret_with(after[0]) == secret
+    # Without the key the secret was encrypted with, nothing is changed.
+    key_file.write_text(f"{ServerKeys.generate()}\n")
+    assert "decrypt with none of the configured server keys" in _fails(
+        run, "serverkey", "reencrypt"
+    )
+    assert secret_with(after[0]) == secret
+    generated = _ok(run, "serverkey", "generate").strip()
+    assert ServerKeys([generated]).unseal(ServerKeys([generated]).seal("x")) == "x"
