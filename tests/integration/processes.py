@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from helpers import TEST_SERVER_KEY_FILE
+
 #: The repository root: what ``PYTHONPATH`` names for every process.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Seconds a CLI command may take before the test fails.
@@ -81,6 +83,9 @@ def concord_env(database_url: str, pycache: Path | None = None, **settings: str)
             # JSON lines (the default) carry the job and request fields the text format drops.
             "CONCORD_LOG_FORMAT": "json",
             "CONCORD_LOG_LEVEL": "INFO",
+            # The test run's server key, shared by every process (as production
+            # shares one file), never the default var/server.key of the checkout.
+            "CONCORD_SERVER_KEY_FILE": TEST_SERVER_KEY_FILE,
         }
     )
     env.update({f"CONCORD_{name.upper()}": value for name, value in settings.items()})
