@@ -65,6 +65,21 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: Largest total size of request headers, in bytes (431 beyond).
     max_header_bytes: int = 32 * 1024
+    #: Most request header fields, repeated names counted once (431 beyond).
+    max_header_count: int = 100
+    #: Largest single header field, name and value, in bytes (431 beyond); also
+    #: the longest line of a text/plain OCCI body (400 beyond).
+    max_header_line_bytes: int = 16 * 1024
+    #: Deepest nesting of a request document: JSON containers, XML elements (400 beyond).
+    max_document_depth: int = 32
+    #: Most elements of a request document: XML elements, JSON values, OCCI
+    #: text lines and rendered values (400 beyond).
+    max_document_elements: int = 10_000
+    #: Most attributes of one element: XML attributes, members of one JSON
+    #: object, X-OCCI-Attribute values of one OCCI rendering (400 beyond).
+    max_element_attributes: int = 256
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <token>``.
+    metrics_token: str = ""
     #: Bind address and port of ``concord serve``.
     host: str = "127.0.0.1"
     port: int = 8787
@@ -124,6 +139,11 @@ class Settings:
             "failed_sign_in_window",
             "max_body_bytes",
             "max_header_bytes",
+            "max_header_count",
+            "max_header_line_bytes",
+            "max_document_depth",
+            "max_document_elements",
+            "max_element_attributes",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -1,5 +1,5 @@
-"""Helpers shared by the functional tests: Basic credentials, API keys, a request signer
-and a snapshot of the database.
+"""Helpers shared by the tests: Basic credentials, API keys, a request signer, a snapshot
+of the database and a cost ratio between two calls.
 
 Imported as ``helpers`` (pytest puts ``tests/`` on ``sys.path`` for the rootdir
 conftest). The signer uses :mod:`concord.auth.signing`, so it checks the server
@@ -17,6 +17,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +125,26 @@ def snapshot(database: Database) -> dict[str, Any]:
             rows = session.execute(sa.select(*columns)).all()
             found[table.name] = sorted(tuple(map(repr, row)) for row in rows)
     return found
+
+
+def cost_ratio(
+    hostile: Callable[[], object], baseline: Callable[[], object], runs: int = 3
+) -> float:
+    """How many times longer ``hostile`` takes than ``baseline``, the best of ``runs`` each.
+
+    The two are timed in turns, so that a load on the machine weighs on both
+    alike; each keeps its fastest run (what the code costs, not what the
+    scheduler added). Tests bound this ratio, never an absolute time
+    (DESIGN.md: timings are ratios against a baseline measured in the same run).
+    """
+    best_hostile = best_baseline = float("inf")
+    for _ in range(runs):
+        for call, is_hostile in ((baseline, False), (hostile, True)):
+            started = time.perf_counter()
+            call()
+            elapsed = time.perf_counter() - started
+            if is_hostile:
+                best_hostile = min(best_hostile, elapsed)
+            else:
+                best_baseline = min(best_baseline, elapsed)
+    return best_hostile / max(best_baseline, 1e-6)

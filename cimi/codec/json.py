@@ -2,13 +2,15 @@
 
 Parsing rules on top of RFC 8259: UTF-8 only (a BOM is tolerated); the top
 level is an object; a key appears once per object (a map's keys are unique,
-DSP0263 2.0.0 5.5.7); ``NaN`` and ``Infinity`` are refused; size and nesting
-are bounded by :class:`~cimi.codec.limits.Limits`.
+DSP0263 2.0.0 5.5.7); ``NaN`` and ``Infinity`` are refused; size, nesting, the
+number of values and the members of one object are bounded by
+:class:`~cimi.codec.limits.Limits`, all in time linear in the body.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from cimi.codec.binding import Mode, bind, unbind
@@ -19,31 +21,48 @@ from cimi.resources import Table
 MEDIA_TYPE = "application/json"
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise DecodeError(f"duplicate key {key!r} in a JSON object")
-        obj[key] = value
-    return obj
+def _object_hook(limits: Limits) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """Build each object from its members: a key once, at most ``max_attributes`` members."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(pairs) > limits.max_attributes:
+            raise limits.too_many_attributes("a JSON object", "members")
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                raise DecodeError(f"duplicate key {key!r} in a JSON object")
+            obj[key] = value
+        return obj
+
+    return build
 
 
 def _no_constant(name: str) -> Any:
     raise DecodeError(f"{name} is not a JSON number")
 
 
-def _depth(value: Any) -> int:
-    deepest = 0
+def check_shape(value: Any, limits: Limits) -> None:
+    """Refuse a document deeper than ``max_depth`` or with more than ``max_elements`` values.
+
+    One walk, linear in the document (members per object are bounded as
+    objects are built, see :func:`_object_hook`).
+    """
+    count = 0
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        count += 1
+        if count > limits.max_elements:
+            raise limits.too_many_elements("JSON values")
         if isinstance(node, dict):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node.values())
+            children: Any = node.values()
         elif isinstance(node, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node)
-    return deepest
+            children = node
+        else:
+            continue
+        if depth > limits.max_depth:
+            raise limits.too_deep()
+        stack.extend((child, depth + 1) for child in children)
 
 
 def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
@@ -57,7 +76,7 @@ def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise DecodeError(f"a JSON body must be UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        wire = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        wire = json.loads(text, object_pairs_hook=_object_hook(limits), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise DecodeError(
             f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -68,8 +87,7 @@ def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
         raise DecodeError(f"malformed JSON: {exc}") from None
     if not isinstance(wire, dict):
         raise DecodeError("a CIMI JSON body must be an object")
-    if _depth(wire) > limits.max_depth:
-        raise limits.too_deep()
+    check_shape(wire, limits)
     return wire
 
 

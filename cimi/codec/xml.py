@@ -15,8 +15,13 @@ Parsing is safe and lenient in form, strict in content:
 
 * safe: UTF-8 only, a size limit, DOCTYPE declarations refused before lxml
   sees the bytes (so no entity is ever declared, let alone expanded), a parser
-  that resolves no entities, loads no DTD and never touches the network, and a
-  depth limit;
+  that resolves no entities, loads no DTD and never touches the network, and
+  limits on depth, elements and attributes per element
+  (:mod:`cimi.codec.limits`), checked in one pass before any value is read;
+* linear: lxml looks an attribute's value up by name along the element's
+  attribute list, so reading every value (``attrib.items()``) is quadratic in
+  the attribute count; the codec lists the names and asks for the values of
+  the attributes its table has only (a handful), never for the others;
 * lenient: the CIMI 1 namespace, the CIMI 2 one and no namespace are accepted;
   elements may come in any order; array entries may come bare (CIMI 1.x) or
   wrapped (DSP0263 2.0.0), whatever Concord writes;
@@ -90,17 +95,38 @@ def parse(data: bytes, limits: Limits = DEFAULT_LIMITS) -> etree._Element:
     docinfo: Any = root.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
     if docinfo.doctype or docinfo.internalDTD is not None:  # defence in depth
         raise DecodeError("DOCTYPE and ENTITY declarations are not allowed")
-    _check_depth(root, limits)
+    check_shape(root, limits)
     return root
 
 
-def _check_depth(root: etree._Element, limits: Limits) -> None:
+def check_shape(root: etree._Element, limits: Limits) -> None:
+    """Refuse a tree deeper, larger or with more attributes on one element than *limits*.
+
+    One walk, linear in the tree: ``len(element.attrib)`` counts without
+    reading a value.
+
+    :raises DecodeError: naming the limit (and the element, for attributes).
+    """
+    count = 0
     stack = [(root, 1)]
     while stack:
         element, depth = stack.pop()
+        if not isinstance(element.tag, str):
+            continue  # not an element (an entity reference)
+        count += 1
+        if count > limits.max_elements:
+            raise limits.too_many_elements()
         if depth > limits.max_depth:
             raise limits.too_deep()
+        if len(element.attrib) > limits.max_attributes:
+            raise limits.too_many_attributes(_path_of(element))
         stack.extend((child, depth + 1) for child in element)
+
+
+def _path_of(element: etree._Element) -> str:
+    """``Machine.cpu``: the local names from the root down to *element*."""
+    names = [etree.QName(e).localname for e in (element, *element.iterancestors())]
+    return ".".join(reversed(names))
 
 
 def _split(tag: Any) -> tuple[str, str] | None:
@@ -158,13 +184,14 @@ def _element(
 ) -> dict[str, Any]:
     wire: dict[str, Any] = {}
     where = path or table.name  # messages about this element itself
-    for raw_name, value in element.attrib.items():
+    # Names only: a value is looked up along the attribute list (see the module docstring).
+    for raw_name in element.attrib:
         name = str(raw_name)  # lxml gives str; its stubs say str | bytes
         if name.startswith("{"):
             continue  # namespaced attributes (xsi:, xml:, extensions)
         field = table.get(name)
         if (href and name == "href") or (field is not None and field.place is Place.ATTRIBUTE):
-            wire[name] = value
+            wire[name] = element.get(name)
         elif strict and name != "resourceURI":
             raise DecodeError(f"{where}: unknown XML attribute {name!r}")
     text_field = next((f for f in table.fields if f.place is Place.TEXT), None)

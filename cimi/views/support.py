@@ -90,7 +90,7 @@ def read_body(request: Request, table: Table, mode: Mode) -> dict[str, Any]:
         raise HTTPUnsupportedMediaType(
             f"send {JSON} or {XML} bodies, not {declared or 'a body without Content-Type'}"
         )
-    limits = codec.Limits(max_bytes=request.registry.concord_settings.max_body_bytes)
+    limits = codec.Limits.from_settings(request.registry.concord_settings)
     return codec.decode(request.body, table, _BODY_TYPES[declared], mode=mode, limits=limits)
 
 

@@ -220,6 +220,24 @@ def test_json_size_limit() -> None:
         json_codec.decode(b'{"cpu": 10}', MACHINE, limits=limits)
 
 
+def test_json_members_of_one_object_are_bounded() -> None:
+    limits = codec.Limits(max_attributes=3)
+    assert json_codec.decode(b'{"cpu": 1, "a": 1, "b": 1}', MACHINE, limits=limits) == {"cpu": 1}
+    with pytest.raises(DecodeError, match="a JSON object: more than 3 members"):
+        json_codec.decode(b'{"cpu": 1, "a": 1, "b": 1, "c": 1}', MACHINE, limits=limits)
+    flood = json.dumps({"properties": {f"k{i}": "v" for i in range(20_000)}}).encode()
+    with pytest.raises(DecodeError, match="more than 256 members"):
+        json_codec.decode(flood, MACHINE)
+
+
+def test_json_values_are_bounded() -> None:
+    limits = codec.Limits(max_elements=10)
+    # The object, cpu, x and its items: ten values.
+    assert json_codec.decode(b'{"cpu": 1, "x": [1, 2, 3, 4, 5, 6, 7]}', MACHINE, limits=limits)
+    with pytest.raises(DecodeError, match="more than 10 JSON values"):
+        json_codec.decode(b'{"cpu": 1, "x": [1, 2, 3, 4, 5, 6, 7, 8]}', MACHINE, limits=limits)
+
+
 def test_json_byte_order_mark_is_tolerated() -> None:
     assert json_codec.decode(b'\xef\xbb\xbf{"cpu": 1}', MACHINE) == {"cpu": 1}
 

@@ -1,4 +1,4 @@
-"""Hostile XML: entity expansion, external entities, DOCTYPEs, size and depth.
+"""Hostile XML: entity expansion, external entities, DOCTYPEs, size, depth, attribute floods.
 
 Every case must end in a :class:`DecodeError` (a 400), quickly, without
 expanding anything or reading any file or URL.
@@ -7,9 +7,10 @@ expanding anything or reading any file or URL.
 from __future__ import annotations
 
 import pytest
+from helpers import cost_ratio
 from lxml import etree
 
-from cimi.codec import Limits
+from cimi.codec import Limits, Mode
 from cimi.codec import xml as xml_codec
 from cimi.errors import DecodeError
 from cimi.resources import NS, table
@@ -135,3 +136,85 @@ def test_very_deep_documents_are_malformed_or_too_deep() -> None:
 def test_malformed_xml_is_a_decode_error(data: bytes) -> None:
     with pytest.raises(DecodeError):
         xml_codec.decode(data, MACHINE)
+
+
+# -- structural limits: every decoder finishes within a bound linear in its size ---------
+
+
+CREATE = table("MachineCreate")
+
+
+def _attribute_flood(count: int) -> bytes:
+    attributes = " ".join(f'a{i}="x"' for i in range(count))
+    return f'<MachineCreate xmlns="{NS}" {attributes}><name>x</name></MachineCreate>'.encode()
+
+
+def _valid_of_size(size: int) -> bytes:
+    """A valid MachineCreate of about ``size`` bytes: many properties, as a real client sends."""
+    head = f'<MachineCreate xmlns="{NS}"><name>x</name><machineTemplate href="/t"/>'
+    entries: list[str] = []
+    length = len(head) + len("</MachineCreate>")
+    while length < size:
+        entry = f'<property key="k{len(entries)}">value</property>'
+        entries.append(entry)
+        length += len(entry)
+    return (head + "".join(entries) + "</MachineCreate>").encode()
+
+
+def test_an_attribute_flood_is_refused_naming_the_limit() -> None:
+    with pytest.raises(DecodeError, match="MachineCreate: more than 256 attributes"):
+        xml_codec.decode(_attribute_flood(20_000), CREATE, mode=Mode.CREATE)
+
+
+def test_attributes_up_to_the_limit_are_read_as_before() -> None:
+    limits = Limits(max_attributes=3)
+    data = f'<Machine xmlns="{NS}" a="1" b="2" c="3"><cpu>1</cpu></Machine>'.encode()
+    assert xml_codec.decode(data, MACHINE, limits=limits) == {"cpu": 1}
+    with pytest.raises(DecodeError, match="Machine: more than 3 attributes"):
+        xml_codec.decode(data.replace(b'c="3"', b'c="3" d="4"'), MACHINE, limits=limits)
+
+
+def test_a_nested_element_with_too_many_attributes_is_named() -> None:
+    limits = Limits(max_attributes=2)
+    data = f'<Machine xmlns="{NS}"><cpu a="1" b="2" c="3">1</cpu></Machine>'.encode()
+    with pytest.raises(DecodeError, match=r"Machine\.cpu: more than 2 attributes"):
+        xml_codec.decode(data, MACHINE, limits=limits)
+
+
+def test_too_many_elements_are_refused() -> None:
+    limits = Limits(max_elements=100)
+    data = (f'<Machine xmlns="{NS}">' + "<x/>" * 100 + "</Machine>").encode()
+    with pytest.raises(DecodeError, match="more than 100 elements"):
+        xml_codec.decode(data, MACHINE, limits=limits)
+    data = (f'<Machine xmlns="{NS}">' + "<x/>" * 99 + "</Machine>").encode()
+    assert xml_codec.decode(data, MACHINE, limits=limits) == {}
+
+
+def test_an_attribute_flood_costs_what_a_valid_body_of_its_size_costs() -> None:
+    # Reading tens of thousands of attributes through lxml's attribute mapping
+    # was quadratic (seconds for a few hundred KiB); the limit is now checked
+    # first, in one pass, and values are read only for attributes a table has.
+    flood = _attribute_flood(20_000)
+    valid = _valid_of_size(len(flood))
+    assert xml_codec.decode(valid, CREATE, mode=Mode.CREATE)["properties"]
+
+    def refuse() -> None:
+        with pytest.raises(DecodeError):
+            xml_codec.decode(flood, CREATE, mode=Mode.CREATE)
+
+    ratio = cost_ratio(refuse, lambda: xml_codec.decode(valid, CREATE, mode=Mode.CREATE))
+    assert ratio <= 10, f"refusing {len(flood)} bytes cost {ratio:.1f}x a valid body's parse"
+
+
+def test_attribute_values_are_read_in_linear_time_below_the_limit() -> None:
+    # With the limit lifted, the codec itself must still be linear in the attributes.
+    limits = Limits(max_attributes=1_000_000)
+    flood = _attribute_flood(20_000)
+    valid = _valid_of_size(len(flood))
+
+    def refuse() -> None:
+        with pytest.raises(DecodeError):
+            xml_codec.decode(flood, CREATE, mode=Mode.CREATE, limits=limits)
+
+    ratio = cost_ratio(refuse, lambda: xml_codec.decode(valid, CREATE, mode=Mode.CREATE))
+    assert ratio <= 10, f"{len(flood)} bytes of attributes cost {ratio:.1f}x a valid body's parse"

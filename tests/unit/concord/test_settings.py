@@ -94,6 +94,11 @@ def test_bad_values_raise_value_error_naming_the_setting(
     [
         ("concord.port", "70000"),  # no TCP port has this number
         ("concord.max_body_bytes", "-1"),  # a negative size limit refuses nothing sensible
+        ("concord.max_header_count", "0"),
+        ("concord.max_header_line_bytes", "0"),
+        ("concord.max_document_depth", "0"),
+        ("concord.max_document_elements", "-5"),
+        ("concord.max_element_attributes", "0"),
         ("concord.log_format", "xml"),  # documented: json or text
         ("concord.failed_sign_ins_per_source", "-1"),  # 0 turns throttling off
         ("concord.failed_sign_ins_per_user", "-5"),
