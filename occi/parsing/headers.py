@@ -22,6 +22,7 @@ from occi.categories.types import TERM
 from occi.model import ATTRIBUTE_NAME, CATEGORY_CLASSES, AttributeValue, CategoryRef
 from occi.parsing.errors import ParseError
 from occi.parsing.lexer import parse_param, parse_value, split, unquote
+from occi.parsing.limits import DEFAULT_LIMITS, Limits
 
 CATEGORY = "category"
 LINK = "link"
@@ -91,21 +92,29 @@ class TextDocument:
     locations: tuple[tuple[str, str], ...] = ()
 
 
-def read_headers(lines: Iterable[HeaderLine]) -> TextDocument:
+def read_headers(lines: Iterable[HeaderLine], limits: Limits = DEFAULT_LIMITS) -> TextDocument:
     """Parse the OCCI headers among ``lines``; other headers are ignored.
 
-    :raises ParseError: located at the header (and value) at fault.
+    :raises ParseError: located at the header (and value) at fault, also for
+        more values, or attributes, than ``limits`` allow.
     """
     categories: list[ParsedCategory] = []
     links: list[ParsedLink] = []
     attributes: list[ParsedAttribute] = []
     locations: list[tuple[str, str]] = []
+
+    def attribute(value: str, where: str) -> None:
+        if len(attributes) >= limits.max_attributes:
+            raise limits.too_many_attributes()
+        attributes.append(read_attribute(value, where))
+
     sinks: dict[str, Callable[[str, str], None]] = {
         CATEGORY: lambda value, where: categories.append(read_category(value, where)),
-        LINK: lambda value, where: links.append(read_link(value, where)),
-        ATTRIBUTE: lambda value, where: attributes.append(read_attribute(value, where)),
+        LINK: lambda value, where: links.append(read_link(value, where, limits.max_attributes)),
+        ATTRIBUTE: attribute,
         LOCATION: lambda value, where: locations.append(read_location(value, where)),
     }
+    count = 0
     for line in lines:
         carries = HEADER_NAMES.get(line.name.strip().lower())
         if carries is None:
@@ -114,6 +123,9 @@ def read_headers(lines: Iterable[HeaderLine]) -> TextDocument:
             values = split(line.value, ",")
         except ParseError as exc:
             raise exc.at(line.where) from None
+        count += len(values)
+        if count > limits.max_elements:
+            raise limits.too_many("values", line.where)
         for index, value in enumerate(values, 1):
             where = line.where if len(values) == 1 else f"{line.where}, value {index}"
             try:
@@ -164,8 +176,13 @@ def read_category(value: str, where: str) -> ParsedCategory:
     return ParsedCategory(CategoryRef(scheme, term, cls), MappingProxyType(params), where)
 
 
-def read_link(value: str, where: str) -> ParsedLink:
-    """A link-value: ``<URI>; rel="…"; self="…"; category="…"; attr=value …``."""
+def read_link(
+    value: str, where: str, max_attributes: int = DEFAULT_LIMITS.max_attributes
+) -> ParsedLink:
+    """A link-value: ``<URI>; rel="…"; self="…"; category="…"; attr=value …``.
+
+    :raises ParseError: also for more than ``max_attributes`` attributes.
+    """
     head, segments = _head(value)
     if not (head.startswith("<") and head.endswith(">")) or not head[1:-1].strip():
         raise ParseError(f"a link starts with <URI>, got {head[:80]!r}")
@@ -173,6 +190,8 @@ def read_link(value: str, where: str) -> ParsedLink:
     if any(char.isspace() for char in uri):
         raise ParseError(f"invalid URI {uri[:80]!r}")
     raw, rest = _params(segments, _LINK_PARAMS)
+    if len(rest) > max_attributes:
+        raise ParseError(f"more than {max_attributes} attributes")
     params = {name: unquote(text)[0] for name, text in raw.items()}
     attributes: dict[str, AttributeValue] = {}
     for segment in rest:

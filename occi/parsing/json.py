@@ -1,7 +1,8 @@
 """The ``application/occi+json`` parser (GFD.226; ``application/json`` is an alias).
 
-A body is decoded strictly (UTF-8, no duplicate keys, no NaN or infinities, a
-bounded nesting depth), validated against the schema for what the view
+A body is decoded strictly (UTF-8, no duplicate keys, no NaN or infinities;
+its depth, its number of values and the members of each object bounded by
+:mod:`occi.parsing.limits`), validated against the schema for what the view
 expects (:mod:`occi.schemas`), then turned into the neutral structures.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from occi.model import (
@@ -36,21 +38,27 @@ from occi.parsing.common import (
     pop_endpoints,
 )
 from occi.parsing.errors import ParseError
+from occi.parsing.limits import Limits
 from occi.parsing.message import Message
 from occi.schemas import first_error
 
-#: Deeper documents are refused before validation (nothing in OCCI nests deeply).
-MAX_DEPTH = 32
 _CLASSES = {"kinds": "kind", "mixins": "mixin", "actions": "action"}
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ParseError(f"member {key[:80]!r} appears twice in one object")
-        obj[key] = value
-    return obj
+def _object_hook(limits: Limits) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """Build each object from its members: a name once, at most ``max_attributes`` members."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len(pairs) > limits.max_attributes:
+            raise limits.too_many_members()
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                raise ParseError(f"member {key[:80]!r} appears twice in one object")
+            obj[key] = value
+        return obj
+
+    return build
 
 
 def _constant(name: str) -> Any:
@@ -75,17 +83,23 @@ def _path(parts: Any) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
-def _check_depth(data: Any) -> None:
+def _check_shape(data: Any, limits: Limits) -> None:
+    """Refuse a document deeper than ``max_depth`` or with more than ``max_elements`` values."""
+    count = 0
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ParseError(f"the document is nested more than {MAX_DEPTH} levels deep")
-        children = (
-            value.values()
-            if isinstance(value, dict)
-            else (value if isinstance(value, list) else ())
-        )
+        count += 1
+        if count > limits.max_elements:
+            raise limits.too_many("JSON values")
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limits.max_depth:
+            raise limits.too_deep()
         stack.extend((child, depth + 1) for child in children)
 
 
@@ -96,10 +110,11 @@ def load(message: Message, schema: str) -> Any:
         violation (with the JSON path of the offending member).
     """
     text = message.text()
+    limits = message.limits
     try:
         data = json.loads(
             text,
-            object_pairs_hook=_pairs,
+            object_pairs_hook=_object_hook(limits),
             parse_constant=_constant,
             parse_float=_float,
             parse_int=_int,
@@ -109,8 +124,8 @@ def load(message: Message, schema: str) -> Any:
             f"invalid JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
-        raise ParseError(f"the document is nested more than {MAX_DEPTH} levels deep") from None
-    _check_depth(data)
+        raise limits.too_deep() from None
+    _check_shape(data, limits)
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

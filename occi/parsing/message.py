@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from occi.parsing.errors import ParseError
+from occi.parsing.limits import DEFAULT_LIMITS, Limits
 
 
 @dataclass(frozen=True)
@@ -17,12 +18,14 @@ class Message:
     :param base_url: the application URL (``http://host/prefix``); URLs under it
         come out of the parser as paths (occi.md §10 item 5).
     :param charset: the Content-Type's charset parameter (RFC 7231 §3.1.1.1).
+    :param limits: the bounds the parser reads within (:mod:`occi.parsing.limits`).
     """
 
     body: bytes | str = b""
     headers: tuple[tuple[str, str], ...] = ()
     base_url: str | None = None
     charset: str = "utf-8"
+    limits: Limits = DEFAULT_LIMITS
 
     @classmethod
     def from_wsgi(
@@ -31,10 +34,12 @@ class Message:
         body: bytes = b"",
         base_url: str | None = None,
         charset: str = "utf-8",
+        limits: Limits = DEFAULT_LIMITS,
     ) -> Message:
         """A message from WSGI headers, whose values are latin-1 text holding the
         raw bytes (PEP 3333); values that are valid UTF-8 are decoded as such."""
-        return cls(body, tuple((name, _utf8(value)) for name, value in headers), base_url, charset)
+        decoded = tuple((name, _utf8(value)) for name, value in headers)
+        return cls(body, decoded, base_url, charset, limits)
 
     def text(self) -> str:
         """The body as text; a UTF-8 byte-order mark is dropped.

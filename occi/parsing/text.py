@@ -28,7 +28,7 @@ class HeaderParser:
 
     def document(self, message: Message) -> TextDocument:
         """Everything OCCI in the message."""
-        return read_headers(self.lines(message))
+        return read_headers(self.lines(message), message.limits)
 
     def entity(self, message: Message) -> Entity:
         """One resource or link rendering."""
@@ -58,19 +58,34 @@ class PlainParser(HeaderParser):
 
     def lines(self, message: Message) -> list[HeaderLine]:
         """``Name: value`` lines (CRLF or LF); blank lines are skipped and a line
-        starting with whitespace continues the previous one (RFC 7230 obs-fold)."""
+        starting with whitespace continues the previous one (RFC 7230 obs-fold).
+
+        :raises ParseError: beyond the limits on lines and line length.
+        """
+        limits = message.limits
         lines: list[tuple[str, list[str], str]] = []
+        length = 0  # of the current line, its continuations included
+        count = 0  # lines that are not blank
         for number, raw in enumerate(message.text().split("\n"), 1):
             line = raw.removesuffix("\r")
             if not line.strip():
                 continue
+            count += 1
+            if count > limits.max_elements:
+                raise limits.too_many("lines", f"line {number}")
             if line[0] in " \t":
                 if not lines:
                     raise ParseError(
                         "a continuation line with nothing to continue", f"line {number}"
                     )
+                length += _byte_length(line)
+                if length > limits.max_line_bytes:
+                    raise limits.line_too_long(lines[-1][2])
                 lines[-1][1].append(line.strip())
                 continue
+            length = _byte_length(line)
+            if length > limits.max_line_bytes:
+                raise limits.line_too_long(f"line {number}")
             name, colon, value = line.partition(":")
             if not colon:
                 raise ParseError(f"expected 'Name: value', got {line[:80]!r}", f"line {number}")
@@ -82,3 +97,8 @@ class PlainParser(HeaderParser):
                 )
             lines.append((name, [value], f"line {number}"))
         return [HeaderLine(name, " ".join(parts), where) for name, parts, where in lines]
+
+
+def _byte_length(line: str) -> int:
+    """The length of ``line`` in UTF-8 bytes (at least its length in characters)."""
+    return len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))

@@ -37,6 +37,7 @@ from occi.negotiation import (
 )
 from occi.parsing import HeaderParser, Message, Parser, parser_for
 from occi.parsing.headers import HEADER_NAMES
+from occi.parsing.limits import Limits
 from occi.rendering import render, wsgi_headers
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ def message(request: Request) -> Message:
         request.body,
         base_url=request.application_url,
         charset=request.charset or "utf-8",
+        limits=Limits.from_settings(request.registry.concord_settings),
     )
 
 
