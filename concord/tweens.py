@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.request import Request
 
+    from concord.settings import Settings
+
 log = logging.getLogger("concord.access")
 
 #: The ``Server`` header's first product; a rendering adds its own for its paths.
@@ -48,12 +50,31 @@ def _request_id(request: Request) -> str:
     return given if _CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-def _too_large(request: Request, max_body: int, max_headers: int) -> ErrorReport | None:
-    header_bytes = sum(len(k) + len(v) for k, v in request.environ.items() if k.startswith("HTTP_"))
+def _too_large(request: Request, settings: Settings) -> ErrorReport | None:
+    """A 431 or 413 report when the request's headers or body exceed the settings' limits.
+
+    Header fields are counted and measured as the WSGI server hands them
+    over: a repeated field is one field, its values joined by commas.
+    """
+    headers = [
+        (key.removeprefix("HTTP_"), value)
+        for key, value in request.environ.items()
+        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+    ]
+    too_large = "Request Header Fields Too Large"
+    if len(headers) > settings.max_header_count:
+        message = f"more than {settings.max_header_count} request header fields"
+        return ErrorReport(431, too_large, message)
+    for key, value in headers:
+        if len(key) + len(value) > settings.max_header_line_bytes:
+            name = key.replace("_", "-").title()
+            message = f"request header {name} exceeds {settings.max_header_line_bytes} bytes"
+            return ErrorReport(431, too_large, message)
+    max_headers = settings.max_header_bytes
+    header_bytes = sum(len(k) + len(v) for k, v in headers)
     if header_bytes > max_headers:
-        return ErrorReport(
-            431, "Request Header Fields Too Large", f"request headers exceed {max_headers} bytes"
-        )
+        return ErrorReport(431, too_large, f"request headers exceed {max_headers} bytes")
+    max_body = settings.max_body_bytes
     length = request.content_length
     if length is None and request.is_body_readable:
         # No Content-Length (a chunked upload): read one byte more than allowed, at most.
@@ -93,7 +114,7 @@ def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
         request.request_id = _request_id(request)
         token = current_request_id.set(request.request_id)
         try:
-            problem = _too_large(request, settings.max_body_bytes, settings.max_header_bytes)
+            problem = _too_large(request, settings)
             response = render(request, problem) if problem else handler(request)
             _finish_transaction(request, response)
             response.headers["X-Request-Id"] = request.request_id

@@ -156,6 +156,42 @@ def test_a_body_over_the_limit_is_413_and_writes_nothing(
     small_app.post("/healthz", params=b"y" * 5000, status=413)
 
 
+@pytest.fixture
+def header_limited_app(database: Database, settings: Settings) -> TestApp:
+    """The app with at most 20 header fields of at most 200 bytes each."""
+    limited = Settings.from_mapping(
+        {
+            **settings.as_pyramid(),
+            "concord.max_header_count": "20",
+            "concord.max_header_line_bytes": "200",
+        },
+        environ={},
+    )
+    return TestApp(make_app(limited, database))
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "media"),
+    [
+        ("/cimi/cloudEntryPoint", "application/xml", "application/xml"),
+        ("/-/", "application/occi+json", "application/occi+json"),
+        ("/-/", "text/plain", "text/plain"),
+    ],
+)
+def test_too_many_or_too_long_header_fields_are_431_in_the_rendering(
+    header_limited_app: TestApp, tenancy, path: str, accept: str, media: str
+) -> None:
+    base = {**ALICE, "Accept": accept}
+    header_limited_app.get(path, headers={**base, **{f"X-Extra-{i}": "1" for i in range(15)}})
+    many = {**base, **{f"X-Extra-{i}": "1" for i in range(25)}}
+    response = header_limited_app.get(path, headers=many, status=431)
+    assert response.content_type == media
+    assert "more than 20 request header fields" in response.text
+    response = header_limited_app.get(path, headers={**base, "X-Long": "x" * 200}, status=431)
+    assert response.content_type == media
+    assert "X-Long exceeds 200 bytes" in response.text
+
+
 def _chunked_get(app: TestApp, authorization: str, body: bytes) -> str:
     """GET the query interface with a body and no Content-Length, as a server passes on a
     chunked upload (PEP 3333's ``wsgi.input_terminated``); return the status line."""
