@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
 
 from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException
@@ -138,11 +139,31 @@ def safe_path(request: Request) -> str:
 
 
 def render(request: Request, report: ErrorReport) -> Response:
-    """Render ``report`` with the renderer registered for the request's path."""
-    renderers: PrefixTable[ErrorRenderer] = request.registry.error_renderers
-    found = renderers.match(safe_path(request))
-    response = found[1](request, report) if found else render_generic(request, report)
+    """Render ``report`` with the renderer registered for the request's path.
+
+    This never fails: a renderer that raises is logged and replaced by
+    :func:`render_generic`, and that, should it raise too, by a fixed
+    plain-text answer. An error view that failed would turn a client's 4xx
+    into a 500 with a second traceback.
+    """
+    try:
+        renderers: PrefixTable[ErrorRenderer] = request.registry.error_renderers
+        found = renderers.match(safe_path(request))
+        response = found[1](request, report) if found else render_generic(request, report)
+    except Exception:
+        log.exception("error renderer failed", extra={"request_id": request_id(request)})
+        try:
+            response = render_generic(request, report)
+        except Exception:
+            response = _last_resort(report)
     response.headers.setdefault("Vary", "Accept")
+    return response
+
+
+def _last_resort(report: ErrorReport) -> Response:
+    """An error answer that depends on nothing of the request."""
+    response = Response(f"{report.message}\n", content_type="text/plain", charset="utf-8")
+    response.status_int = report.status
     return response
 
 
@@ -160,10 +181,49 @@ def http_exception_view(exc: HTTPException, request: Request) -> Response:
     return render(request, report_for_http_exception(exc))
 
 
+def undecodable_url(request: Request) -> ErrorReport | None:
+    """A 400 report when the request's path or query is not UTF-8 once percent-decoded.
+
+    WSGI hands both over as latin-1 text holding the raw bytes (PEP 3333):
+    the path percent-decoded already, the query not. The edge tween asks this
+    of every request before any view, so that no view, renderer or parser
+    meets an undecodable URL (WebOb raises UnicodeDecodeError from
+    ``request.GET`` or ``request.path_info``).
+    """
+    environ = request.environ
+    for part, raw in (
+        ("path", environ.get("PATH_INFO", "")),
+        ("query", _percent_decoded(environ.get("QUERY_STRING", ""))),
+    ):
+        try:
+            data = raw if isinstance(raw, bytes) else raw.encode("latin-1")
+            data.decode("utf-8")
+        except UnicodeError as exc:
+            at = (
+                f" (byte 0x{exc.object[exc.start]:02X})"
+                if isinstance(exc, UnicodeDecodeError)
+                else ""
+            )
+            message = f"the request URL's {part} is not valid UTF-8 once percent-decoded{at}"
+            return ErrorReport(400, "Bad Request", message)
+    return None
+
+
+def _percent_decoded(query: str) -> bytes | str:
+    """A WSGI query string percent-decoded to bytes (the raw text when it is not latin-1)."""
+    try:
+        return unquote_to_bytes(query.encode("latin-1"))
+    except UnicodeEncodeError:
+        return query  # not what a WSGI server gives: the check above refuses it
+
+
 @exception_view_config(URLDecodeError)
 def url_decode_error_view(exc: URLDecodeError, request: Request) -> Response:
     """A path or query that is not valid UTF-8 is the client's error, not the server's."""
-    return render(request, ErrorReport(400, "Bad Request", "the request URL is not valid UTF-8"))
+    report = undecodable_url(request) or ErrorReport(
+        400, "Bad Request", "the request URL is not valid UTF-8"
+    )
+    return render(request, report)
 
 
 @exception_view_config(Exception)

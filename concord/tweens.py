@@ -21,7 +21,7 @@ from pyramid.response import Response
 from pyramid.tweens import EXCVIEW
 
 from concord import __version__
-from concord.errors import ErrorReport, render, safe_path
+from concord.errors import ErrorReport, render, safe_path, undecodable_url
 from concord.logs import current_request_id
 from concord.prefixes import PrefixTable
 from engine.jobs.worker import notify
@@ -114,7 +114,7 @@ def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
         request.request_id = _request_id(request)
         token = current_request_id.set(request.request_id)
         try:
-            problem = _too_large(request, settings)
+            problem = _too_large(request, settings) or undecodable_url(request)
             response = render(request, problem) if problem else handler(request)
             _finish_transaction(request, response)
             response.headers["X-Request-Id"] = request.request_id

@@ -48,8 +48,15 @@ def context(request: Request) -> Context:
 
 
 def requested_format(request: Request) -> str | None:
-    """The media type ``$format`` asks for (json or xml), if any and valid."""
-    values = request.GET.getall("$format")
+    """The media type ``$format`` asks for (json or xml), if any and valid.
+
+    Never fails: the error renderer asks this too, also of a request whose
+    query is not UTF-8 (the edge refuses those with a 400 drawn here).
+    """
+    try:
+        values = request.GET.getall("$format")
+    except UnicodeDecodeError:
+        return None
     if len(values) == 1:
         return FORMATS.get(values[0].strip().lower())
     return None

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from occi.parsing.errors import ParseError
+from occi.parsing.headers import HEADER_NAMES
 from occi.parsing.limits import DEFAULT_LIMITS, Limits
 
 
@@ -37,9 +38,27 @@ class Message:
         limits: Limits = DEFAULT_LIMITS,
     ) -> Message:
         """A message from WSGI headers, whose values are latin-1 text holding the
-        raw bytes (PEP 3333); values that are valid UTF-8 are decoded as such."""
-        decoded = tuple((name, _utf8(value)) for name, value in headers)
-        return cls(body, decoded, base_url, charset, limits)
+        raw bytes (PEP 3333); values that are valid UTF-8 are decoded as such.
+
+        :raises ParseError: an OCCI rendering header (Category, Link,
+            X-OCCI-Attribute, X-OCCI-Location) is not valid UTF-8: read as
+            latin-1, its bytes would become other characters than the client's.
+        """
+        decoded = []
+        for name, value in headers:
+            try:
+                decoded.append((name, value.encode("latin-1").decode("utf-8")))
+            except UnicodeDecodeError as exc:
+                if name.strip().lower() in HEADER_NAMES:
+                    raise ParseError(
+                        f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02X} "
+                        f"at position {exc.start})",
+                        f"{name.strip()} header",
+                    ) from None
+                decoded.append((name, value))
+            except UnicodeEncodeError:
+                decoded.append((name, value))  # already text beyond latin-1: not from WSGI
+        return cls(body, tuple(decoded), base_url, charset, limits)
 
     def text(self) -> str:
         """The body as text; a UTF-8 byte-order mark is dropped.
@@ -58,10 +77,3 @@ class Message:
             ) from None
         except ValueError:  # other codec failures, e.g. a charset name with NUL
             raise ParseError(f"the body cannot be decoded as {self.charset[:40]!r}") from None
-
-
-def _utf8(value: str) -> str:
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return value

@@ -114,13 +114,20 @@ def body_locations(request: Request) -> Locations | None:
 
 
 def query(request: Request) -> dict[str, str]:
-    """The query parameters, split on ``&`` or ``;`` (the last of a repeated name wins)."""
+    """The query parameters, split on ``&`` or ``;`` (the last of a repeated name wins).
+
+    :raises InvalidInput: a name or value is not UTF-8 once percent-decoded
+        (the edge refuses such requests first; this never guesses a meaning).
+    """
     found: dict[str, str] = {}
-    for part in _SEPARATORS.split(request.query_string):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        found[unquote_plus(name)] = unquote_plus(value)
+    try:
+        for part in _SEPARATORS.split(request.query_string):
+            if not part:
+                continue
+            name, _, value = part.partition("=")
+            found[unquote_plus(name, errors="strict")] = unquote_plus(value, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput("the query string is not valid UTF-8 once percent-decoded") from None
     return found
 
 

@@ -118,6 +118,59 @@ def test_request_ids_are_generated_and_unique(app: TestApp) -> None:
     assert len(ids) == 5 and all(GENERATED_ID.match(i) for i in ids)
 
 
+# -- undecodable requests ---------------------------------------------------------------
+
+UNDECODABLE = (
+    "/cimi/machines?x=%FF",
+    "/cimi/machines?%FF=1",
+    "/cimi/cloudEntryPoint?$format=xml&x=%C3",
+    "/compute/?x=%FF",
+    "/-/?title=%E2%82",
+    "/healthz?x=%FF",
+    "/cimi/machines/%FF",
+    "/compute/%FF",
+)
+
+
+@pytest.mark.parametrize("target", UNDECODABLE)
+@pytest.mark.parametrize("authorized", [False, True])
+def test_an_undecodable_url_is_400_in_its_rendering_and_logs_nothing(
+    app: TestApp, tenancy, caplog: pytest.LogCaptureFixture, target: str, authorized: bool
+) -> None:
+    headers = ALICE if authorized else {}
+    cimi = target.startswith("/cimi")
+    for accept, media in (
+        ("application/xml", "application/xml")
+        if cimi
+        else ("application/occi+json", "application/occi+json"),
+        ("*/*", "application/json" if cimi else "text/plain"),
+    ):
+        with caplog.at_level(logging.WARNING, logger="concord"):
+            response = app.get(target, headers={**headers, "Accept": accept}, expect_errors=True)
+        assert response.status_int == 400, (target, response.status, response.text[:200])
+        assert response.content_type == media, (target, accept)
+        assert "UTF-8" in response.text
+        assert response.headers["X-Request-Id"]
+        assert "Traceback" not in response.text
+        if cimi:
+            assert response.headers["CIMI-Specification-Version"] == "1.1.0"
+        else:
+            assert "OCCI/1.2" in response.headers["Server"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_the_error_view_never_fails(app: TestApp, caplog: pytest.LogCaptureFixture) -> None:
+    def exploding(request, report):
+        raise RuntimeError("a broken error renderer")
+
+    app.app.registry.error_renderers.add("/exploding", exploding)
+    with caplog.at_level(logging.ERROR, logger="concord"):
+        response = app.get("/exploding/x", headers={"Accept": "application/json"}, status=404)
+    assert response.json["error"]["status"] == 404  # the generic rendering took over
+    assert response.headers["X-Request-Id"]
+    assert any("error renderer failed" in r.getMessage() for r in caplog.records)
+
+
 # -- size limits -----------------------------------------------------------------------
 
 

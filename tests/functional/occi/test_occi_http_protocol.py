@@ -231,3 +231,24 @@ def test_a_text_occi_request_reads_headers_and_ignores_the_body(occi: OcciClient
         "from-headers",
         5,
     )
+
+
+def test_a_raw_byte_that_is_not_utf8_in_an_occi_header_is_400(occi: OcciClient, cloud) -> None:
+    # WSGI passes header bytes on as latin-1 text: "\xff" is the raw byte 0xFF.
+    headers = {
+        "Content-Type": TEXT_OCCI,
+        "Category": f'network; scheme="{INFRA}"; class="kind"',
+        "X-OCCI-Attribute": 'occi.core.title="a\xffb"',
+    }
+    response = occi.request("POST", "/network/", headers=headers, status=400)
+    assert "x-occi-attribute header" in response.text.lower() and "UTF-8" in response.text
+    assert occi.listing("/network/") == []
+    # A filter in the headers (GFD.223 §3.5) is read the same way.
+    filtering = {"X-OCCI-Attribute": 'occi.core.title="\xff"'}
+    response = occi.request("GET", "/network/", headers=filtering, status=400)
+    assert "UTF-8" in response.text
+    # Valid UTF-8 in a header is read as such.
+    headers["X-OCCI-Attribute"] = 'occi.core.title="caf\xc3\xa9"'
+    created = occi.request("POST", "/network/", headers=headers, status=201)
+    entity = occi.read(created.headers["Location"].removeprefix(BASE))
+    assert entity.attributes["occi.core.title"] == "caf\u00e9"
