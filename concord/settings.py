@@ -160,6 +160,8 @@ class Settings:
                 raise ValueError(f"setting {name}: must be 0 (off) or more")
         if not 1 <= self.port <= 65535:
             raise ValueError("setting port: must be between 1 and 65535")
+        if any(char.isspace() for char in self.metrics_token):
+            raise ValueError("setting metrics_token: must not contain white space")
         if self.log_format not in ("json", "text"):
             raise ValueError("setting log_format: must be 'json' or 'text'")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

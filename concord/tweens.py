@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyramid.interfaces import IRoutesMapper
 from pyramid.response import Response
 from pyramid.tweens import EXCVIEW
 
@@ -107,6 +108,10 @@ def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
     """Build the edge tween (see the module docstring)."""
     settings = registry.concord_settings
     metrics = registry.metrics
+    # Every route is added by now (tweens are built at commit): they are the known labels.
+    metrics.routes = frozenset(
+        route.name for route in registry.getUtility(IRoutesMapper).get_routes()
+    )
     products = registry.server_products
 
     def edge_tween(request: Request) -> Response:

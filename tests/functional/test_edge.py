@@ -428,3 +428,48 @@ def test_metrics_count_requests(app: TestApp, tenancy) -> None:
     assert "concord_http_request_duration_seconds_bucket" in after.text
     # No tenant data in the exposition.
     assert "alice" not in after.text
+
+
+@pytest.mark.filterwarnings("ignore:Unknown REQUEST_METHOD")
+def test_metrics_label_only_known_methods_routes_and_statuses(app: TestApp, tenancy) -> None:
+    # Random methods and paths used to add one series each, without bound.
+    for i in range(40):
+        app.request(f"/random/{i}/path", method=f"BREW{i}", expect_errors=True)
+        app.request(f"/compute/{i}", method=f"X{i}", headers=ALICE, expect_errors=True)
+        app.request(f"/cimi/machines/{i}", method="PROPFIND", headers=ALICE, expect_errors=True)
+    app.get(QUERY, headers=ALICE, status=200)
+    text = app.get("/metrics", status=200).text
+    methods = set(re.findall(r'method="([^"]*)"', text))
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}
+    assert "other" in methods
+    routes = set(re.findall(r'route="([^"]*)"', text))
+    known = {route.name for route in app.app.routes_mapper.get_routes()}
+    assert routes <= known | {"-"}
+    series = re.findall(r"^concord_http_requests_total\{[^}]*\} ", text, re.MULTILINE)
+    assert len(series) < 20, series
+    others = re.findall(r'^concord_http_requests_total\{method="other",.*\} (\S+)$', text, re.M)
+    assert sum(float(count) for count in others) == 120  # every request is still counted
+
+
+@pytest.fixture
+def token_app(database: Database, settings: Settings) -> TestApp:
+    """The app with /metrics behind a bearer token."""
+    guarded = Settings.from_mapping(
+        {**settings.as_pyramid(), "concord.metrics_token": "scrape-me"}, environ={}
+    )
+    return TestApp(make_app(guarded, database))
+
+
+def test_metrics_may_require_a_token(token_app: TestApp, tenancy) -> None:
+    for headers in (
+        {},
+        ALICE,
+        {"Authorization": "Bearer scrape-you"},
+        {"Authorization": "scrape-me"},
+    ):
+        response = token_app.get("/metrics", headers=headers, status=401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "concord_http" not in response.text and "scrape-me" not in response.text
+    response = token_app.get("/metrics", headers={"Authorization": "Bearer scrape-me"}, status=200)
+    assert "concord_http_requests_total" in response.text
+    # Without the setting, /metrics stays open (test_metrics_count_requests).

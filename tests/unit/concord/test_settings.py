@@ -99,6 +99,7 @@ def test_bad_values_raise_value_error_naming_the_setting(
         ("concord.max_document_depth", "0"),
         ("concord.max_document_elements", "-5"),
         ("concord.max_element_attributes", "0"),
+        ("concord.metrics_token", "two words"),  # cannot be sent as one Bearer token
         ("concord.log_format", "xml"),  # documented: json or text
         ("concord.failed_sign_ins_per_source", "-1"),  # 0 turns throttling off
         ("concord.failed_sign_ins_per_user", "-5"),
