@@ -10,6 +10,14 @@ valid: those may change things. Every answer must be below 500, and every
 4xx must leave the database exactly as it was and be a CIMI error
 (DSP0263 §4.2.1.3) in the rendering the client reads. The seeded resources
 live for the whole test, so one example's damage shows in the later ones.
+
+Hostile classes (issue 16) are drawn too, each a refusal by construction:
+attribute floods (an XML element with hundreds of attributes, a JSON object
+with hundreds of members), deep nesting, and bytes that are not UTF-8 in
+the query string and the body, or raw in header values. And each hostile
+body, grown to a few hundred KiB, must cost at most ten times what a valid
+body of the same size costs (a ratio measured in the same test, the best of
+three runs of each: never an absolute time).
 """
 
 from __future__ import annotations
@@ -24,12 +32,13 @@ import pytest
 from functional.cimi.conftest import Cloud, client
 from functional.cimi.flows import create_machine, create_network, create_volume
 from functional.cimi.support import Cimi, check_error
-from helpers import snapshot
+from helpers import cost_ratio, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webtest import TestApp
 
-from cimi.resources import ACTION_PREFIX, NS
+from cimi import codec
+from cimi.resources import ACTION_PREFIX, NS, table
 
 #: Paths, resolved against the seeded resources and the CEP at run time.
 TARGETS = (
@@ -145,16 +154,122 @@ bodies = st.one_of(
 
 @dataclass
 class Arbitrary:
-    """Any request to a CIMI path."""
+    """Any request to a CIMI path; ``refused`` when it must be a 4xx by construction.
+
+    ``raw_query`` is appended to the query string as it is (percent-escapes
+    that are not UTF-8); header values hold raw bytes as latin-1 text (PEP 3333).
+    """
 
     method: str
     target: str
     query: list[tuple[str, str]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    raw_query: str = ""
+    refused: bool = False
 
 
-requests = st.builds(
+# -- hostile classes -----------------------------------------------------------------------
+
+XML_ROOTS = ("MachineCreate", "Action", "Machine", "VolumeCreate")
+#: Percent-escapes that are not UTF-8: a lone byte, truncated sequences, an
+#: encoded surrogate, an overlong slash, a five-byte form.
+NOT_UTF8 = ("%FF", "%C3", "%E2%82", "%ED%A0%80", "%C0%AF", "%F8%88%80%80%80", "%80")
+
+
+def attribute_flood_xml(root: str, count: int) -> bytes:
+    """A CIMI root element carrying ``count`` attributes."""
+    attributes = " ".join(f'a{i}="x"' for i in range(count))
+    return f'<{root} xmlns="{NS}" {attributes}><name>x</name></{root}>'.encode()
+
+
+def member_flood_json(count: int, nested: bool) -> bytes:
+    """A JSON object, or its ``properties`` map, with ``count`` members."""
+    members = {f"k{i}": "v" for i in range(count)}
+    return json.dumps({"name": "x", "properties": members} if nested else members).encode()
+
+
+def deep_xml(root: str, depth: int) -> bytes:
+    return (f'<{root} xmlns="{NS}">' + "<a>" * depth + "</a>" * depth + f"</{root}>").encode()
+
+
+def deep_json(depth: int, opener: str) -> bytes:
+    closer = "}" if opener.startswith("{") else "]"
+    return ('{"name": ' + opener * depth + "1" + closer * depth + "}").encode()
+
+
+def not_utf8(body: bytes, draw: Any) -> bytes:
+    """``body`` with a byte that is not UTF-8 somewhere inside it."""
+    at = draw(st.integers(0, len(body)))
+    return (
+        body[:at] + draw(st.sampled_from([b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\x80"])) + body[at:]
+    )
+
+
+@st.composite
+def hostile_requests(draw: Any) -> Arbitrary:
+    """A request of one hostile class, sent where a body is decoded."""
+    target = draw(st.sampled_from(("{machines}", "{volumes}", "{machine}", "{volume}")))
+    method = "PUT" if target in ("{machine}", "{volume}") and draw(st.booleans()) else "POST"
+    klass = draw(st.sampled_from(("attributes", "members", "deep xml", "deep json", "bytes")))
+    root = draw(st.sampled_from(XML_ROOTS))
+    media = codec.XML if klass in ("attributes", "deep xml") else codec.JSON
+    if klass == "attributes":
+        body = attribute_flood_xml(root, draw(st.integers(257, 3000)))
+    elif klass == "members":
+        body = member_flood_json(draw(st.integers(257, 3000)), draw(st.booleans()))
+    elif klass == "deep xml":
+        body = deep_xml(root, draw(st.integers(33, 2000)))
+    elif klass == "deep json":
+        body = deep_json(draw(st.integers(33, 5000)), draw(st.sampled_from(('{"a": ', "["))))
+    else:
+        media = draw(st.sampled_from((codec.XML, codec.JSON)))
+        valid = _xml({"name": "x"}) if media == codec.XML else json.dumps({"name": "x"})
+        body = not_utf8(valid.encode(), draw)
+    accept = draw(st.sampled_from((codec.JSON, codec.XML)))
+    return Arbitrary(
+        method, target, headers={"Content-Type": media, "Accept": accept}, body=body, refused=True
+    )
+
+
+@st.composite
+def undecodable_urls(draw: Any) -> Arbitrary:
+    """A query string whose name or value is not UTF-8 once percent-decoded."""
+    escape = draw(st.sampled_from(NOT_UTF8))
+    name = draw(st.sampled_from(QUERY_NAMES))
+    raw = f"{escape}=1" if draw(st.booleans()) else f"{quote(name)}=a{escape}"
+    return Arbitrary(
+        draw(st.sampled_from(METHODS[:4])),
+        draw(st.sampled_from(TARGETS)),
+        headers={"Accept": draw(st.sampled_from(MEDIA))},
+        raw_query=raw,
+        refused=True,
+    )
+
+
+#: Raw bytes in a header value, as a WSGI server passes them on (latin-1 text).
+raw_header_values = st.binary(min_size=1, max_size=12).map(lambda b: b.decode("latin-1"))
+
+
+@st.composite
+def raw_header_bytes(draw: Any) -> Arbitrary:
+    """Header values holding raw bytes that need not be UTF-8 (nor even printable)."""
+    headers = draw(
+        st.dictionaries(
+            st.sampled_from(
+                ("Accept", "Content-Type", "CIMI-Specification-Version", "X-Request-Id", "If-Match")
+            ),
+            raw_header_values.filter(lambda v: "\r" not in v and "\n" not in v),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    return Arbitrary(
+        draw(st.sampled_from(METHODS)), draw(st.sampled_from(TARGETS)), headers=headers
+    )
+
+
+arbitrary_requests = st.builds(
     Arbitrary,
     method=st.sampled_from(METHODS),
     target=st.sampled_from(TARGETS),
@@ -168,6 +283,7 @@ requests = st.builds(
     ),
     body=bodies,
 )
+requests = st.one_of(arbitrary_requests, hostile_requests(), undecodable_urls(), raw_header_bytes())
 
 
 @pytest.fixture
@@ -196,8 +312,11 @@ def test_no_request_is_a_5xx_and_a_refusal_changes_nothing(
     app: TestApp, alice: Cimi, cloud: Cloud, seeded: dict[str, str], request: Arbitrary
 ) -> None:
     target = request.target.format(**seeded)
-    if request.query:
-        target += "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query)
+    query = [f"{quote(k)}={quote(v)}" for k, v in request.query]
+    if request.raw_query:
+        query.append(request.raw_query)
+    if query:
+        target += "?" + "&".join(query)
     before = snapshot(cloud.database)
     body = request.body
     for name in ("machine", "volume", "network"):  # references to the seeded resources
@@ -210,7 +329,82 @@ def test_no_request_is_a_5xx_and_a_refusal_changes_nothing(
         expect_errors=True,
     )
     assert response.status_int < 500, (request, response.status, response.text[:300])
+    if request.refused:
+        assert response.status_int >= 400, (request, response.status, response.text[:300])
     if response.status_int >= 400:
         assert snapshot(cloud.database) == before, (request, response.status)
         if request.method != "HEAD":
             check_error(response)
+
+
+# -- the linear-time assertion -------------------------------------------------------------
+
+#: The size hostile bodies are grown to (below the 1 MiB body limit, so that the
+#: decoders, not the size check, have to deal with them).
+SIZE = 200_000
+
+
+def _grown(build: Any, size: int = SIZE) -> bytes:
+    """``build(n)`` with n chosen so that the body is about ``size`` bytes (bodies grow
+    linearly with n)."""
+    small = len(build(100))
+    per_item = max(1.0, (len(build(1100)) - small) / 1000)
+    return bytes(build(max(1, int(100 + (size - small) / per_item))))
+
+
+HOSTILE_BODIES = {
+    "xml attribute flood": (codec.XML, lambda n: attribute_flood_xml("MachineCreate", n)),
+    "json member flood": (codec.JSON, lambda n: member_flood_json(n, nested=True)),
+    "xml deep nesting": (codec.XML, lambda n: deep_xml("MachineCreate", n)),
+    "json deep nesting": (codec.JSON, lambda n: deep_json(n, "[")),
+    "xml element flood": (
+        codec.XML,
+        lambda n: f'<MachineCreate xmlns="{NS}">{"<x/>" * n}</MachineCreate>'.encode(),
+    ),
+    "json value flood": (codec.JSON, lambda n: json.dumps({"x": [0] * n}).encode()),
+    "xml not utf-8": (
+        codec.XML,
+        lambda n: f'<MachineCreate xmlns="{NS}"><name>'.encode() + b"\xff" * n + b"</name>",
+    ),
+}
+
+
+def valid_machine_create(cimi: Cimi, media: str, size: int) -> bytes:
+    """A valid MachineCreate of about ``size`` bytes: 64 properties, each a long value."""
+    configs = cimi.entries("machineConfigs")
+    image = cimi.entries("machineImages")[0]
+    value: dict[str, Any] = {
+        "name": "big",
+        "machineTemplate": {
+            "machineConfig": {"href": configs[0]["id"]},
+            "machineImage": {"href": image["id"]},
+        },
+    }
+    length = 1
+    while True:
+        value["properties"] = {f"k{i}": "v" * length for i in range(64)}
+        body = codec.encode(table("MachineCreate"), value, media)
+        if len(body) >= size:
+            return body
+        length += max(1, (size - len(body)) // 64)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
+def test_a_hostile_body_costs_what_a_valid_body_of_its_size_costs(
+    app: TestApp, alice: Cimi, cloud: Cloud, name: str
+) -> None:
+    media, build = HOSTILE_BODIES[name]
+    hostile = _grown(build)
+    valid = valid_machine_create(alice, media, len(hostile))
+    url = alice.collection("machines")
+    headers = {**alice.auth, "Content-Type": media, "Accept": media}
+
+    def send(body: bytes, status: int) -> None:
+        response = app.post(url, body, headers=headers, expect_errors=True)
+        assert response.status_int == status, (name, response.status, response.text[:300])
+
+    before = snapshot(cloud.database)
+    send(hostile, 400)
+    assert snapshot(cloud.database) == before
+    ratio = cost_ratio(lambda: send(hostile, 400), lambda: send(valid, 202))
+    assert ratio <= 10, f"{name}: {len(hostile)} bytes cost {ratio:.1f}x a valid body of their size"
