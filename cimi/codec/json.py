@@ -17,6 +17,7 @@ from cimi.codec.binding import Mode, bind, unbind
 from cimi.codec.limits import DEFAULT_LIMITS, Limits
 from cimi.errors import DecodeError
 from cimi.resources import Table
+from concord.limits import check_json_shape
 
 MEDIA_TYPE = "application/json"
 
@@ -47,22 +48,7 @@ def check_shape(value: Any, limits: Limits) -> None:
     One walk, linear in the document (members per object are bounded as
     objects are built, see :func:`_object_hook`).
     """
-    count = 0
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if count > limits.max_elements:
-            raise limits.too_many_elements("JSON values")
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth > limits.max_depth:
-            raise limits.too_deep()
-        stack.extend((child, depth + 1) for child in children)
+    check_json_shape(value, limits)
 
 
 def loads(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:

@@ -67,6 +67,10 @@ class Limits:
         """The error for a document with more than :attr:`max_elements` elements."""
         return DecodeError(f"document too large: more than {self.max_elements} {what}")
 
+    def too_many_values(self) -> DecodeError:
+        """The error for a JSON document with more values than ``max_elements``."""
+        return self.too_many_elements("JSON values")
+
     def too_many_attributes(self, where: str, what: str = "attributes") -> DecodeError:
         """The error for an element with more than :attr:`max_attributes` attributes."""
         return DecodeError(f"{where}: more than {self.max_attributes} {what}")

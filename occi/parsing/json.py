@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from concord.limits import check_json_shape
 from occi.model import (
     ID,
     SUMMARY,
@@ -85,22 +86,7 @@ def _path(parts: Any) -> str:
 
 def _check_shape(data: Any, limits: Limits) -> None:
     """Refuse a document deeper than ``max_depth`` or with more than ``max_elements`` values."""
-    count = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        count += 1
-        if count > limits.max_elements:
-            raise limits.too_many("JSON values")
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limits.max_depth:
-            raise limits.too_deep()
-        stack.extend((child, depth + 1) for child in children)
+    check_json_shape(data, limits)
 
 
 def load(message: Message, schema: str) -> Any:

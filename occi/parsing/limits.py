@@ -60,6 +60,10 @@ class Limits:
         """More than :attr:`max_elements` of ``what`` (JSON values, lines, values)."""
         return ParseError(f"the rendering has more than {self.max_elements} {what}", where)
 
+    def too_many_values(self) -> ParseError:
+        """The error for a JSON document with more values than ``max_elements``."""
+        return self.too_many("JSON values")
+
     def too_many_attributes(self, where: str | None = None) -> ParseError:
         """More than :attr:`max_attributes` attributes in one rendering or Link."""
         return ParseError(f"more than {self.max_attributes} attributes", where)
