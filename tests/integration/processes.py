@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+import pytest
+import sqlalchemy as sa
 from helpers import TEST_SERVER_KEY_FILE
 
 #: The repository root: what ``PYTHONPATH`` names for every process.
@@ -42,6 +44,30 @@ STOP_TIMEOUT = 10.0
 LOG_TAIL = 60
 
 T = TypeVar("T")
+#: The MariaDB server the multi-process tests make their private databases on.
+MARIADB_SERVER = os.environ.get("CONCORD_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
+
+
+@contextlib.contextmanager
+def private_mariadb(prefix: str) -> Iterator[str]:
+    """A database ``<prefix>_<pid>`` on the MariaDB server, dropped afterwards.
+
+    Skips the calling test (module) with the reason when no server answers.
+    """
+    name = f"{prefix}_{os.getpid()}"
+    try:
+        server = sa.create_engine(MARIADB_SERVER)
+        with server.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+            connection.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    except sa.exc.SQLAlchemyError as exc:
+        pytest.skip(f"multi-process tests skipped: no MariaDB at {MARIADB_SERVER} ({exc})")
+    try:
+        yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
+    finally:
+        with server.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        server.dispose()
 
 
 class ProcessFailure(AssertionError):

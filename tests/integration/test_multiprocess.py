@@ -27,7 +27,6 @@ fails.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +42,7 @@ from integration.processes import (
     Reply,
     basic_auth,
     http,
+    private_mariadb,
     run_cli,
     wait_until,
 )
@@ -52,7 +52,6 @@ from engine.jobs.models import Job, JobState
 
 pytestmark = pytest.mark.integration
 
-MARIADB_SERVER = os.environ.get("CONCORD_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 COMPUTE_ACTION = "http://schemas.ogf.org/occi/infrastructure/compute/action#"
@@ -144,20 +143,8 @@ def _worker_pid(claimed_by: str | None) -> int | None:
 @pytest.fixture(scope="module")
 def mariadb_url() -> Iterator[str]:
     """A private database on the MariaDB server, dropped afterwards (or a skip with the reason)."""
-    name = f"concord_it_{os.getpid()}"
-    try:
-        server = sa.create_engine(MARIADB_SERVER)
-        with server.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-            connection.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    except sa.exc.SQLAlchemyError as exc:
-        pytest.skip(f"multi-process tests skipped: no MariaDB at {MARIADB_SERVER} ({exc})")
-    try:
-        yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
-    finally:
-        with server.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        server.dispose()
+    with private_mariadb("concord_it") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

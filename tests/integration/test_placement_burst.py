@@ -19,7 +19,6 @@ checked once every job has ended, whatever became of it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ from integration.processes import (
     Reply,
     basic_auth,
     http,
+    private_mariadb,
     run_cli,
     wait_until,
 )
@@ -48,7 +48,6 @@ from engine.tenancy.quota_models import ResourceCount
 
 pytestmark = pytest.mark.integration
 
-MARIADB_SERVER = os.environ.get("CONCORD_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 RESOURCE_TPL_SCHEME = "http://schemas.concord.invalid/occi/resource_tpl#"
 CIMI_JSON = "application/json"
@@ -74,20 +73,8 @@ class Burst:
 @pytest.fixture(scope="module")
 def mariadb_url() -> Iterator[str]:
     """A private database on the MariaDB server, dropped afterwards (or a skip with the reason)."""
-    name = f"concord_burst_{os.getpid()}"
-    try:
-        server = sa.create_engine(MARIADB_SERVER)
-        with server.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-            connection.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    except sa.exc.SQLAlchemyError as exc:
-        pytest.skip(f"placement burst tests skipped: no MariaDB at {MARIADB_SERVER} ({exc})")
-    try:
-        yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
-    finally:
-        with server.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        server.dispose()
+    with private_mariadb("concord_burst") as url:
+        yield url
 
 
 def _provision(group: ProcessGroup, hosts_dir: Path) -> str:
