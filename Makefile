@@ -115,6 +115,6 @@ clean:
 	find . -path ./$(VENV) -prune -o -path ./.git -prune -o \
 	    -type d -name __pycache__ -prune -exec rm -rf {} +
 
-# var/ holds the embedded SQLite database of `make serve`.
+# var/ holds the embedded SQLite databases (`make serve`'s is var/demo.sqlite).
 distclean: clean
 	rm -rf $(VENV) var

@@ -23,8 +23,26 @@ from engine.tenancy.server_keys import ServerKeys
 
 
 def main(global_config: Mapping[str, Any], **settings: Any) -> Router:
-    """PasteDeploy entry point (``use = egg:concord``)."""
-    return make_app(Settings.from_mapping(settings))
+    """PasteDeploy entry point (``use = egg:concord``).
+
+    A server started this way is never the demo (only ``concord serve --demo``
+    is, on loopback), so it refuses a database that holds the demo's
+    well-known credentials unless the setting ``remove_demo_credentials``
+    says to remove them (:mod:`concord.demo`).
+
+    :raises DemoCredentialsFound: the database holds them.
+    """
+    from concord.demo import check_no_demo_credentials, remove_demo_credentials
+
+    values = Settings.from_mapping(settings)
+    app = make_app(values)
+    database: Database = app.registry.database
+    with database.transaction() as session:
+        if values.remove_demo_credentials:
+            remove_demo_credentials(session, app.registry.password_hasher)
+        else:
+            check_no_demo_credentials(session, app.registry.password_hasher)
+    return app
 
 
 def make_app(

@@ -5,6 +5,12 @@ password ``demo`` in account ``demo`` of domain ``ROOT/demo``. The password is
 below the policy's minimum length on purpose (it is what the README tells a
 newcomer to type), which is why the demo refuses any non-loopback address.
 
+The demo keeps its own database (``var/demo.sqlite`` unless the settings name
+one), and a server that is not the demo refuses to start on a database that
+still holds the demo's credentials (:func:`check_no_demo_credentials`) unless
+told to remove them (:func:`remove_demo_credentials`): the well-known password
+must never outlive the loopback-only demo.
+
 The demo zone is real libvirt all the way down: three ``test:///`` hosts
 (libvirt's simulated hypervisor, one node file each under ``var/demo-hosts``)
 added like any host, so their capacity is what libvirt reports, with public
@@ -28,7 +34,8 @@ from engine.inventory.hosts import shared_pool_names
 from engine.inventory.models import Cluster, Host, ImageStore, Pod, Zone
 from engine.inventory.service import DriverFactory, InventoryService
 from engine.scope import Scope
-from engine.tenancy.models import AccountType, Domain, User
+from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import AccountType, ApiKey, Domain, User
 from engine.tenancy.passwords import PasswordHasher
 from engine.tenancy.service import TenancyService
 
@@ -62,6 +69,65 @@ def provision_demo_tenant(session: Session, hasher: PasswordHasher) -> None:
     if not hasher.verify(user.password_hash, DEMO_PASSWORD):
         user.password_hash = hasher.hash(DEMO_PASSWORD)
     session.flush()
+
+
+class DemoCredentialsFound(RuntimeError):
+    """A server that is not the demo was asked to serve the demo's credentials."""
+
+
+#: How a server that is not the demo is told to remove the demo's credentials.
+REMOVE_HINT = (
+    "start it once with --remove-demo-credentials (setting remove_demo_credentials) to remove them"
+)
+
+
+def _signs_in_as_demo(session: Session, hasher: PasswordHasher) -> User | None:
+    """User ``demo``, if it signs in with the well-known password ``demo``."""
+    user = session.scalar(sa.select(User).where(User.username == DEMO_USER))
+    if user is None or user.password_hash is None:
+        return None
+    return user if hasher.verify(user.password_hash, DEMO_PASSWORD) else None
+
+
+def holds_demo_credentials(session: Session, hasher: PasswordHasher) -> bool:
+    """Whether user ``demo`` signs in with the well-known password ``demo``."""
+    return _signs_in_as_demo(session, hasher) is not None
+
+
+def check_no_demo_credentials(session: Session, hasher: PasswordHasher) -> None:
+    """Refuse a database whose demo user still has the well-known password.
+
+    :raises DemoCredentialsFound: with a message saying what to do.
+    """
+    if holds_demo_credentials(session, hasher):
+        raise DemoCredentialsFound(
+            f"this database holds the demo's well-known credentials "
+            f"({DEMO_USER}/{DEMO_PASSWORD}), which only 'concord serve --demo' serves, "
+            f"on loopback; {REMOVE_HINT}"
+        )
+
+
+def remove_demo_credentials(session: Session, hasher: PasswordHasher) -> bool:
+    """Make the demo user unable to sign in, if it still has the well-known password.
+
+    Its password is removed and its API keys (issued by whoever knew the
+    password) are revoked; the user, its account and what they own stay, for
+    an administrator to keep, hand over or delete.
+
+    :returns: whether there was anything to remove.
+    """
+    user = _signs_in_as_demo(session, hasher)
+    if user is None:
+        return False
+    user.password_hash = None
+    system = Scope.system(TenancyService(session).root())
+    credentials = CredentialService(session)
+    for key in session.scalars(
+        sa.select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked.is_(None))
+    ):
+        credentials.revoke_api_key(system, key.access_key)
+    session.flush()
+    return True
 
 
 # -- the demo zone -------------------------------------------------------------------

@@ -26,9 +26,21 @@ def _bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def default_database_url() -> str:
-    """The embedded SQLite database under ``var/`` of the working directory."""
-    return f"sqlite:///{Path('var').absolute() / 'concord.sqlite'}"
+#: The embedded SQLite databases under ``var/``: the demo keeps its own, so that a
+#: database the demo seeded with its well-known password is never served later by
+#: a server that does not protect it.
+DATABASE_FILE = "concord.sqlite"
+DEMO_DATABASE_FILE = "demo.sqlite"
+
+
+def default_database_url(demo: bool = False) -> str:
+    """The embedded SQLite database under ``var/`` of the working directory.
+
+    :param demo: the demo's database (``var/demo.sqlite``) rather than the
+        default one (``var/concord.sqlite``).
+    """
+    name = DEMO_DATABASE_FILE if demo else DATABASE_FILE
+    return f"sqlite:///{Path('var').absolute() / name}"
 
 
 def default_server_key_file() -> Path:
@@ -87,16 +99,24 @@ class Settings:
     embedded_worker: bool = True
     #: Provision the demo tenant and zone at start (loopback only).
     demo: bool = False
+    #: Let a server that is not the demo start on a database that still holds the
+    #: demo's well-known credentials by removing them (it refuses otherwise).
+    remove_demo_credentials: bool = False
     #: Log format: ``json`` (one object per line) or ``text``.
     log_format: str = "json"
     log_level: str = "INFO"
 
     @classmethod
     def from_mapping(
-        cls, values: Mapping[str, Any], environ: Mapping[str, str] | None = None
+        cls,
+        values: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> Settings:
         """Build settings from ini values (``concord.x``) and the environment (``CONCORD_X``).
 
+        :param overrides: typed values by setting name that win over both (the
+            command line's options, such as ``serve --demo``).
         :raises ValueError: a value does not convert to its setting's type.
         """
         environ = os.environ if environ is None else environ
@@ -121,9 +141,10 @@ class Settings:
                     raise ValueError(f"setting {field.name}: {exc}") from None
             else:
                 found[field.name] = raw
+        found.update(overrides or {})
         settings = cls(**found)
         if not settings.database_url:
-            settings = cls(**{**found, "database_url": default_database_url()})
+            settings = cls(**{**found, "database_url": default_database_url(settings.demo)})
         settings.validate()
         return settings
 

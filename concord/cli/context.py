@@ -34,8 +34,11 @@ class CommandError(Exception):
     """A CLI failure to print as one line, exit status 1."""
 
 
-def load_settings(config_path: str | None) -> Settings:
-    """Settings from an optional PasteDeploy ini file, with CONCORD_* overrides."""
+def load_settings(config_path: str | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from an optional PasteDeploy ini file, with CONCORD_* overrides.
+
+    :param overrides: values the command line gives (they win over both).
+    """
     values: dict[str, Any] = {}
     if config_path:
         from paste.deploy.loadwsgi import appconfig
@@ -45,7 +48,7 @@ def load_settings(config_path: str | None) -> Settings:
             raise CommandError(f"no configuration file at {path}")
         values = dict(appconfig(f"config:{path}"))
     try:
-        return Settings.from_mapping(values)
+        return Settings.from_mapping(values, overrides=overrides)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
 
@@ -98,8 +101,18 @@ def inventory_service(session: Session) -> InventoryService:
 
 
 def make_context(args: argparse.Namespace) -> Context:
-    """Build the context from the global ``--config`` option."""
-    settings = load_settings(getattr(args, "config", None))
+    """Build the context from the global ``--config`` option.
+
+    Options that are also settings (``serve --demo``, which picks the demo's
+    own database, and ``--remove-demo-credentials``) are read here, before the
+    database is opened.
+    """
+    overrides = {
+        name: True
+        for name in ("demo", "remove_demo_credentials")
+        if getattr(args, name, False) is True
+    }
+    settings = load_settings(getattr(args, "config", None), overrides)
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True

@@ -14,11 +14,14 @@ from concord.cli.context import CommandError, Context
 from concord.demo import (
     DEMO_PASSWORD,
     DEMO_USER,
+    DemoCredentialsFound,
+    check_no_demo_credentials,
     demo_var_dir,
     describe_zone,
     is_loopback,
     provision_demo_tenant,
     provision_demo_zone,
+    remove_demo_credentials,
 )
 from concord.logs import configure_logging
 from concord.settings import Settings
@@ -36,7 +39,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--demo",
         action="store_true",
-        help="provision the demo tenant (demo/demo) and zone; loopback only",
+        help="provision the demo tenant (demo/demo) and zone; loopback only; "
+        "its own database (var/demo.sqlite) unless the settings name one",
+    )
+    p.add_argument(
+        "--remove-demo-credentials",
+        action="store_true",
+        help="without --demo: remove the demo's well-known credentials from the database "
+        "(a server refuses to start while they are there)",
     )
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default from settings: 8787)")
@@ -99,13 +109,22 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
     settings = ctx.settings
     host = args.host or settings.host
     port = args.port or settings.port
-    demo = args.demo or settings.demo
+    demo = settings.demo  # --demo is a setting too (make_context)
+    if demo and settings.remove_demo_credentials:
+        raise CommandError("--remove-demo-credentials is for a server that is not the demo")
     if demo and not is_loopback(host):
         raise CommandError(
             f"--demo serves a well-known password and binds to loopback only, not {host}"
         )
     configure_logging(settings.log_format, settings.log_level)
     upgrade(ctx.database, server_keys=ctx.server_keys)
+    if not demo and not settings.remove_demo_credentials:
+        # Before binding: a refused server holds no port.
+        with ctx.database.session() as session:
+            try:
+                check_no_demo_credentials(session, ctx.hasher)
+            except DemoCredentialsFound as exc:
+                raise CommandError(str(exc)) from None
     app = make_app(settings, ctx.database, ctx.server_keys)
     # Bind before anything acts on the cloud: a second server started on a
     # busy port must fail without reconciling (its simulated hosts are
@@ -115,8 +134,11 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
     except OSError as exc:
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     demo_zone = ""
+    removed = False
     with ctx.database.transaction() as session:
         TenancyService(session).ensure_root()
+        if settings.remove_demo_credentials:
+            removed = remove_demo_credentials(session, ctx.hasher)
         if demo:
             provision_demo_tenant(session, ctx.hasher)
             zone = provision_demo_zone(session, demo_var_dir(settings.database_url))
@@ -125,6 +147,12 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
         start_background(ctx.database, run_worker=True) if settings.embedded_worker else None
     )
     base = f"http://{host}:{port}"
+    if removed:
+        print(
+            f"removed the demo credentials: user {DEMO_USER!r} has no password and no "
+            "API key now (it keeps what it owns)",
+            flush=True,
+        )
     print(f"Concord serving on {base}", flush=True)
     print(f"  OCCI query interface: {base}/-/", flush=True)
     print(f"  CIMI cloud entry point: {base}/cimi/cloudEntryPoint", flush=True)

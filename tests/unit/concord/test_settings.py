@@ -123,6 +123,30 @@ def test_default_database_is_sqlite_under_var(
     assert Settings.from_mapping({}, environ={"CONCORD_DATABASE_URL": ""}).database_url == expected
 
 
+def test_the_demo_has_its_own_default_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database the demo seeded (with its well-known password) is not the one
+    # a later server without --demo opens by default.
+    monkeypatch.chdir(tmp_path)
+    expected = f"sqlite:///{tmp_path / 'var' / 'demo.sqlite'}"
+    assert default_database_url(demo=True) == expected
+    assert Settings.from_mapping({"concord.demo": "true"}, environ={}).database_url == expected
+    assert Settings.from_mapping({}, environ={}, overrides={"demo": True}).database_url == expected
+    # A database the settings name is used as it is, demo or not.
+    named = {"concord.database_url": "sqlite:////srv/c.sqlite"}
+    assert Settings.from_mapping(named, environ={}, overrides={"demo": True}).database_url == (
+        "sqlite:////srv/c.sqlite"
+    )
+
+
+def test_overrides_win_over_the_environment() -> None:
+    settings = Settings.from_mapping(
+        {}, environ={"CONCORD_DEMO": "false"}, overrides={"demo": True}
+    )
+    assert settings.demo is True
+
+
 def test_as_pyramid_round_trips() -> None:
     settings = Settings.from_mapping(
         {"concord.port": "9000", "concord.demo": "true", "concord.database_url": "sqlite://"},
