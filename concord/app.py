@@ -78,6 +78,7 @@ def make_app(
 
     config.include("concord.errors")
     config.include("concord.request")
+    config.include("concord.urls")
     config.include("concord.services")
     config.include("concord.operations")
     config.include("concord.capacity")

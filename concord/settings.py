@@ -8,13 +8,18 @@ where settings are declared; docs/install-and-run.rst lists them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.tenancy.server_keys import ServerKeys
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _bool(value: str) -> bool:
@@ -47,6 +52,54 @@ def default_server_key_file() -> Path:
     """The server key file used when none is configured: ``var/server.key`` of the working
     directory, generated on first use (readable by its owner only)."""
     return Path("var").absolute() / "server.key"
+
+
+#: A URI host (a name, IPv4 address or bracketed IPv6 address) with an optional port.
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])")
+HOST_PORT = re.compile(_HOST.pattern + r"(?::[0-9]{1,5})?")
+SCHEMES = ("http", "https")
+
+
+def check_public_url(value: str) -> str:
+    """The configured public base URL without its trailing slash.
+
+    :raises ValueError: not ``http(s)://host[:port][/path]`` (no user, query
+        or fragment).
+    """
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"not a URL: {value!r}") from None
+    host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
+    if (
+        parts.scheme not in SCHEMES
+        or not _HOST.fullmatch(host)
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+        or any(c.isspace() for c in value)
+    ):
+        raise ValueError(
+            f"must be http(s)://host[:port][/path] without user, query or fragment, not {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR networks (``10.0.0.1, 192.168.0.0/24``).
+
+    :raises ValueError: one is neither.
+    """
+    found = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        try:
+            found.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or network: {item.strip()!r}") from None
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -92,6 +145,13 @@ class Settings:
     max_element_attributes: int = 256
     #: When set, ``/metrics`` answers only ``Authorization: Bearer <token>``.
     metrics_token: str = ""
+
+    #: The base of every absolute URL rendered (``https://cloud.example.org``);
+    #: empty: each request's own scheme and Host (docs/security-settings.rst).
+    public_url: str = ""
+    #: Comma-separated addresses or networks of the reverse proxies whose
+    #: X-Forwarded-Proto and X-Forwarded-Host are believed (without public_url).
+    trusted_proxies: str = ""
     #: Bind address and port of ``concord serve``.
     host: str = "127.0.0.1"
     port: int = 8787
@@ -183,6 +243,16 @@ class Settings:
             raise ValueError("setting port: must be between 1 and 65535")
         if any(char.isspace() for char in self.metrics_token):
             raise ValueError("setting metrics_token: must not contain white space")
+        for name, check in (
+            ("public_url", check_public_url),
+            ("trusted_proxies", parse_networks),
+        ):
+            value = getattr(self, name)
+            if value:
+                try:
+                    check(value)
+                except ValueError as exc:
+                    raise ValueError(f"setting {name}: {exc}") from None
         if self.log_format not in ("json", "text"):
             raise ValueError("setting log_format: must be 'json' or 'text'")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

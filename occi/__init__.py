@@ -25,7 +25,7 @@ def occi_service(request: Request) -> OcciService:
     context = OcciContext(
         engine=request.engine,
         scope=request.scope,
-        base_url=request.application_url,
+        base_url=request.public_url,
         static=request.registry.occi_categories,
     )
     return OcciService(context)

@@ -38,8 +38,8 @@ _BODY_TYPES = {"application/json": JSON, "application/xml": XML, "text/xml": XML
 
 
 def links(request: Request) -> Links:
-    """The URLs of this request's host: ``<application URL>/cimi/``."""
-    return Links(request.application_url + "/cimi/")
+    """The URLs of this request's resources: ``<public URL>/cimi/`` (:mod:`concord.urls`)."""
+    return Links(request.public_url + "/cimi/")
 
 
 def context(request: Request) -> Context:

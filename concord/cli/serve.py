@@ -154,6 +154,8 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
             flush=True,
         )
     print(f"Concord serving on {base}", flush=True)
+    if settings.public_url:
+        print(f"  public URL (the base of rendered URLs): {settings.public_url}", flush=True)
     print(f"  OCCI query interface: {base}/-/", flush=True)
     print(f"  CIMI cloud entry point: {base}/cimi/cloudEntryPoint", flush=True)
     print(f"  health: {base}/healthz   metrics: {base}/metrics", flush=True)

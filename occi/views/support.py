@@ -67,7 +67,7 @@ def message(request: Request) -> Message:
     return Message.from_wsgi(
         request.headers.items(),
         request.body,
-        base_url=request.application_url,
+        base_url=request.public_url,
         charset=request.charset or "utf-8",
         limits=Limits.from_settings(request.registry.concord_settings),
     )
@@ -144,7 +144,7 @@ def respond(
     :param location: a path made absolute for the ``Location`` header (201).
     :raises NotAListing: text/uri-list for something that is not a listing (400).
     """
-    base_url = request.application_url
+    base_url = request.public_url
     rendered = render(media, document, base_url)
     response = Response(rendered.body, content_type=rendered.content_type, charset="utf-8")
     response.status_int = status

@@ -104,6 +104,13 @@ def test_bad_values_raise_value_error_naming_the_setting(
         ("concord.failed_sign_ins_per_source", "-1"),  # 0 turns throttling off
         ("concord.failed_sign_ins_per_user", "-5"),
         ("concord.failed_sign_in_window", "0"),
+        ("concord.public_url", "javascript:alert(1)"),  # the base of every rendered URL
+        ("concord.public_url", "ftp://cloud.example.org"),
+        ("concord.public_url", "https://user@cloud.example.org"),
+        ("concord.public_url", "https://cloud.example.org/?q=1"),
+        ("concord.public_url", "https://cloud.example.org:99999"),
+        ("concord.public_url", "https://"),
+        ("concord.trusted_proxies", "10.0.0.1, proxy.example"),  # addresses, not names
     ],
 )
 def test_out_of_range_values_raise_value_error_naming_the_setting(key: str, raw: str) -> None:
@@ -156,3 +163,17 @@ def test_as_pyramid_round_trips() -> None:
     assert flat["concord.port"] == 9000
     assert set(flat) == {f"concord.{f.name}" for f in dataclasses.fields(Settings)}
     assert Settings.from_mapping(flat, environ={}) == settings
+
+
+def test_public_url_and_trusted_proxies() -> None:
+    settings = Settings.from_mapping(
+        {
+            "concord.public_url": "https://cloud.example.org:8443/api/",
+            "concord.trusted_proxies": "10.0.0.0/8, 192.0.2.1 ,fd00::/8",
+        },
+        environ={},
+    )
+    assert settings.public_url == "https://cloud.example.org:8443/api/"
+    assert settings.trusted_proxies == "10.0.0.0/8, 192.0.2.1 ,fd00::/8"
+    for url in ("http://[::1]:8787", "https://127.0.0.1", "http://localhost"):
+        assert Settings.from_mapping({"concord.public_url": url}, environ={}).public_url == url
