@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Collection, Iterable
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +58,10 @@ def _check(tag_fields: dict[str, object]) -> None:
             "a tag's path starts with '/' and has at most 255 characters, without spaces",
             field="path",
         )
+    # Clients and caches remove dot segments (RFC 3986 §5.2.4): the tag's
+    # collection would be reached at another path, perhaps another's.
+    if any(unquote(segment) in (".", "..") for segment in path.split("/")):
+        raise InvalidInput("a tag's path has no '.' or '..' segments", field="path")
     title = tag_fields["title"]
     if title is not None and (
         not isinstance(title, str) or len(title) > 255 or _CONTROL.search(title)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import unquote, urlsplit
 
 from occi.model import (
     SOURCE,
@@ -19,6 +20,7 @@ from occi.model import (
     TARGET,
     TARGET_KIND,
     AttributeValue,
+    CategoryDefinition,
     EntityRendering,
     LinkRendering,
     relative,
@@ -94,6 +96,46 @@ def build(where: str, factory: Callable[[], T]) -> T:
         return factory()
     except ValueError as exc:
         raise ParseError(str(exc), where) from None
+
+
+#: The URI schemes of a Category's scheme: GFD.221's are http URIs, and a
+#: client's Mixin is rendered to every client that lists its categories.
+CATEGORY_URI_SCHEMES = ("http", "https")
+
+
+def checked_definition(definition: CategoryDefinition, where: str) -> CategoryDefinition:
+    """A Category rendering (``POST /-/`` and the like) whose scheme and location are safe.
+
+    Both renderings' parsers pass every definition through here:
+
+    * the scheme is an ``http`` or ``https`` URI with a host, never
+      ``javascript:``, ``data:`` or ``file:``, which a client rendering the
+      query interface as links would follow;
+    * the location has no ``.`` or ``..`` segment, percent-encoded or not: a
+      client or cache removes them (RFC 3986 §5.2.4), so the collection would
+      be reached at another path, perhaps another collection's.
+
+    :raises ParseError: with what is wrong.
+    """
+    scheme = definition.scheme
+    try:
+        parts = urlsplit(scheme)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme.lower() not in CATEGORY_URI_SCHEMES or not parts.hostname:
+        raise ParseError(
+            f"a Category's scheme is an http or https URI with a host, such as "
+            f"http://example.org/tags#, not {scheme[:200]!r}",
+            where,
+        )
+    location = definition.location
+    if location is not None:
+        segments = urlsplit(location).path.split("/")
+        if any(unquote(segment) in (".", "..") for segment in segments):
+            raise ParseError(
+                f"a Category's location has no '.' or '..' segments: {location[:200]!r}", where
+            )
+    return definition
 
 
 def make_link(

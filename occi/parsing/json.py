@@ -33,6 +33,7 @@ from occi.parsing.common import (
     ENDPOINT_NAMES,
     Endpoints,
     build,
+    checked_definition,
     make_link,
     make_resource,
     merge,
@@ -230,7 +231,7 @@ def _definition(
     data: dict[str, Any], cls: str, base_url: str | None, where: str
 ) -> CategoryDefinition:
     location = data.get("location")
-    return build(
+    definition = build(
         where,
         lambda: CategoryDefinition(
             term=data["term"],
@@ -248,6 +249,7 @@ def _definition(
             actions=tuple(data.get("actions", ())),
         ),
     )
+    return checked_definition(definition, where)
 
 
 class JsonParser:

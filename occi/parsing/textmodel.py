@@ -24,7 +24,14 @@ from occi.model import (
     Locations,
     relative,
 )
-from occi.parsing.common import Endpoints, build, make_link, make_resource, pop_endpoints
+from occi.parsing.common import (
+    Endpoints,
+    build,
+    checked_definition,
+    make_link,
+    make_resource,
+    pop_endpoints,
+)
 from occi.parsing.errors import ParseError
 from occi.parsing.headers import ParsedCategory, ParsedLink, TextDocument
 
@@ -176,7 +183,7 @@ def _definition(category: ParsedCategory, base_url: str | None) -> CategoryDefin
     # rOCCI also lists the Kinds it applies to there, which text cannot tell
     # apart (occi.md §10 item 7): every rel value is read as a dependency.
     is_kind = category.ref.cls == "kind"
-    return build(
+    definition = build(
         category.where,
         lambda: CategoryDefinition(
             term=category.ref.term,
@@ -190,6 +197,7 @@ def _definition(category: ParsedCategory, base_url: str | None) -> CategoryDefin
             actions=tuple(params.get("actions", "").split()),
         ),
     )
+    return checked_definition(definition, category.where)
 
 
 def _attribute_definitions(text: str, where: str) -> tuple[AttributeDefinition, ...]:

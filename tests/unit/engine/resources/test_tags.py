@@ -65,6 +65,9 @@ def test_identity_and_path_are_unique_per_account(database, scopes) -> None:
         {"namespace": NS, "name": "-a", "path": "/a/"},
         {"namespace": NS, "name": "a", "path": "a/"},
         {"namespace": NS, "name": "a", "path": "/a b/"},
+        {"namespace": NS, "name": "a", "path": "/a/../compute/"},  # reached at /compute/
+        {"namespace": NS, "name": "a", "path": "/a/%2E%2e/"},
+        {"namespace": NS, "name": "a", "path": "/a/./"},
         {"namespace": NS, "name": "a", "path": "/a/", "title": "x\ny"},
         {"namespace": NS, "name": "a", "path": "/a/", "kinds": ["vm"]},
         {"namespace": NS, "name": "a", "path": "/a/", "extends": ["no uri"]},

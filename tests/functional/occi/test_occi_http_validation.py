@@ -1,0 +1,66 @@
+"""Values that must be refused, not read into something else (issue 16's validation gaps).
+
+Each is a 400 whose message says what is wrong, in every request rendering,
+and leaves the database exactly as it was (``helpers.snapshot``): a user
+Mixin's location with dot segments or a scheme that is not http(s). The
+checks are the OCCI category parser's, for text and JSON alike.
+"""
+
+from __future__ import annotations
+
+import pytest
+from functional.occi.occiclient import JSON_MEDIA, REQUEST_MEDIA, OcciClient
+from helpers import snapshot
+
+from occi.model import CategoryDefinition, CategoryDefinitions
+
+
+def refused(occi: OcciClient, cloud, method: str, path: str, media: str, document: object) -> str:
+    """Send a request that must be a 400 changing nothing; its message."""
+    before = snapshot(cloud.database)
+    accept = media if media in JSON_MEDIA else "text/plain"
+    response = occi.request(method, path, document=document, media=media, accept=accept)
+    assert response.status_int == 400, f"{response.status}: {response.text[:300]}"
+    assert snapshot(cloud.database) == before
+    return response.text
+
+
+def _mixin(location: str, scheme: str = "http://example.org/alice/tags#") -> CategoryDefinitions:
+    return CategoryDefinitions((CategoryDefinition("web", scheme, "mixin", location=location),))
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+@pytest.mark.parametrize(
+    "location",
+    ["/a/../compute/", "/../web/", "/web/./", "/web/%2e%2E/", "/web/%2E/x/", "/web/.%2e/"],
+)
+def test_a_mixin_location_with_dot_segments(
+    occi: OcciClient, cloud, media: str, location: str
+) -> None:
+    # A client (or a cache) removes dot segments (RFC 3986 §5.2.4), so the
+    # collection would be reached at another path, perhaps a Kind's.
+    message = refused(occi, cloud, "POST", "/-/", media, _mixin(location))
+    assert "'.' or '..'" in message, message
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+@pytest.mark.parametrize(
+    "scheme",
+    [
+        "javascript:alert(1)//#",
+        "data:text/html,x#",
+        "ftp://example.org/tags#",
+        "file:///etc/tags#",
+        "http:/no-host#",
+        "https://#",
+    ],
+)
+def test_a_mixin_scheme_that_is_not_http(occi: OcciClient, cloud, media: str, scheme: str) -> None:
+    message = refused(occi, cloud, "POST", "/-/", media, _mixin("/web/", scheme))
+    assert "http or https" in message, message
+
+
+def test_an_http_mixin_is_still_defined(occi: OcciClient, cloud) -> None:
+    for scheme in ("http://example.org/t#", "HTTPS://Example.org/a/b#"):
+        occi.request("POST", "/-/", document=_mixin("/web-a/", scheme), status=200)
+        occi.request("DELETE", "/-/", document=_mixin("/web-a/", scheme), status=200)
