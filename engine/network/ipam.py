@@ -64,7 +64,9 @@ _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 def parse_network(cidr: str, field: str = "cidr") -> IPNetwork:
-    """Parse a CIDR such as ``10.0.0.0/24`` (host bits are cleared).
+    """Parse a recorded CIDR such as ``10.0.0.0/24`` (host bits are cleared).
+
+    A client's range goes through :func:`check_cidr`, which refuses host bits.
 
     :raises InvalidInput: not a CIDR.
     """
@@ -77,9 +79,15 @@ def parse_network(cidr: str, field: str = "cidr") -> IPNetwork:
 def parse_address(text: str, field: str = "ip_address") -> IPAddress:
     """Parse one IPv4 or IPv6 address.
 
+    An IPv6 zone (``fe80::1%eth0``) is refused: it names an interface of the
+    machine that reads it, and Python accepts any text after the ``%``
+    (``fd00::1%x;rm``), which would be stored and handed on as it is.
+
     :raises InvalidInput: not an address.
     """
     try:
+        if "%" in text:
+            raise ValueError(text)
         return ipaddress.ip_address(text)
     except (ValueError, TypeError):
         raise InvalidInput(f"invalid IP address {text!r}", field=field) from None

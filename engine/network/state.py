@@ -14,7 +14,6 @@ IPNetworkInterface mixin's ``address`` and ``allocation``).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
 from engine.lifecycle import Action, Kind
+from engine.network.addressing import check_cidr
 from engine.network.ipam import IPAddress, IPNetwork, default_gateway, parse_address
 from engine.network.models import Network
 from engine.resources.emitters import ResourceEmitter, resource_emitter
@@ -59,29 +59,22 @@ def hypervisor_name(network_id: str) -> str:
 def check_range(cidr: str, gateway: str | None) -> tuple[IPNetwork, IPAddress]:
     """The network's range and gateway, validated.
 
-    A CIDR with host bits, as in GFD.224's own example ``192.168.0.1/24``,
-    names the network ``192.168.0.0/24`` and, unless a gateway is given,
-    its gateway ``192.168.0.1``; otherwise the gateway is the first address.
+    A CIDR with host bits set (``192.168.0.1/24``, as in GFD.224's table of
+    attributes) is refused (:func:`~engine.network.ipam.check_cidr`): it is
+    not clear whether it names the network or an address on it, and reading
+    either would be a guess. The gateway is the one given, else the first
+    address.
 
-    :raises InvalidInput: not a CIDR, too small or too large a range, or a
-        gateway outside it or on its network or broadcast address.
+    :raises InvalidInput: not a CIDR, host bits set, too small or too large a
+        range, or a gateway outside it or on its network or broadcast address.
     """
-    try:
-        interface = ipaddress.ip_interface(cidr)
-    except (ValueError, TypeError):
-        raise InvalidInput(f"invalid CIDR {cidr!r}", field="cidr") from None
-    network = interface.network
+    network = check_cidr(cidr, "cidr")
     low, high = MIN_PREFIX[network.version], MAX_PREFIX[network.version]
     if not low <= network.prefixlen <= high:
         raise InvalidInput(
             f"an IPv{network.version} network's prefix is from /{low} to /{high}", field="cidr"
         )
-    if gateway is not None:
-        address = parse_address(gateway, "gateway")
-    elif interface.ip != network.network_address:
-        address = interface.ip
-    else:
-        address = default_gateway(network)
+    address = default_gateway(network) if gateway is None else parse_address(gateway, "gateway")
     if address.version != network.version or address not in network:
         raise InvalidInput(f"gateway {address} is not inside {network}", field="gateway")
     last = int(network.broadcast_address) - (1 if network.version == 4 else 0)

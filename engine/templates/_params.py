@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.errors import InvalidInput
+from engine.network import addressing
+from engine.network.state import ALLOCATIONS
 from engine.resources import checks
 from engine.templates.models import TemplateKind
 
@@ -127,10 +129,53 @@ COMPUTE: dict[str, Check] = {
     ),
 }
 
+
+def _checked(check: Callable[[object, str], object]) -> Check:
+    """A validator of another capability's, as a Check: the value is kept as given."""
+
+    def run(field: str, value: Any) -> Any:
+        check(value, field)
+        return value
+
+    return run
+
+
+def _one_of(*allowed: str) -> Check:
+    def check(field: str, value: Any) -> Any:
+        if value not in allowed:
+            raise InvalidInput(
+                f"{field} must be {' or '.join(allowed)}, not {value!r:.80}", field=field
+            )
+        return value
+
+    return check
+
+
+def _hostname(field: str, value: Any) -> Any:
+    try:
+        checks.check_hostname(value)
+    except InvalidInput:
+        raise InvalidInput(
+            f"{field} must be letters, digits and hyphens in dot-separated labels, "
+            f"not {value!r:.80}",
+            field=field,
+        ) from None
+    return value
+
+
+#: An address is stored as the client wrote it, once the network capability's
+#: address checks have read each value as what it claims to be (issue 16: ``999.1.1.1``
+#: or ``10.0.0.1/8; rm`` is a 400, not a template).
 ADDRESS: dict[str, Check] = {
-    name: _text(255)
-    for name in ("ip", "hostname", "allocation", "gateway", "dns", "protocol", "mask")
-} | {"network_id": _ID}
+    "ip": _checked(addressing.check_address),
+    "gateway": _checked(addressing.check_address),
+    "dns": _checked(addressing.check_addresses),
+    "mask": _checked(addressing.check_netmask),
+    "protocol": _one_of("IPv4", "IPv6"),
+    "allocation": _one_of(*sorted(ALLOCATIONS)),
+    "hostname": _hostname,
+    "network_id": _ID,
+}
 
 CREDENTIAL: dict[str, Check] = {"public_key": _ssh_key}
 

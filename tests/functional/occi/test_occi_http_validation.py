@@ -2,17 +2,25 @@
 
 Each is a 400 whose message says what is wrong, in every request rendering,
 and leaves the database exactly as it was (``helpers.snapshot``): a user
-Mixin's location with dot segments or a scheme that is not http(s). The
-checks are the OCCI category parser's, for text and JSON alike.
+Mixin's location with dot segments or a scheme that is not http(s), an
+ipnetwork CIDR with host bits set or a gateway that is not one address.
+The checks are the shared ones (the OCCI category parser, the engine's
+validators), so CIMI refuses the same values alike (``test_cimi_http_validation``).
 """
 
 from __future__ import annotations
 
 import pytest
-from functional.occi.occiclient import JSON_MEDIA, REQUEST_MEDIA, OcciClient
+from functional.occi.occiclient import (
+    IPNETWORK,
+    JSON_MEDIA,
+    NETWORK,
+    REQUEST_MEDIA,
+    OcciClient,
+)
 from helpers import snapshot
 
-from occi.model import CategoryDefinition, CategoryDefinitions
+from occi.model import CategoryDefinition, CategoryDefinitions, EntityRendering
 
 
 def refused(occi: OcciClient, cloud, method: str, path: str, media: str, document: object) -> str:
@@ -64,3 +72,40 @@ def test_an_http_mixin_is_still_defined(occi: OcciClient, cloud) -> None:
     for scheme in ("http://example.org/t#", "HTTPS://Example.org/a/b#"):
         occi.request("POST", "/-/", document=_mixin("/web-a/", scheme), status=200)
         occi.request("DELETE", "/-/", document=_mixin("/web-a/", scheme), status=200)
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [
+        ("10.0.0.1/24", "10.0.0.0/24"),
+        ("192.168.7.77/16", "192.168.0.0/16"),
+        ("fd00::1/64", "fd00::/64"),
+    ],
+)
+def test_an_ipnetwork_address_with_host_bits(
+    occi: OcciClient, cloud, media: str, address: str, network: str
+) -> None:
+    document = EntityRendering(
+        kind=NETWORK, mixins=(IPNETWORK,), attributes={"occi.network.address": address}
+    )
+    message = refused(occi, cloud, "POST", "/network/", media, document)
+    assert "host bits" in message and network in message, message
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+@pytest.mark.parametrize(
+    ("address", "gateway"),
+    [
+        ("10.0.0.0/24", "999.1.1.1"),
+        ("10.0.0.0/24", "10.0.0.1/8; rm"),
+        ("fd00:1::/64", "fd00:1::1%x;rm"),
+    ],
+)
+def test_an_ipnetwork_gateway_that_is_not_an_address(
+    occi: OcciClient, cloud, media: str, address: str, gateway: str
+) -> None:
+    attributes = {"occi.network.address": address, "occi.network.gateway": gateway}
+    document = EntityRendering(kind=NETWORK, mixins=(IPNETWORK,), attributes=attributes)
+    message = refused(occi, cloud, "POST", "/network/", media, document)
+    assert "occi.network.gateway" in message, message

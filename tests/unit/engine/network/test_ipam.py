@@ -26,6 +26,7 @@ from engine.compute.service import ComputeService
 from engine.db import Database
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
 from engine.jobs.models import Job
+from engine.network.addressing import check_address, check_addresses, check_cidr, check_netmask
 from engine.network.ipam import (
     IPAM,
     MAC_PREFIX,
@@ -138,6 +139,54 @@ def test_macs_are_local_unicast_under_the_qemu_prefix() -> None:
 def test_bad_macs_are_refused(mac: str) -> None:
     with pytest.raises(InvalidInput):
         check_mac(mac)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["999.1.1.1", "10.0.0.1/8", "10.0.0.1/8; rm", "10.0.0.1 ", "fe80::1%eth0", "fd00::1%x;rm",
+     "", "1" * 100, None, 10],
+)  # fmt: skip
+def test_a_client_address_is_one_address_and_nothing_more(text: object) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_address(text, "ip")
+    assert caught.value.details["field"] == "ip"
+    assert "IPv4 or IPv6 address" in caught.value.message
+
+
+def test_client_addresses_and_lists() -> None:
+    assert str(check_address("10.1.0.5", "ip")) == "10.1.0.5"
+    assert [str(a) for a in check_addresses("10.1.0.2, 2001:db8::53", "dns")] == [
+        "10.1.0.2",
+        "2001:db8::53",
+    ]
+    for bad in ("8.8.8.8, 999.1.1.1", "10.0.0.1/8; rm", "", ",", "8.8.8.8," * 17, None):
+        with pytest.raises(InvalidInput, match="dns"):
+            check_addresses(bad, "dns")
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [("255.255.255.0", 24), ("255.255.255.255", 32), ("0.0.0.0", 0), ("24", 24), ("/64", 64)],  # noqa: S104
+)
+def test_netmasks(text: str, length: int) -> None:
+    assert check_netmask(text, "mask") == length
+
+
+@pytest.mark.parametrize("text", ["255.0.255.0", "0.0.0.255", "129", "/x", "10.0.0.1/8; rm", ""])
+def test_bad_netmasks(text: str) -> None:
+    with pytest.raises(InvalidInput, match="mask"):
+        check_netmask(text, "mask")
+
+
+def test_a_client_range_has_no_host_bits() -> None:
+    assert str(check_cidr("10.0.0.0/24")) == "10.0.0.0/24"
+    assert str(check_cidr("fd00::/64")) == "fd00::/64"
+    with pytest.raises(InvalidInput) as caught:
+        check_cidr("10.0.0.1/24")
+    assert "host bits" in caught.value.message and "10.0.0.0/24" in caught.value.message
+    for bad in ("10.0.0.0", "nonsense", "10.0.0.0/24; rm", "fd00::%x/64", None):
+        with pytest.raises(InvalidInput):
+            check_cidr(bad)
 
 
 def test_vni_allocation() -> None:
