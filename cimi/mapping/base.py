@@ -15,6 +15,7 @@ import builtins
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from cimi.errors import OperationNotSupported
 from cimi.mapping.links import Links
 from cimi.resources import ACTION_PREFIX, Table, collection_of, table
 from engine.errors import InvalidInput, NotFound
+from engine.resources.checks import check_whole_gib
 from engine.scope import Scope
 
 #: A getter: (engine object, context, the object's href) -> neutral value or None.
@@ -33,6 +35,20 @@ COMMON_EDITS: Mapping[str, str] = MappingProxyType(
 )
 KIB_PER_MIB = 1024
 KIB_PER_GIB = 1024 * 1024
+
+
+def capacity_gib(capacity: int, field: str) -> int:
+    """A ``capacity`` (KiB, DSP0263 5.15) as the whole GiB the engine allocates.
+
+    A capacity that is not a whole number of GiB is refused (400) by the
+    engine's shared check, as OCCI's ``occi.storage.size`` is, never rounded.
+
+    :param field: where the capacity was, for the message (``volumeConfig.capacity``).
+    :raises InvalidInput: not a multiple of 1048576 KiB.
+    """
+    return check_whole_gib(
+        Fraction(capacity, KIB_PER_GIB), field, hint=f"a multiple of {KIB_PER_GIB} KiB"
+    )
 
 
 @dataclass
@@ -271,6 +287,7 @@ __all__ = [
     "Outcome",
     "attr",
     "body_references",
+    "capacity_gib",
     "const",
     "operation",
     "pruned",

@@ -37,6 +37,7 @@ from cimi.mapping.base import (
     Context,
     Outcome,
     attr,
+    capacity_gib,
     const,
 )
 from cimi.mapping.templates import name_for
@@ -116,7 +117,7 @@ class MachineConfigurations(CatalogBinding):
             name_for(value, "config"),
             vcpus=value["cpu"],
             memory_mib=math.ceil(value["memory"] / KIB_PER_MIB),
-            root_disk_gib=math.ceil(disks[0]["capacity"] / KIB_PER_GIB) if disks else 0,
+            root_disk_gib=capacity_gib(disks[0]["capacity"], "disks[0].capacity") if disks else 0,
             description=value.get("description"),
             properties=value.get("properties"),
         )
@@ -191,7 +192,7 @@ class VolumeConfigurations(CatalogBinding):
         offering = ctx.engine.catalog.create_disk_offering(
             ctx.scope,
             name_for(value, "config"),
-            size_gib=max(1, math.ceil(value["capacity"] / KIB_PER_GIB)),
+            size_gib=capacity_gib(value["capacity"], "capacity"),
             description=value.get("description"),
             properties=value.get("properties"),
         )

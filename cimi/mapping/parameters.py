@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cimi.errors import DecodeError
-from cimi.mapping.base import KIB_PER_GIB, KIB_PER_MIB, Context, pruned
+from cimi.mapping.base import KIB_PER_GIB, KIB_PER_MIB, Context, capacity_gib, pruned
 
 #: The initial states Concord creates Machines in (InitialStates capability).
 INITIAL_STATES = {"STARTED": True, "STOPPED": False}
@@ -220,7 +220,7 @@ def volume_parameters(ctx: Context, value: Mapping[str, Any], path: str) -> dict
         if "capacity" in config:
             if config["capacity"] < 1:
                 raise DecodeError(f"{here}.capacity: a volume has at least 1 KiB")
-            params["size_gib"] = math.ceil(config["capacity"] / KIB_PER_GIB)
+            params["size_gib"] = capacity_gib(config["capacity"], f"{here}.capacity")
     if value.get("volumeImage") is not None:
         params["image_id"] = _href(
             ctx, value["volumeImage"], "volumeImages", "VolumeImage", f"{path}.volumeImage"

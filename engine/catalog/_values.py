@@ -11,12 +11,13 @@ from collections.abc import Mapping
 
 from engine.errors import InvalidInput
 
-_INT32 = 2**31 - 1
+#: The largest value of a 32-bit signed column.
+INT32 = 2**31 - 1
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _MAX_PROPERTIES = 64
 
 
-def integer(field: str, value: int, low: int, high: int = _INT32) -> int:
+def integer(field: str, value: int, low: int, high: int = INT32) -> int:
     """Return ``value`` if it is an int (not a bool) in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field} must be an integer", field=field)

@@ -32,6 +32,7 @@ from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, Permi
 from engine.inventory.hosts import host_tags as tags_text
 from engine.inventory.models import Zone
 from engine.naming import check_name
+from engine.resources.checks import check_whole_gib
 from engine.resources.references import count_users
 from engine.scope import Owner, Role, Scope
 from engine.tenancy.models import Account, Domain, ResourceType
@@ -152,7 +153,7 @@ class CatalogService:
         fields: dict[str, Any] = {
             "vcpus": values.integer("vcpus", vcpus, 1, 1024),
             "memory_mib": values.integer("memory_mib", memory_mib, 1),
-            "root_disk_gib": values.integer("root_disk_gib", root_disk_gib, 0),
+            "root_disk_gib": check_whole_gib(root_disk_gib, "root_disk_gib", 0, values.INT32),
             "cpu_share": values.integer("cpu_share", cpu_share, 2, 262144),
             "host_tags": tags_text(host_tags),
             "ha_enabled": bool(ha_enabled),
@@ -173,7 +174,9 @@ class CatalogService:
     ) -> DiskOffering:
         """Create a public volume size; ``size_gib=None`` lets the client choose the size."""
         fields: dict[str, Any] = {
-            "size_gib": None if size_gib is None else values.integer("size_gib", size_gib, 1),
+            "size_gib": None
+            if size_gib is None
+            else check_whole_gib(size_gib, "size_gib", 1, values.INT32),
             "storage_tags": tags_text(storage_tags),
         }
         owner = Owner(None, None, self._public_domain(scope, domain_id))

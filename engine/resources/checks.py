@@ -12,6 +12,7 @@ import enum
 import math
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 from engine.errors import InvalidInput
@@ -111,6 +112,48 @@ def check_size(vcpus: object, memory_mib: object) -> None:
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
             raise InvalidInput(f"{field} must be a whole number from 1 to {maximum}", field=field)
+
+
+def check_whole_gib(
+    value: object,
+    field: str,
+    low: int | None = None,
+    high: int | None = None,
+    *,
+    hint: str = "",
+) -> int:
+    """A storage size in GiB, which must be a whole number: it is never rounded.
+
+    Volumes, disk offerings and root disks are allocated and charged in whole
+    GiB. A rendering converts the size its client gave exactly into GiB
+    (OCCI's float, CIMI's KiB as a :class:`~fractions.Fraction`) and passes it
+    here with the name the client used, so that ``1.5`` GiB is refused rather
+    than silently made 2 GiB (or 1); the services check again with their own
+    names.
+
+    :param low: the smallest size allowed, if any; ``high`` the largest.
+    :param hint: added to the message, in the rendering's words
+        (``a multiple of 1048576 KiB``).
+    :returns: the size as an int.
+    :raises InvalidInput: not a number, not whole, or outside ``[low, high]``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | Fraction):
+        raise InvalidInput(f"{field} must be a whole number of GiB", field=field)
+    if (isinstance(value, float) and not math.isfinite(value)) or value != math.floor(value):
+        try:
+            shown = f"{float(value):.10g}"
+        except OverflowError:
+            shown = str(value)[:40] + "..."
+        raise InvalidInput(
+            f"{field} must be a whole number of GiB{f' ({hint})' if hint else ''}, "
+            f"not {shown} GiB: sizes are not rounded",
+            field=field,
+        )
+    size = int(value)  # whole: exact for int, float and Fraction alike
+    if (low is not None and size < low) or (high is not None and size > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise InvalidInput(f"{field} must be {bounds} GiB", field=field)
+    return size
 
 
 def parse_action(action: object) -> Action:

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput
 from engine.inventory.models import StoragePool
 from engine.lifecycle import Action, Kind
+from engine.resources import checks
 from engine.resources.emitters import ResourceEmitter, resource_emitter
 from engine.resources.state import iso
 from engine.storage.models import Volume
@@ -73,13 +73,15 @@ emit_volume: ResourceEmitter[Volume] = resource_emitter(
 )
 
 
-def check_size_gib(size_gib: object) -> int:
-    """A volume size in GiB, a whole number from 1 to :data:`MAX_VOLUME_GIB`."""
-    if isinstance(size_gib, bool) or not isinstance(size_gib, int):
-        raise InvalidInput("size_gib must be a whole number of GiB", field="size_gib")
-    if not 1 <= size_gib <= MAX_VOLUME_GIB:
-        raise InvalidInput(f"size_gib must be from 1 to {MAX_VOLUME_GIB}", field="size_gib")
-    return size_gib
+def check_size_gib(size_gib: object, field: str = "size_gib", *, hint: str = "") -> int:
+    """A volume size in GiB: a whole number from 1 to :data:`MAX_VOLUME_GIB`.
+
+    A number that is not whole (``1.5``, or CIMI's KiB over 1048576) is
+    refused, never rounded (:func:`engine.resources.checks.check_whole_gib`).
+
+    :returns: the size as an int.
+    """
+    return checks.check_whole_gib(size_gib, field, 1, MAX_VOLUME_GIB, hint=hint)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from engine.errors import InvalidInput
 from engine.network import addressing
 from engine.network.state import ALLOCATIONS
 from engine.resources import checks
+from engine.storage.state import check_size_gib
 from engine.templates.models import TemplateKind
 
 Check = Callable[[str, Any], Any]
@@ -88,9 +89,14 @@ def _record(
     }
 
 
+def _size_gib(field: str, value: Any) -> Any:
+    # A whole number of GiB, never rounded (the storage capability's rule).
+    return check_size_gib(value, field)
+
+
 VOLUME: dict[str, Check] = {
     "offering_id": _ID,
-    "size_gib": _integer(1, 64 * 1024),
+    "size_gib": _size_gib,
     "image_id": _ID,
 }
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from engine.errors import InvalidInput
+from engine.resources.checks import check_whole_gib
 from occi.model import AttributeValue
 
 MIB_PER_GIB = 1024
@@ -59,16 +60,18 @@ def bytes_as_gib(size: int | None) -> float | None:
 
 
 def gib_as_whole_gib(value: AttributeValue, name: str = "occi.storage.size") -> int:
-    """OCCI GiB -> the whole GiB the engine allocates (rounded up: a volume is never
-    smaller than asked).
+    """OCCI GiB -> the whole GiB the engine allocates.
 
-    :raises InvalidInput: not a positive number.
+    A size that is not a whole number of GiB (``1.5``) is refused by the
+    engine's shared check, never rounded: the volume would not be the size
+    the client asked for.
+
+    :raises InvalidInput: not a positive number, or not whole.
     """
     size = _number(name, value)
     if size <= 0:
         raise InvalidInput(f"{name} must be more than 0", attribute=name)
-    # A float such as 1.0000000001 from a lossy client still means 1 GiB.
-    return max(1, math.ceil(round(size, 6)))
+    return check_whole_gib(size, name)
 
 
 def occi_architecture(arch: str | None) -> str | None:

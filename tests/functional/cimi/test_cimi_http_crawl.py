@@ -63,7 +63,7 @@ def populate(app: TestApp, cloud: Cloud) -> None:
     response = alice.add(
         alice.collection("volumes"),
         "VolumeCreate",
-        {"volumeTemplate": {"volumeConfig": {"capacity": 1}}},
+        {"volumeTemplate": {"volumeConfig": {"capacity": 1024 * 1024}}},  # 1 GiB in KiB
     )
     settle(alice, cloud, response)
 

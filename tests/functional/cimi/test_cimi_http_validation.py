@@ -2,9 +2,9 @@
 
 Each is a 400 whose message says what is wrong, in JSON and XML, and leaves
 the database exactly as it was (``helpers.snapshot``): an AddressTemplate's
-addresses that are not addresses (``999.1.1.1``, ``10.0.0.1/8; rm``). The
-checks are the engine's (``engine/network/addressing.py``), which OCCI's
-addresses reach too (``test_occi_http_validation``).
+addresses that are not addresses (``999.1.1.1``, ``10.0.0.1/8; rm``), and a
+capacity that is not a whole number of GiB. The checks are the engine's, so
+OCCI refuses the same values alike (``test_occi_http_validation``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from functional.cimi.conftest import Cloud
+from functional.cimi.flows import config, create_volume
 from functional.cimi.support import Cimi
 from helpers import snapshot
+
+GIB_IN_KIB = 1024 * 1024
 
 
 def refused(cimi: Cimi, cloud: Cloud, key: str, type_name: str, value: dict[str, Any]) -> str:
@@ -78,3 +81,31 @@ def test_an_address_template_with_addresses_is_kept(alice: Cimi, cloud: Cloud) -
     before = snapshot(cloud.database)
     alice.put(url, "AddressTemplate", {"ip": "999.1.1.1"}, select="ip", status=400)
     assert snapshot(cloud.database) == before
+
+
+@pytest.mark.parametrize("capacity", [GIB_IN_KIB + GIB_IN_KIB // 2, 1, 1024, 3 * GIB_IN_KIB - 5])
+def test_a_capacity_that_is_not_whole_gib(alice: Cimi, cloud: Cloud, capacity: int) -> None:
+    by_value = {"volumeConfig": {"href": config(alice, "custom")["id"], "capacity": capacity}}
+    for key, type_name, value in (
+        ("volumes", "VolumeCreate", {"name": "v", "volumeTemplate": by_value}),
+        ("volumeTemplates", "VolumeTemplate", {"name": "t", **by_value}),
+    ):
+        message = refused(alice, cloud, key, type_name, value)
+        assert "whole number of GiB" in message and "capacity" in message, message
+
+
+@pytest.mark.parametrize("fmt", ["json"])
+def test_configurations_of_a_fraction_of_a_gib(admin: Cimi, cloud: Cloud) -> None:
+    half = GIB_IN_KIB // 2
+    for key, type_name, value in (
+        ("volumeConfigs", "VolumeConfiguration", {"name": "1.5GiB", "capacity": 3 * half}),
+        ("machineConfigs", "MachineConfiguration",
+         {"name": "odd", "cpu": 1, "memory": 131072, "disks": [{"capacity": 21 * half}]}),
+    ):  # fmt: skip
+        message = refused(admin, cloud, key, type_name, value)
+        assert "whole number of GiB" in message, message
+
+
+def test_a_whole_capacity_is_still_a_volume(alice: Cimi, cloud: Cloud) -> None:
+    url = create_volume(alice, cloud, {"volumeConfig": {"capacity": 2 * GIB_IN_KIB}})
+    assert alice.get(url)["capacity"] == 2 * GIB_IN_KIB

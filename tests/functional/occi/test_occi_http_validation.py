@@ -3,7 +3,8 @@
 Each is a 400 whose message says what is wrong, in every request rendering,
 and leaves the database exactly as it was (``helpers.snapshot``): a user
 Mixin's location with dot segments or a scheme that is not http(s), an
-ipnetwork CIDR with host bits set or a gateway that is not one address.
+ipnetwork CIDR with host bits set or a gateway that is not one address, a
+storage size that is not a whole GiB.
 The checks are the shared ones (the OCCI category parser, the engine's
 validators), so CIMI refuses the same values alike (``test_cimi_http_validation``).
 """
@@ -16,6 +17,7 @@ from functional.occi.occiclient import (
     JSON_MEDIA,
     NETWORK,
     REQUEST_MEDIA,
+    STORAGE,
     OcciClient,
 )
 from helpers import snapshot
@@ -109,3 +111,25 @@ def test_an_ipnetwork_gateway_that_is_not_an_address(
     document = EntityRendering(kind=NETWORK, mixins=(IPNETWORK,), attributes=attributes)
     message = refused(occi, cloud, "POST", "/network/", media, document)
     assert "occi.network.gateway" in message, message
+
+
+@pytest.mark.parametrize("media", REQUEST_MEDIA)
+@pytest.mark.parametrize("size", [1.5, 0.5, 2.25, 1.0001])
+def test_a_storage_size_that_is_not_whole_gib(
+    occi: OcciClient, cloud, media: str, size: float
+) -> None:
+    document = EntityRendering(kind=STORAGE, attributes={"occi.storage.size": size})
+    message = refused(occi, cloud, "POST", "/storage/", media, document)
+    assert "whole number of GiB" in message, message
+
+
+def test_growing_storage_by_a_fraction_of_a_gib(occi: OcciClient, cloud) -> None:
+    volume = occi.create(STORAGE, {"occi.storage.size": 1})
+    cloud.run_jobs()
+    document = EntityRendering(attributes={"occi.storage.size": 2.5})
+    assert "whole number of GiB" in refused(occi, cloud, "POST", volume, "text/plain", document)
+    # A whole number written as a float is whole.
+    occi.request("POST", volume, document=EntityRendering(attributes={"occi.storage.size": 2.0}),
+                 status=200)  # fmt: skip
+    cloud.run_jobs()
+    assert occi.attribute(volume, "occi.storage.size") == 2.0

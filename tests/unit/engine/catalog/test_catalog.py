@@ -310,6 +310,9 @@ def test_entries_in_use_are_not_deleted(catalog: CatalogService, tenancy, sessio
         (ComputeOffering, {"vcpus": 1, "memory_mib": 1, "host_tags": ["a b"]}, "tag"),
         (DiskOffering, {"size_gib": 0}, "size_gib"),
         (DiskOffering, {"size_gib": "10"}, "size_gib"),
+        # Not a whole number of GiB: refused, never rounded (issue 16).
+        (DiskOffering, {"size_gib": 1.5}, "size_gib must be a whole number of GiB"),
+        (ComputeOffering, {"vcpus": 1, "memory_mib": 1, "root_disk_gib": 2.5}, "whole"),
         (NetworkOffering, {"default_cidr": "10.0.0.1/24"}, "CIDR"),
         (NetworkOffering, {"default_cidr": "nonsense"}, "CIDR"),
         (NetworkOffering, {"isolation": "flat"}, "isolation"),

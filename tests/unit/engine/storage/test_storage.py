@@ -289,6 +289,8 @@ def test_volume_from_an_image_without_content_is_bootable(cloud: Cloud) -> None:
         ({"size_gib": -1}, "size_gib"),
         ({"size_gib": True}, "size_gib"),
         ({"size_gib": 1.5}, "size_gib"),
+        ({"size_gib": 2.000001}, "size_gib"),
+        ({"size_gib": float("nan")}, "size_gib"),
         ({"size_gib": 10**9}, "size_gib"),
         ({"name": ""}, "name"),
         ({"name": "x" * 256}, "name"),
@@ -302,6 +304,16 @@ def test_invalid_creation_changes_nothing(cloud: Cloud, kwargs: dict[str, Any], 
         create_volume(cloud, **kwargs)
     assert caught.value.details.get("field") == field
     assert counts(cloud) == before and cloud.used("dev", R.VOLUMES) == 0
+
+
+def test_a_size_is_a_whole_number_of_gib_never_rounded(cloud: Cloud) -> None:
+    # A whole number written as a float is that number; anything else is refused.
+    volume_id = ready_volume(cloud, size_gib=2.0)
+    assert volume(cloud, volume_id).size_bytes == 2 * 1024**3
+    before = counts(cloud)
+    with pytest.raises(InvalidInput, match=r"whole number of GiB, not 2\.5 GiB"):
+        call(cloud, "resize", volume_id, 2.5)
+    assert counts(cloud) == before and volume(cloud, volume_id).size_bytes == 2 * 1024**3
 
 
 def test_unknown_references_are_not_found(cloud: Cloud) -> None:
