@@ -116,6 +116,7 @@ def test_told_to_it_a_server_removes_the_demo_credentials_and_serves(
     scratch: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sqlalchemy as sa
+    from helpers import TEST_SERVER_KEY_FILE, TEST_SERVER_KEYS
 
     from concord.cli import serve
     from concord.demo import DEMO_USER
@@ -128,11 +129,12 @@ def test_told_to_it_a_server_removes_the_demo_credentials_and_serves(
     database = Database(url)
     with database.transaction() as session:
         user = session.scalar(sa.select(User).where(User.username == DEMO_USER))
-        credentials = CredentialService(session)
+        credentials = CredentialService(session, server_keys=TEST_SERVER_KEYS)
         credentials.create_api_key(credentials.scope_for(user), user.id, "made during the demo")
     servers: list[_Served] = []
     monkeypatch.setattr(serve, "_bind", lambda *a: servers.append(_Served()) or servers[-1])
     monkeypatch.setenv("CONCORD_EMBEDDED_WORKER", "false")
+    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)  # the key's own
 
     assert main(["serve", "--remove-demo-credentials"]) == 0
     assert servers[-1].ran
