@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from concord.cli.context import CommandError, Context, inventory_service, print_table
 from engine.allocation.allocators import BUILT_IN, DEFAULT_ALLOCATOR, allocator_names, installed
 from engine.allocation.configuration import AllocatorSettings
-from engine.allocation.dedication import DedicationService
+from engine.allocation.dedication import TARGETS, DedicationService
 from engine.allocation.models import DedicatedLevel
 from engine.allocation.report import capacity_report
 from engine.catalog.models import ComputeOffering
@@ -137,17 +137,9 @@ def allocator_threshold(ctx: Context, args: argparse.Namespace) -> None:
     print(f"cluster {args.cluster} takes no new guests or volumes with {said or 'no threshold'}")
 
 
-_LEVELS: dict[DedicatedLevel, type[Zone] | type[Pod] | type[Cluster] | type[Host]] = {
-    DedicatedLevel.ZONE: Zone,
-    DedicatedLevel.POD: Pod,
-    DedicatedLevel.CLUSTER: Cluster,
-    DedicatedLevel.HOST: Host,
-}
-
-
 def _target(session: Session, level: DedicatedLevel, ref: str) -> Zone | Pod | Cluster | Host:
     """The zone, pod, cluster or host with id or name ``ref`` (a name must be unambiguous)."""
-    model: Any = _LEVELS[level]
+    model: Any = TARGETS[level]
     found: Zone | Pod | Cluster | Host | None = session.get(model, ref)
     if found is not None:
         return found
@@ -190,7 +182,7 @@ def dedication_list(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.system() as (session, system):
         rows: list[dict[str, object]] = []
         for dedication in DedicationService(session).list(system):
-            target: Any = session.get(_LEVELS[dedication.level], dedication.target_id)
+            target: Any = session.get(TARGETS[dedication.level], dedication.target_id)
             if dedication.account_id is not None:
                 account = session.get(Account, dedication.account_id)
                 holder = f"account {account.name if account else dedication.account_id}"

@@ -18,7 +18,8 @@ from engine.inventory.models import Cluster, Host, Pod, Zone
 from engine.scope import Scope
 from engine.tenancy.models import Account, Domain
 
-_TARGETS: dict[DedicatedLevel, type[Zone] | type[Pod] | type[Cluster] | type[Host]] = {
+#: The model of each level a dedication may target.
+TARGETS: dict[DedicatedLevel, type[Zone] | type[Pod] | type[Cluster] | type[Host]] = {
     DedicatedLevel.ZONE: Zone,
     DedicatedLevel.POD: Pod,
     DedicatedLevel.CLUSTER: Cluster,
@@ -56,7 +57,7 @@ class DedicationService:
         level = self._level(level)
         if (domain_id is None) == (account_id is None):
             raise InvalidInput("dedicate to one domain or to one account")
-        if self.session.get(_TARGETS[level], target_id) is None:
+        if self.session.get(TARGETS[level], target_id) is None:
             raise NotFound(f"no {level.value} {target_id!r}", id=target_id)
         holder = (
             self.session.get(Domain, domain_id)
@@ -115,4 +116,4 @@ class DedicationService:
             raise PermissionDenied("infrastructure is dedicated by root administrators")
 
 
-__all__ = ["DedicationService"]
+__all__ = ["TARGETS", "DedicationService"]
