@@ -21,5 +21,6 @@ def check_name(kind: str, name: str) -> str:
             f"invalid {kind} name {name!r}: use 1 to 64 letters, digits, '.', '_', '@', '+' "
             "or '-', starting with a letter or digit",
             field="name",
+            reason="name",
         )
     return name

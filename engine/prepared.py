@@ -49,16 +49,25 @@ def find_visible(
 ) -> S | None:
     """The row of ``model`` with ``resource_id`` if ``scope`` sees it (None otherwise).
 
+    ``resource_id`` is the row's id or the id its owner chose
+    (:mod:`engine.resources.ids`); a chosen id is unique in its account, so a
+    tenant finds one row at most. A scope that sees several accounts (an
+    administrator) may see two tenants' rows answering to one chosen id: the
+    row whose own id it is comes first, then the oldest.
+
     :param include_deleted: also find a row in the ``deleted`` state.
     """
     shape = scope.visibility_shape
     owned: Any = model
 
     def build() -> sa.Select[Any]:
-        query = sa.select(owned).where(visible(owned, shape), owned.id == sa.bindparam("row_id"))
+        row_id: sa.BindParameter[str] = sa.bindparam("row_id")
+        query = sa.select(owned).where(
+            visible(owned, shape), sa.or_(owned.id == row_id, owned.chosen_id == row_id)
+        )
         if not include_deleted:
             query = query.where(owned.state != State.DELETED.value)
-        return query
+        return query.order_by(sa.case((owned.id == row_id, 0), else_=1), owned.created).limit(1)
 
     statement = prepared(("find", model, include_deleted, shape), build)
     found: S | None = session.scalar(
@@ -68,7 +77,7 @@ def find_visible(
 
 
 def list_states(session: Session, scope: Scope, model: Any) -> list[sa.Row[tuple[str, str]]]:
-    """``(id, state)`` of every non-deleted row of ``model`` visible to ``scope``, oldest first.
+    """``(public id, state)`` of every live row of ``model`` visible to ``scope``, oldest first.
 
     What a listing by location needs, without loading (and decoding) the rows:
     a thousand computes read this way cost a tenth of loading them.
@@ -76,8 +85,10 @@ def list_states(session: Session, scope: Scope, model: Any) -> list[sa.Row[tuple
     shape = scope.visibility_shape
 
     def build() -> sa.Select[str, str]:
+        # The id clients see (engine.resources.models.OwnedResource.public_id).
+        public_id = sa.func.coalesce(model.chosen_id, model.id).label("id")
         return (
-            sa.select(model.id, model.state)
+            sa.select(public_id, model.state)
             .where(visible(model, shape), model.state != State.DELETED.value)
             .order_by(model.created, model.id)
         )

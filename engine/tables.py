@@ -9,6 +9,8 @@ from engine.catalog import models as catalog_models
 from engine.compute import models as compute_models
 from engine.db import Base
 from engine.events import models as event_models
+from engine.federation import models as federation_models
+from engine.ha import models as ha_models
 from engine.inventory import models as inventory_models
 from engine.jobs import models as job_models
 from engine.network import models as network_models
@@ -18,6 +20,7 @@ from engine.storage import models as storage_models
 from engine.templates import models as template_models
 from engine.tenancy import models as tenancy_models
 from engine.tenancy import quota_models
+from engine.usage import models as usage_models
 
 # MariaDB's default utf8mb4 collation ignores case and trailing spaces, so
 # "ALICE" or "alice " would sign in as alice there but not on SQLite. A
@@ -33,6 +36,8 @@ __all__ = [
     "catalog_models",
     "compute_models",
     "event_models",
+    "federation_models",
+    "ha_models",
     "inventory_models",
     "job_models",
     "network_models",
@@ -42,4 +47,5 @@ __all__ = [
     "tag_models",
     "template_models",
     "tenancy_models",
+    "usage_models",
 ]

@@ -16,10 +16,12 @@ Entry points:
     release, explain), :class:`~engine.allocation.requests.ComputeRequest`,
     :class:`~engine.allocation.configuration.AllocatorSettings`,
     :class:`~engine.allocation.dedication.DedicationService`,
-    :mod:`~engine.allocation.allocators`, :mod:`~engine.allocation.root_pools`;
-    the table in :mod:`~engine.allocation.models`.
+    :mod:`~engine.allocation.allocators`, :mod:`~engine.allocation.root_pools`,
+    :class:`~engine.allocation.notifications.ThresholdService` and
+    :func:`~engine.allocation.notifications.watch_capacity` (notification
+    thresholds); the tables in :mod:`~engine.allocation.models`.
 
-Uses: tenancy (whom dedicated infrastructure serves), inventory (hosts,
-pools, their limits), catalog (the root disk an image and an offering need;
-offerings' allocators).
+Uses: tenancy (whom dedicated infrastructure serves), events (capacity
+alerts), inventory (hosts, pools, their limits), catalog (the root disk an
+image and an offering need; offerings' allocators).
 """

@@ -191,6 +191,8 @@ def _unknown(name: object) -> InvalidInput:
     return InvalidInput(
         f"unknown allocator {name!r}; one of: {', '.join(allocator_names())}",
         field="allocator",
+        reason="unknown",
+        value=str(name),
     )
 
 
@@ -219,7 +221,12 @@ def load_allocator(name: str) -> Allocator:
         raise _unknown(name)
     allocator = entry.load()
     if not callable(allocator):
-        raise InvalidInput(f"allocator {name!r} ({entry.value}) is not callable")
+        raise InvalidInput(
+            f"allocator {name!r} ({entry.value}) is not callable",
+            field="allocator",
+            reason="unavailable",
+            value=name,
+        )
     return allocator  # type: ignore[no-any-return]
 
 

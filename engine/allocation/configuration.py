@@ -33,7 +33,7 @@ class AllocatorSettings:
         """The allocator a zone's placements use when the offering names none."""
         zone = self.session.get(Zone, zone_id)
         if zone is None:
-            raise NotFound(f"no zone {zone_id!r}", id=zone_id)
+            raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
         return zone.allocator or DEFAULT_ALLOCATOR
 
     def set_zone_allocator(self, scope: Scope, zone_id: str, name: str | None) -> Zone:
@@ -46,7 +46,7 @@ class AllocatorSettings:
         self._require_root(scope)
         zone = self.session.get(Zone, zone_id)
         if zone is None:
-            raise NotFound(f"no zone {zone_id!r}", id=zone_id)
+            raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
         zone.allocator = None if name is None else check_allocator_name(name)
         self.session.flush()
         return zone
@@ -63,7 +63,9 @@ class AllocatorSettings:
         self._require_root(scope)
         offering = self.session.get(ComputeOffering, offering_id)
         if offering is None:
-            raise NotFound(f"no compute offering {offering_id!r}", id=offering_id)
+            raise NotFound(
+                f"no compute offering {offering_id!r}", subject="compute_offering", id=offering_id
+            )
         offering.allocator = None if name is None else check_allocator_name(name)
         self.session.flush()
         return offering
@@ -90,7 +92,7 @@ class AllocatorSettings:
         self._require_root(scope)
         cluster = self.session.get(Cluster, cluster_id)
         if cluster is None:
-            raise NotFound(f"no cluster {cluster_id!r}", id=cluster_id)
+            raise NotFound(f"no cluster {cluster_id!r}", subject="cluster", id=cluster_id)
         shares = (
             ("cpu_disable_threshold", cpu),
             ("memory_disable_threshold", memory),
@@ -100,7 +102,9 @@ class AllocatorSettings:
             if share is not None and (
                 isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1
             ):
-                raise InvalidInput(f"{name} is a share above 0 and at most 1", field=name)
+                raise InvalidInput(
+                    f"{name} is a share above 0 and at most 1", field=name, reason="share"
+                )
         cluster.cpu_disable_threshold = None if cpu is None else float(cpu)
         cluster.memory_disable_threshold = None if memory is None else float(memory)
         cluster.storage_disable_threshold = None if storage is None else float(storage)

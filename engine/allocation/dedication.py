@@ -58,7 +58,7 @@ class DedicationService:
         if (domain_id is None) == (account_id is None):
             raise InvalidInput("dedicate to one domain or to one account")
         if self.session.get(TARGETS[level], target_id) is None:
-            raise NotFound(f"no {level.value} {target_id!r}", id=target_id)
+            raise NotFound(f"no {level.value} {target_id!r}", subject=level.value, id=target_id)
         holder = (
             self.session.get(Domain, domain_id)
             if domain_id is not None
@@ -66,7 +66,8 @@ class DedicationService:
         )
         if holder is None:
             missing = domain_id or account_id
-            raise NotFound(f"no {'domain' if domain_id else 'account'} {missing!r}", id=missing)
+            subject = "domain" if domain_id else "account"
+            raise NotFound(f"no {subject} {missing!r}", subject=subject, id=missing)
         dedication = Dedication(
             level=level, target_id=target_id, domain_id=domain_id, account_id=account_id
         )
@@ -75,7 +76,9 @@ class DedicationService:
                 self.session.add(dedication)
                 self.session.flush()
         except IntegrityError:
-            raise AlreadyExists(f"the {level.value} is dedicated already") from None
+            raise AlreadyExists(
+                f"the {level.value} is dedicated already", subject="dedication"
+            ) from None
         return dedication
 
     def release(self, scope: Scope, level: DedicatedLevel | str, target_id: str) -> None:
@@ -91,7 +94,9 @@ class DedicationService:
             )
         )
         if not result.rowcount:  # type: ignore[attr-defined]
-            raise NotFound(f"the {level.value} {target_id!r} is not dedicated", id=target_id)
+            raise NotFound(
+                f"the {level.value} {target_id!r} is not dedicated", subject="dedication"
+            )
 
     def list(self, scope: Scope) -> list[Dedication]:
         """Every dedication, by level and creation."""
@@ -108,7 +113,9 @@ class DedicationService:
             return DedicatedLevel(level)
         except ValueError:
             levels = ", ".join(item.value for item in DedicatedLevel)
-            raise InvalidInput(f"a dedication is of a {levels}", field="level") from None
+            raise InvalidInput(
+                f"a dedication is of a {levels}", field="level", reason="unknown", value=str(level)
+            ) from None
 
     @staticmethod
     def _require_root(scope: Scope) -> None:

@@ -2,9 +2,8 @@
 
 Unlike the per-host filters of :mod:`engine.allocation.requests`, these rules
 need facts of the whole zone (a cluster's allocated share, what is dedicated
-to whom), so they are read once per placement into a :class:`ZonePolicy`,
-which then judges each candidate. A zone with no threshold and no dedication
-costs two small queries.
+to whom), so they are read once per placement, with the zone's allocator, in
+one statement into a :class:`ZonePolicy`, which then judges each candidate.
 
 * **Disable thresholds** (CloudStack's ``cluster.cpu.allocated.capacity
   .disablethreshold`` and its memory twin): a cluster whose allocated share of
@@ -20,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.allocation.models import DedicatedLevel, Dedication
 from engine.allocation.requests import ComputeRequest
-from engine.inventory.capacity import host_limits
-from engine.inventory.models import Cluster, Host, Pod
+from engine.inventory.models import Cluster, Host, Pod, Zone
 from engine.tenancy.models import Domain
 
 
@@ -56,8 +55,9 @@ class ZonePolicy:
     :param over_threshold: clusters above a disable threshold, with the reason.
     :param dedications: who each dedicated target serves, by (level, id).
     :param account_id: the owner's account.
-    :param domain_path: the owner's domain path (read only if a domain holds
-        a dedication in the zone).
+    :param domain_path: the owner's domain path.
+    :param zone_allocator: the allocator the zone names, if any.
+    :param zone_hosts: how many hosts the zone has, if it was asked for.
     """
 
     zone_id: str
@@ -65,24 +65,57 @@ class ZonePolicy:
     dedications: Mapping[tuple[DedicatedLevel, str], Holder] = field(default_factory=dict)
     account_id: str | None = None
     domain_path: str | None = None
+    zone_allocator: str | None = None
+    zone_hosts: int | None = None
 
     @classmethod
-    def load(cls, session: Session, request: ComputeRequest) -> ZonePolicy:
-        """Read the zone's thresholds and dedications for one placement."""
-        dedications = _dedications(session)
-        domain_path = None
-        if request.domain_id is not None and any(
-            h.domain_path is not None for h in dedications.values()
-        ):
-            domain_path = session.scalar(
-                sa.select(Domain.path).where(Domain.id == request.domain_id)
-            )
+    def load(
+        cls, session: Session, request: ComputeRequest, count_hosts: bool | None = False
+    ) -> ZonePolicy:
+        """Read the zone's allocator, thresholds and dedications in one statement.
+
+        :param count_hosts: also count the zone's hosts (``random`` draws
+            among them); ``None``: if the zone's allocator is ``random``.
+
+        Every placement pays for this read, so it is one ``UNION ALL`` of
+        small indexed reads (:data:`_POLICY`): the zone's row, the owner's
+        domain path, the dedications of targets in the zone only, and the
+        allocated and limit sums of the clusters that have a threshold.
+        """
+        zone_allocator = domain_path = None
+        zone_hosts: int | None = None
+        dedications: dict[tuple[DedicatedLevel, str], Holder] = {}
+        sums: list[tuple[str, list[int], float | None, float | None]] = []
+        rows = session.execute(
+            _POLICY,
+            {
+                "zone_id": request.zone_id,
+                "domain_id": request.domain_id,
+                "count_hosts": bool(count_hosts),
+                "zone_decides": count_hosts is None,
+            },
+        )
+        for kind, first, second, account_id, path, *numbers in rows:
+            if kind == _ZONE:
+                zone_allocator = first
+                zone_hosts = None if numbers[0] is None else int(numbers[0])
+            elif kind == _OWNER_DOMAIN:
+                domain_path = first
+            elif kind == _DEDICATION:
+                dedications[(DedicatedLevel(first), second)] = Holder(account_id, path)
+            else:
+                # SUM is NULL for a cluster without hosts, a Decimal on MariaDB.
+                totals = [int(n or 0) for n in numbers[:4]]
+                cpu, memory = (None if t is None else float(t) for t in numbers[4:])
+                sums.append((first, totals, cpu, memory))
         return cls(
             zone_id=request.zone_id,
-            over_threshold=_clusters_over_threshold(session, request.zone_id),
+            over_threshold=_clusters_over_threshold(sums),
             dedications=dedications,
             account_id=request.account_id,
             domain_path=domain_path,
+            zone_allocator=zone_allocator,
+            zone_hosts=zone_hosts,
         )
 
     def _chain(self, host: Host) -> list[tuple[DedicatedLevel, str]]:
@@ -113,57 +146,131 @@ class ZonePolicy:
         )
 
 
-def _dedications(session: Session) -> dict[tuple[DedicatedLevel, str], Holder]:
-    rows = session.execute(
+_ZONE, _OWNER_DOMAIN, _DEDICATION, _THRESHOLD = "zone", "domain", "dedication", "threshold"
+
+
+def _policy_statement() -> sa.CompoundSelect[Any]:
+    """The statement :meth:`ZonePolicy.load` runs, built once (``:zone_id``, ``:domain_id``).
+
+    Each part yields rows of the same shape: a kind, four strings, four sums
+    and two thresholds, NULL where the kind has none.
+    """
+    zone_id = sa.bindparam("zone_id", type_=sa.String)
+    domain_id = sa.bindparam("domain_id", type_=sa.String)
+    no_text = sa.cast(sa.null(), sa.String)
+    no_sums = [sa.cast(sa.null(), sa.Integer)] * 4
+    no_shares = [sa.cast(sa.null(), sa.Float)] * 2
+    # The zone's host count, the range ``random`` draws in: only when the
+    # placement says it draws (``:count_hosts``), or lets the zone's
+    # allocator decide (``:zone_decides``) and that is ``random``; the CASE
+    # leaves the count unevaluated otherwise.
+    draws = sa.or_(
+        sa.bindparam("count_hosts", type_=sa.Boolean) == sa.true(),
+        sa.and_(
+            sa.bindparam("zone_decides", type_=sa.Boolean) == sa.true(),
+            Zone.allocator == "random",
+        ),
+    )
+    zone_hosts = (
+        sa.select(sa.func.count()).select_from(Host).where(Host.zone_id == zone_id)
+    ).scalar_subquery()
+    zone = sa.select(
+        sa.literal(_ZONE),
+        Zone.allocator,
+        no_text,
+        no_text,
+        no_text,
+        sa.case((draws, zone_hosts), else_=sa.null()),
+        *no_sums[1:],
+        *no_shares,
+    ).where(Zone.id == zone_id)
+    owner_domain = sa.select(
+        sa.literal(_OWNER_DOMAIN), Domain.path, no_text, no_text, no_text, *no_sums, *no_shares
+    ).where(Domain.id == domain_id)
+    # Only dedications whose target is in the zone can refuse or prefer one
+    # of its hosts: each level's target is looked up by its primary key.
+    target = Dedication.target_id
+    in_zone = sa.or_(
+        sa.and_(Dedication.level == DedicatedLevel.ZONE, target == zone_id),
+        sa.and_(
+            Dedication.level == DedicatedLevel.POD,
+            sa.exists().where(Pod.id == target, Pod.zone_id == zone_id),
+        ),
+        sa.and_(
+            Dedication.level == DedicatedLevel.CLUSTER,
+            sa.exists().where(
+                Cluster.id == target, Cluster.pod_id == Pod.id, Pod.zone_id == zone_id
+            ),
+        ),
+        sa.and_(
+            Dedication.level == DedicatedLevel.HOST,
+            sa.exists().where(Host.id == target, Host.zone_id == zone_id),
+        ),
+    )
+    dedications = (
         sa.select(
-            Dedication.level, Dedication.target_id, Dedication.account_id, Domain.path
-        ).outerjoin(Domain, Dedication.domain_id == Domain.id)
-    )
-    return {(level, target): Holder(account_id, path) for level, target, account_id, path in rows}
-
-
-def _clusters_over_threshold(session: Session, zone_id: str) -> dict[str, str]:
-    clusters = list(
-        session.scalars(
-            sa.select(Cluster)
-            .join(Pod, Cluster.pod_id == Pod.id)
-            .where(
-                Pod.zone_id == zone_id,
-                sa.or_(
-                    Cluster.cpu_disable_threshold.is_not(None),
-                    Cluster.memory_disable_threshold.is_not(None),
-                ),
-            )
+            sa.literal(_DEDICATION),
+            sa.cast(Dedication.level, sa.String),
+            target,
+            Dedication.account_id,
+            Domain.path,
+            *no_sums,
+            *no_shares,
         )
+        .outerjoin(Domain, Dedication.domain_id == Domain.id)
+        .where(in_zone)
     )
-    if not clusters:
-        return {}
-    hosts = session.scalars(sa.select(Host).where(Host.cluster_id.in_([c.id for c in clusters])))
-    totals: dict[str, list[int]] = {c.id: [0, 0, 0, 0] for c in clusters}
-    for host in hosts:
-        cpu_limit, memory_limit = host_limits(host)
-        total = totals[host.cluster_id]
-        total[0] += host.allocated_vcpus
-        total[1] += cpu_limit
-        total[2] += host.allocated_memory_mib
-        total[3] += memory_limit
+    # The stored limits are host_limits' (engine/inventory/limits.py): the
+    # sums are the cluster's over-provisioned totals without loading a host.
+    thresholds = (
+        sa.select(
+            sa.literal(_THRESHOLD),
+            Cluster.id,
+            no_text,
+            no_text,
+            no_text,
+            sa.func.sum(Host.allocated_vcpus),
+            sa.func.sum(Host.cpu_limit),
+            sa.func.sum(Host.allocated_memory_mib),
+            sa.func.sum(Host.memory_limit),
+            # One value per cluster: MAX only lets the group be the key alone.
+            sa.func.max(Cluster.cpu_disable_threshold),
+            sa.func.max(Cluster.memory_disable_threshold),
+        )
+        .join(Pod, Cluster.pod_id == Pod.id)
+        .outerjoin(Host, Host.cluster_id == Cluster.id)
+        .where(
+            Pod.zone_id == zone_id,
+            sa.or_(
+                Cluster.cpu_disable_threshold.is_not(None),
+                Cluster.memory_disable_threshold.is_not(None),
+            ),
+        )
+        .group_by(Cluster.id)
+    )
+    return sa.union_all(zone, owner_domain, dedications, thresholds)
+
+
+_POLICY = _policy_statement()
+
+
+def _clusters_over_threshold(
+    sums: list[tuple[str, list[int], float | None, float | None]],
+) -> dict[str, str]:
+    """The clusters above a disable threshold, with the reason, from their sums."""
     over = {}
-    for cluster in clusters:
-        cpu, cpu_limit, memory, memory_limit = totals[cluster.id]
+    for cluster_id, (cpu, cpu_limit, memory, memory_limit), cpu_threshold, memory_threshold in sums:
         cpu_share = cpu / cpu_limit if cpu_limit else 0.0
         memory_share = memory / memory_limit if memory_limit else 0.0
-        if cluster.cpu_disable_threshold is not None and cpu_share > cluster.cpu_disable_threshold:
-            over[cluster.id] = (
+        if cpu_threshold is not None and cpu_share > cpu_threshold:
+            over[cluster_id] = (
                 f"its cluster's allocated CPU ({cpu_share:.0%}) is above its disable "
-                f"threshold ({cluster.cpu_disable_threshold:.0%})"
+                f"threshold ({cpu_threshold:.0%})"
             )
-        elif (
-            cluster.memory_disable_threshold is not None
-            and memory_share > cluster.memory_disable_threshold
-        ):
-            over[cluster.id] = (
+        elif memory_threshold is not None and memory_share > memory_threshold:
+            over[cluster_id] = (
                 f"its cluster's allocated memory ({memory_share:.0%}) is above its disable "
-                f"threshold ({cluster.memory_disable_threshold:.0%})"
+                f"threshold ({memory_threshold:.0%})"
             )
     return over
 

@@ -49,6 +49,7 @@ class Level:
 
     :param figures: ``{resource: {figure: value}}`` over :data:`RESOURCES` and
         :data:`FIGURES`.
+    :param id: the zone's, pod's... id (not shown: paths name levels for people).
     """
 
     level: str
@@ -57,6 +58,7 @@ class Level:
     figures: dict[str, dict[str, int]] = field(
         default_factory=lambda: {r: dict.fromkeys(FIGURES, 0) for r in RESOURCES}
     )
+    id: str = ""
 
     def add(self, resource: str, **values: int) -> None:
         """Add ``values`` to this level's figures of ``resource``."""
@@ -91,11 +93,24 @@ def capacity_report(
     """
     if not scope.is_root_admin:
         raise PermissionDenied("capacity is reported to root administrators")
+    return capacity_levels(session, running, zone_id=zone_id)
+
+
+def capacity_levels(
+    session: Session, running: Mapping[str, tuple[int, int]], *, zone_id: str | None = None
+) -> list[Level]:
+    """The figures of :func:`capacity_report`, for the engine's own watchers.
+
+    No permission is checked: the caller is the system (the capacity watcher
+    of :mod:`engine.allocation.notifications`), never a client.
+    """
+    # From the zones down with outer joins, so that a zone, pod or cluster with
+    # nothing under it yet is reported (with zero figures) rather than left out.
     query = (
-        sa.select(Host, Cluster, Pod, Zone)
-        .join(Cluster, Host.cluster_id == Cluster.id)
-        .join(Pod, Cluster.pod_id == Pod.id)
-        .join(Zone, Pod.zone_id == Zone.id)
+        sa.select(Zone, Pod, Cluster, Host)
+        .outerjoin(Pod, Pod.zone_id == Zone.id)
+        .outerjoin(Cluster, Cluster.pod_id == Pod.id)
+        .outerjoin(Host, Host.cluster_id == Cluster.id)
         .order_by(Zone.name, Pod.name, Cluster.name, Host.name)
     )
     if zone_id is not None:
@@ -103,16 +118,25 @@ def capacity_report(
     levels: dict[tuple[str, str], Level] = {}
 
     def level(kind: str, key: str, name: str, path: str) -> Level:
-        return levels.setdefault((kind, key), Level(kind, name, path))
+        return levels.setdefault((kind, key), Level(kind, name, path, id=key))
 
     clusters: dict[str, list[Level]] = {}
-    for host, cluster, pod, zone in session.execute(query).tuples():
-        chain = [
-            level("zone", zone.id, zone.name, zone.name),
-            level("pod", pod.id, pod.name, f"{zone.name}/{pod.name}"),
-            level("cluster", cluster.id, cluster.name, f"{zone.name}/{pod.name}/{cluster.name}"),
-        ]
+    rows: list[tuple[Zone, Pod | None, Cluster | None, Host | None]] = [
+        (zone, pod, cluster, host) for zone, pod, cluster, host in session.execute(query)
+    ]
+    for zone, pod, cluster, host in rows:
+        chain = [level("zone", zone.id, zone.name, zone.name)]
+        if pod is None:
+            continue
+        chain.append(level("pod", pod.id, pod.name, f"{zone.name}/{pod.name}"))
+        if cluster is None:
+            continue
+        chain.append(
+            level("cluster", cluster.id, cluster.name, f"{zone.name}/{pod.name}/{cluster.name}")
+        )
         clusters[cluster.id] = chain
+        if host is None:
+            continue
         chain.append(level("host", host.id, host.name, f"{chain[2].path}/{host.name}"))
         cpu_limit, memory_limit = host_limits(host)
         used_vcpus, used_memory = running.get(host.id, (0, 0))
@@ -159,4 +183,4 @@ def capacity_report(
     return sorted(report, key=lambda item: (item.path.split("/")[0], order[item.level], item.path))
 
 
-__all__ = ["FIGURES", "RESOURCES", "Level", "capacity_report"]
+__all__ = ["FIGURES", "RESOURCES", "Level", "capacity_levels", "capacity_report"]

@@ -40,6 +40,11 @@ class ComputeRequest:
         host (for ``user_dispersing``; called only if that allocator runs).
     :param account_id: the owner's account, and
     :param domain_id: its domain: dedicated infrastructure serves only them.
+    :param group_policy: the policy of the placement group the guest joins
+        (``affinity`` or ``anti-affinity``), and
+    :param group_hosts: the hosts its live members are on
+        (:mod:`engine.compute.groups`); ``None``: in no group.
+    :param group_name: that group's name, for the words of a refusal.
     """
 
     zone_id: str
@@ -56,10 +61,23 @@ class ComputeRequest:
     account_guests: Callable[[], Mapping[str, int]] = field(default=dict, compare=False)
     account_id: str | None = None
     domain_id: str | None = None
+    group_policy: str | None = None
+    group_hosts: frozenset[str] = frozenset()
+    group_name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.vcpus < 1 or self.memory_mib < 1:
-            raise InvalidInput("a guest needs at least one vCPU and 1 MiB of memory")
+        if self.vcpus < 1:
+            raise InvalidInput(
+                "a guest needs at least one vCPU", field="vcpus", reason="range", minimum=1, unit=""
+            )
+        if self.memory_mib < 1:
+            raise InvalidInput(
+                "a guest needs at least 1 MiB of memory",
+                field="memory_mib",
+                reason="range",
+                minimum=1,
+                unit="MiB",
+            )
 
 
 HostFilter = Callable[[Host, ComputeRequest], bool]
@@ -85,6 +103,19 @@ def ha_reservation(host: Host, request: ComputeRequest) -> bool:
     return request.for_ha or not host.ha_reserved
 
 
+def honours_group(host: Host, request: ComputeRequest) -> bool:
+    """Keep the hosts the guest's placement group allows.
+
+    Affinity: a host its members are on (any host while none is placed);
+    anti-affinity: a host none of them is on.
+    """
+    if request.group_policy == "affinity":
+        return not request.group_hosts or host.id in request.group_hosts
+    if request.group_policy == "anti-affinity":
+        return host.id not in request.group_hosts
+    return True
+
+
 def fits(host: Host, request: ComputeRequest) -> bool:
     """Keep hosts with room for the request (re-checked atomically at claim time)."""
     cpu_limit, memory_limit = host_limits(host)
@@ -100,12 +131,22 @@ REFUSALS: dict[HostFilter, str] = {
     has_tags: "it lacks a host tag the offering requires",
     ha_reservation: "it is reserved for guests that HA restarts",
     reaches_volumes: "it does not reach the storage pools of the guest's volumes",
+    honours_group: "the guest's placement group rules it out",
     fits: "it has no room for the guest",
 }
 
 
-def refusal_of(host_filter: HostFilter) -> str:
-    """What a refusal by ``host_filter`` means, in words (its name if it is not Concord's)."""
+def refusal_of(host_filter: HostFilter, request: ComputeRequest | None = None) -> str:
+    """What a refusal by ``host_filter`` means, in words (its name if it is not Concord's).
+
+    :param request: the request refused: the group filter then names the
+        group and says which of its rules refused the host.
+    """
+    if host_filter is honours_group and request is not None and request.group_policy:
+        group = f" {request.group_name!r}" if request.group_name else ""
+        if request.group_policy == "anti-affinity":
+            return f"a guest of its anti-affinity group{group} is on it already"
+        return f"the guests of its affinity group{group} are on another host"
     return REFUSALS.get(host_filter, f"filter {getattr(host_filter, '__name__', host_filter)}")
 
 
@@ -124,6 +165,7 @@ DEFAULT_FILTERS: tuple[HostFilter, ...] = (
     has_tags,
     ha_reservation,
     reaches_volumes,
+    honours_group,
     fits,
 )
 
@@ -136,6 +178,7 @@ __all__ = [
     "fits",
     "ha_reservation",
     "has_tags",
+    "honours_group",
     "not_avoided",
     "placement_of",
     "reaches_volumes",

@@ -8,7 +8,8 @@ then each candidate in order is *claimed* with one conditional ``UPDATE``
 that adds the request to the host's allocated capacity only if it still
 fits. The first successful claim wins, so concurrent placements never
 over-commit a host, on SQLite or on MariaDB, without a lock table, whatever
-the allocator.
+the allocator. With the default filters and a built-in allocator, the
+filters and the ordering run in SQL (:mod:`engine.allocation.sql_placement`).
 
 Capacity is counted in vCPUs against ``cores x cpu_overprovisioning`` and in
 MiB against ``memory x memory_overprovisioning`` of the host's cluster.
@@ -17,8 +18,9 @@ MiB against ``memory x memory_overprovisioning`` of the host's cluster.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,10 +30,11 @@ from engine.allocation.allocators import (
     Allocator,
     load_allocator,
     names_of,
+    random_order,
     ranked,
 )
 from engine.allocation.policy import ZonePolicy
-from engine.allocation.pools import over_storage_threshold, rank_pools
+from engine.allocation.pool_placement import PoolPlacement
 from engine.allocation.requests import (
     DEFAULT_FILTERS,
     ComputeRequest,
@@ -40,8 +43,9 @@ from engine.allocation.requests import (
     refusal_of,
 )
 from engine.allocation.root_pools import root_pools
-from engine.errors import CapacityUnavailable, Conflict, InvalidInput
-from engine.inventory.capacity import host_limits, pool_limit
+from engine.allocation.sql import SQL_ORDERED
+from engine.allocation.sql_placement import SqlPlacement, root_pool_refusal
+from engine.errors import CapacityUnavailable, Conflict
 from engine.inventory.models import (
     AllocationState,
     Cluster,
@@ -55,28 +59,41 @@ from engine.inventory.models import (
 log = logging.getLogger(__name__)
 
 
-def _root_pool_refusal(pools: dict[str, StoragePool], host: Host, size: int) -> str | None:
-    pool = pools.get(host.id)
-    if pool is None:
-        return "it has no pool for root disks"
-    if pool.allocated_bytes + size > pool_limit(pool):
-        return "its root disk pool has no room for the image"
-    return None
+def _no_room(request: ComputeRequest) -> CapacityUnavailable:
+    wanted = f"{request.vcpus} vCPU and {request.memory_mib} MiB"
+    if request.root_disk_bytes:
+        wanted += f" with a root disk of {request.root_disk_bytes} bytes"
+    near = " next to its volumes" if request.on_hosts or request.in_clusters else ""
+    if request.group_policy == "anti-affinity":
+        near += " apart from the other guests of its anti-affinity group"
+    elif request.group_policy == "affinity" and request.group_hosts:
+        near += " beside the other guests of its affinity group"
+    return CapacityUnavailable(
+        f"no host in the zone can take {wanted}{near}",
+        vcpus=request.vcpus,
+        memory_mib=request.memory_mib,
+        # Facts the renderings word (engine.errors): where it had to go.
+        near_volumes=bool(request.on_hosts or request.in_clusters),
+        group_policy=request.group_policy or "",
+    )
 
 
 @dataclass
-class AllocationService:
+class AllocationService(PoolPlacement, SqlPlacement):
     """Place and release guests and volumes.
 
     :param session: the unit of work the placement commits with.
     :param filters: the host filters, applied in order.
     :param allocator: rank hosts with this allocator whatever the zone and
         offering say (tests, benchmarks); ``None``: theirs.
+    :param rng: where ``random`` draws its host (tests seed one); by default
+        the operating system's generator, as :func:`~engine.allocation.allocators.random_order`'s.
     """
 
     session: Session
     filters: tuple[HostFilter, ...] = DEFAULT_FILTERS
     allocator: Allocator | None = None
+    rng: random.Random = field(default_factory=random.SystemRandom)
 
     def candidate_hosts(self, zone_id: str) -> list[Host]:
         """Up, enabled hosts in enabled clusters and pods of an enabled zone."""
@@ -105,9 +122,22 @@ class AllocationService:
 
         :raises CapacityUnavailable: no host in the zone can take it.
         """
-        judged, policy = self._judge(request)
+        # One statement: the zone's allocator, thresholds and dedications (and
+        # its host count if random draws).
+        if self.allocator is not None:
+            draws: bool | None = self.allocator is random_order
+        else:
+            draws = request.allocator == "random" if request.allocator else None
+        policy = ZonePolicy.load(self.session, request, count_hosts=draws)
+        name, allocator = self._allocator(request, policy)
+        in_sql = SQL_ORDERED.get(allocator) if self.filters == DEFAULT_FILTERS else None
+        if in_sql is not None:
+            host = self._place_in_sql(request, in_sql, policy)
+            if host is not None:
+                return host
+            raise _no_room(request)
+        judged, policy = self._judge(request, policy)
         hosts = [host for host, refusal in judged if refusal is None]
-        name, allocator = self._allocator(request)
         order = ranked(allocator, hosts, placement_of(request))
         if policy.dedications:
             # Dedicated to the owner first, in the allocator's order (a stable sort).
@@ -132,15 +162,7 @@ class AllocationService:
                     name,
                 )
                 return host
-        wanted = f"{request.vcpus} vCPU and {request.memory_mib} MiB"
-        if request.root_disk_bytes:
-            wanted += f" with a root disk of {request.root_disk_bytes} bytes"
-        near = " next to its volumes" if request.on_hosts or request.in_clusters else ""
-        raise CapacityUnavailable(
-            f"no host in the zone can take {wanted}{near}",
-            vcpus=request.vcpus,
-            memory_mib=request.memory_mib,
-        )
+        raise _no_room(request)
 
     def explain(self, request: ComputeRequest) -> list[tuple[Host, str | None]]:
         """Every candidate host of the zone, with why the request may not go there.
@@ -151,11 +173,16 @@ class AllocationService:
         """
         return self._judge(request)[0]
 
-    def _judge(self, request: ComputeRequest) -> tuple[list[tuple[Host, str | None]], ZonePolicy]:
-        policy = ZonePolicy.load(self.session, request)
+    def _judge(
+        self, request: ComputeRequest, policy: ZonePolicy | None = None
+    ) -> tuple[list[tuple[Host, str | None]], ZonePolicy]:
+        if policy is None:
+            policy = ZonePolicy.load(self.session, request)
         judged: list[tuple[Host, str | None]] = []
         for host in self.candidate_hosts(request.zone_id):
-            refusal = next((refusal_of(f) for f in self.filters if not f(host, request)), None)
+            refusal = next(
+                (refusal_of(f, request) for f in self.filters if not f(host, request)), None
+            )
             judged.append((host, refusal or policy.refusal(host)))
         if request.root_disk_bytes:
             # The root disk is copied by the creation job, which claims the
@@ -163,18 +190,16 @@ class AllocationService:
             # not worth a job that would fail.
             pools = root_pools(self.session, [h for h, refusal in judged if refusal is None])
             judged = [
-                (h, refusal or _root_pool_refusal(pools, h, request.root_disk_bytes))
+                (h, refusal or root_pool_refusal(pools, h, request.root_disk_bytes))
                 for h, refusal in judged
             ]
         return judged, policy
 
-    def _allocator(self, request: ComputeRequest) -> tuple[str, Allocator]:
+    def _allocator(self, request: ComputeRequest, policy: ZonePolicy) -> tuple[str, Allocator]:
         if self.allocator is not None:
             return getattr(self.allocator, "__name__", "given"), self.allocator
-        name = request.allocator or self.session.scalar(
-            sa.select(Zone.allocator).where(Zone.id == request.zone_id)
-        )
-        name = name or DEFAULT_ALLOCATOR
+        # The zone's allocator came with its policy: no statement of its own.
+        name = request.allocator or policy.zone_allocator or DEFAULT_ALLOCATOR
         return name, load_allocator(name)
 
     def volume_reach(self, pool_ids: Iterable[str | None]) -> tuple[frozenset[str], frozenset[str]]:
@@ -201,144 +226,9 @@ class AllocationService:
             # Tenants never learn where their resources are: no host or pool named.
             raise Conflict(
                 "the volumes are in storage pools that no single host reaches; "
-                "they cannot all be attached to one compute"
+                "they cannot all be attached to one compute",
+                subject="volume",
+                reason="apart",
+                other="compute",
             )
         return frozenset(on_hosts), frozenset(in_clusters)
-
-    def claim_host(self, host: Host, vcpus: int, memory_mib: int) -> bool:
-        """Atomically add a guest's size to a host's allocation if it still fits."""
-        cpu_limit, memory_limit = host_limits(host)
-        result = self.session.execute(
-            sa.update(Host)
-            .where(
-                Host.id == host.id,
-                # The limits were computed from these sizes; if a refresh
-                # changed them meanwhile the claim fails and the next host is
-                # tried, rather than trusting a stale limit.
-                Host.cpu_cores == host.cpu_cores,
-                Host.memory_mib == host.memory_mib,
-                Host.allocated_vcpus + vcpus <= cpu_limit,
-                Host.allocated_memory_mib + memory_mib <= memory_limit,
-            )
-            .values(
-                allocated_vcpus=Host.allocated_vcpus + vcpus,
-                allocated_memory_mib=Host.allocated_memory_mib + memory_mib,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            self.session.refresh(host)
-            return True
-        return False
-
-    def release_host(self, host_id: str, vcpus: int, memory_mib: int) -> None:
-        """Give a guest's capacity back to its host (never below zero)."""
-        self.session.execute(
-            sa.update(Host)
-            .where(Host.id == host_id)
-            .values(
-                allocated_vcpus=sa.case(
-                    (Host.allocated_vcpus > vcpus, Host.allocated_vcpus - vcpus), else_=0
-                ),
-                allocated_memory_mib=sa.case(
-                    (
-                        Host.allocated_memory_mib > memory_mib,
-                        Host.allocated_memory_mib - memory_mib,
-                    ),
-                    else_=0,
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        )
-
-    def place_volume(
-        self,
-        zone_id: str,
-        size_bytes: int,
-        host_id: str | None = None,
-        tags: frozenset[str] = frozenset(),
-    ) -> StoragePool:
-        """Choose a primary storage pool for a volume and reserve the space.
-
-        :param host_id: the host of the guest it will be attached to: its
-            local pools and its cluster's shared pools qualify; without it,
-            any enabled pool of the zone, shared pools first (a guest on any
-            host of their cluster can use the volume).
-        :raises CapacityUnavailable: no pool has room.
-        """
-        if size_bytes < 1:
-            raise InvalidInput("a volume needs a positive size")
-        query = (
-            sa.select(StoragePool)
-            .join(Cluster, StoragePool.cluster_id == Cluster.id)
-            .join(Pod, Cluster.pod_id == Pod.id)
-            .join(Zone, Pod.zone_id == Zone.id)
-            .where(
-                Zone.id == zone_id,
-                # Disabled like for guests: no new volume in a disabled zone or pod.
-                Zone.allocation_state == AllocationState.ENABLED,
-                Pod.allocation_state == AllocationState.ENABLED,
-                StoragePool.allocation_state == AllocationState.ENABLED,
-                Cluster.allocation_state == AllocationState.ENABLED,
-            )
-            .order_by(StoragePool.created, StoragePool.id)
-        )
-        if host_id is not None:
-            host = self.session.get(Host, host_id)
-            if host is None:
-                raise InvalidInput(f"no host {host_id!r}")
-            query = query.where(
-                StoragePool.cluster_id == host.cluster_id,
-                sa.or_(StoragePool.host_id == host_id, StoragePool.host_id.is_(None)),
-            )
-        else:
-            # Without a host: shared pools first, then pools of hosts that are up.
-            query = query.outerjoin(Host, StoragePool.host_id == Host.id).where(
-                sa.or_(StoragePool.host_id.is_(None), Host.state == HostState.UP)
-            )
-        pools = [
-            pool
-            for pool in self.session.scalars(query)
-            if tags <= frozenset(pool.tags.split()) and not over_storage_threshold(pool)
-        ]
-        allocator = self.session.scalar(sa.select(Zone.allocator).where(Zone.id == zone_id))
-        for pool in rank_pools(pools, allocator or DEFAULT_ALLOCATOR, shared_first=host_id is None):
-            if self.claim_pool(pool, size_bytes):
-                return pool
-        raise CapacityUnavailable(
-            f"no storage pool in the zone has {size_bytes} bytes free", size_bytes=size_bytes
-        )
-
-    def claim_pool(self, pool: StoragePool, size_bytes: int) -> bool:
-        """Atomically add ``size_bytes`` to a pool's allocation if it still fits."""
-        result = self.session.execute(
-            sa.update(StoragePool)
-            .where(
-                StoragePool.id == pool.id,
-                StoragePool.capacity_bytes == pool.capacity_bytes,
-                StoragePool.allocated_bytes + size_bytes <= pool_limit(pool),
-            )
-            .values(allocated_bytes=StoragePool.allocated_bytes + size_bytes)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            self.session.refresh(pool)
-            return True
-        return False
-
-    def release_pool(self, pool_id: str, size_bytes: int) -> None:
-        """Give a volume's space back to its pool (never below zero)."""
-        self.session.execute(
-            sa.update(StoragePool)
-            .where(StoragePool.id == pool_id)
-            .values(
-                allocated_bytes=sa.case(
-                    (
-                        StoragePool.allocated_bytes > size_bytes,
-                        StoragePool.allocated_bytes - size_bytes,
-                    ),
-                    else_=0,
-                )
-            )
-            .execution_options(synchronize_session=False)
-        )

@@ -7,8 +7,9 @@ every creating service makes of a zone, an offering and an image.
 
 Entry points:
     :class:`~engine.catalog.service.CatalogService`,
-    :mod:`~engine.catalog.lookups`; the tables in :mod:`~engine.catalog.models`.
+    :mod:`~engine.catalog.lookups`, :func:`~engine.catalog.image_events.emit_image`;
+    the tables in :mod:`~engine.catalog.models`.
 
-Uses: tenancy (owners, the ``templates`` limit), resources, inventory (zones,
-host tags).
+Uses: tenancy (owners, the ``templates`` limit), events (``image.*``, read by
+usage accounting), resources, inventory (zones, host tags).
 """

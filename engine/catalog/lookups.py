@@ -35,7 +35,7 @@ def find_zone(session: Session, scope: Scope, zone_id: str | None) -> Zone:
         return zone
     zone = session.get(Zone, zone_id)
     if zone is None or not sees_zone(scope, zone):
-        raise NotFound(f"no zone {zone_id!r}", id=zone_id)
+        raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
     return zone
 
 
@@ -48,13 +48,23 @@ def find_image(session: Session, scope: Scope, image_id: str, zone: Zone, memory
     """An available image ``scope`` may boot in ``zone`` with ``memory_mib``."""
     image = CatalogService(session).get_entry(scope, Image, image_id)
     if image.state != State.AVAILABLE:
-        raise InvalidInput(f"image {image.name!r} is {image.state}, not available")
+        raise InvalidInput(
+            f"image {image.name!r} is {image.state}, not available",
+            field="image_id",
+            reason="unavailable",
+        )
     if image.zone_id is not None and image.zone_id != zone.id:
-        raise InvalidInput(f"image {image.name!r} is not available in zone {zone.name!r}")
+        raise InvalidInput(
+            f"image {image.name!r} is not available in zone {zone.name!r}",
+            field="image_id",
+            reason="unavailable",
+        )
     if memory_mib < image.min_memory_mib:
         raise InvalidInput(
             f"image {image.name!r} needs at least {image.min_memory_mib} MiB of memory",
             field="memory_mib",
+            reason="range",
+            unit="MiB",
             minimum=image.min_memory_mib,
         )
     return image

@@ -26,15 +26,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.catalog import _values as values
+from engine.catalog._access import SUBJECTS, closeness, same, visible
+from engine.catalog.image_events import emit_image
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.drivers.specs import DISK_FORMATS
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.inventory.hosts import host_tags as tags_text
 from engine.inventory.models import Zone
+from engine.lifecycle import Kind
 from engine.naming import check_name
 from engine.resources.checks import check_whole_gib
 from engine.resources.references import count_users
-from engine.scope import Owner, Role, Scope
+from engine.scope import Owner, Scope
 from engine.tenancy.models import Account, Domain, ResourceType
 from engine.tenancy.quotas import QuotaService
 
@@ -46,10 +49,6 @@ KIND_NAMES: Mapping[type[Any], str] = {
     NetworkOffering: "network offering",
 }
 ISOLATIONS = frozenset({"vlan", "vxlan"})
-
-
-def _same(column: Any, value: str | None) -> sa.ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
 
 
 class CatalogService:
@@ -84,6 +83,7 @@ class CatalogService:
         zone_id: str | None = None,
         location: str | None = None,
         properties: Mapping[str, str] | None = None,
+        record: bool = True,
     ) -> Image:
         """Register an OS image.
 
@@ -96,11 +96,17 @@ class CatalogService:
             absolute path of a volume of a storage pool of the hosts);
             administrators only, since every guest of it boots a copy made on
             its host. ``None`` means a firmware-only guest.
+        :param record: record ``image.created`` now (a capture records it
+            when the image is filled, with its size).
         :raises PermissionDenied: a user asked for a public image or a location.
         :raises QuotaExceeded: the owner's ``templates`` limit is reached.
         """
         if disk_format not in DISK_FORMATS:
-            raise InvalidInput(f"disk_format is one of {sorted(DISK_FORMATS)}", field="disk_format")
+            raise InvalidInput(
+                f"disk_format is one of {sorted(DISK_FORMATS)}",
+                field="disk_format",
+                reason="unknown",
+            )
         fields: dict[str, Any] = {
             "os_type": values.word("os_type", os_type),
             "arch": values.word("arch", arch),
@@ -111,14 +117,20 @@ class CatalogService:
             "location": values.text("location", location),
         }
         if location is not None and not scope.is_admin:
-            raise PermissionDenied("only administrators set where an image's bytes are")
+            raise PermissionDenied(
+                "only administrators set where an image's bytes are", subject=Kind.IMAGE.value
+            )
         if zone_id is not None:
             if self.session.get(Zone, zone_id) is None:
-                raise NotFound(f"no zone {zone_id!r}")
+                raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
             fields["zone_id"] = zone_id
         if public:
             if account_id is not None:
-                raise InvalidInput("a public image belongs to no account")
+                raise InvalidInput(
+                    "a public image belongs to no account",
+                    field="account_id",
+                    reason="conflicting",
+                )
             owner = Owner(None, None, self._public_domain(scope, domain_id))
         else:
             owner = self._private_owner(scope, account_id)
@@ -127,6 +139,8 @@ class CatalogService:
             image = self._add(Image, scope, name, owner, description, properties, fields)
             if owner.account_id is not None:
                 QuotaService(self.session).charge(owner, {ResourceType.TEMPLATES: 1})
+            if record:
+                emit_image(self.session, image, "image.created", scope=scope)
         return image
 
     def create_compute_offering(
@@ -200,11 +214,15 @@ class CatalogService:
         :param default_cidr: the range networks get unless they name one.
         """
         if isolation not in ISOLATIONS:
-            raise InvalidInput(f"isolation is one of {sorted(ISOLATIONS)}", field="isolation")
+            raise InvalidInput(
+                f"isolation is one of {sorted(ISOLATIONS)}", field="isolation", reason="unknown"
+            )
         try:
             cidr = str(ipaddress.ip_network(default_cidr, strict=True))
         except (ValueError, TypeError):
-            raise InvalidInput(f"invalid CIDR {default_cidr!r}", field="default_cidr") from None
+            raise InvalidInput(
+                f"invalid CIDR {default_cidr!r}", field="default_cidr", reason="cidr"
+            ) from None
         fields = {"isolation": isolation, "dhcp": bool(dhcp), "default_cidr": cidr}
         owner = Owner(None, None, self._public_domain(scope, domain_id))
         return self._add(NetworkOffering, scope, name, owner, description, properties, fields)
@@ -213,7 +231,7 @@ class CatalogService:
 
     def list_entries(self, scope: Scope, model: type[Entry]) -> list[Entry]:
         """The entries of one kind the caller sees, by name."""
-        query = sa.select(model).where(self._visible(scope, model))
+        query = sa.select(model).where(visible(scope, model))
         return list(self.session.scalars(query.order_by(model.name, model.created, model.id)))
 
     def get_entry(self, scope: Scope, model: type[Entry], entry_id: str) -> Entry:
@@ -222,10 +240,12 @@ class CatalogService:
         :raises NotFound: no such entry, or not visible to the caller.
         """
         entry = self.session.scalar(
-            sa.select(model).where(model.id == entry_id, self._visible(scope, model))
+            sa.select(model).where(model.id == entry_id, visible(scope, model))
         )
         if entry is None:
-            raise NotFound(f"no {KIND_NAMES[model]} {entry_id!r}")
+            raise NotFound(
+                f"no {KIND_NAMES[model]} {entry_id!r}", subject=SUBJECTS[model], id=entry_id
+            )
         return entry
 
     def find_entry(self, scope: Scope, model: type[Entry], name: str) -> Entry:
@@ -238,15 +258,18 @@ class CatalogService:
         :raises Conflict: several equally close entries have that name (use the id).
         """
         entries = self.session.scalars(
-            sa.select(model).where(model.name == name, self._visible(scope, model))
+            sa.select(model).where(model.name == name, visible(scope, model))
         ).all()
         if not entries:
-            raise NotFound(f"no {KIND_NAMES[model]} {name!r}")
-        ranked = sorted(entries, key=lambda e: self._closeness(scope, e))
-        if len(ranked) > 1 and self._closeness(scope, ranked[0]) == self._closeness(
-            scope, ranked[1]
-        ):
-            raise Conflict(f"several {KIND_NAMES[model]}s are called {name!r}: use the id")
+            raise NotFound(f"no {KIND_NAMES[model]} {name!r}", subject=SUBJECTS[model], name=name)
+        ranked = sorted(entries, key=lambda e: closeness(scope, e))
+        if len(ranked) > 1 and closeness(scope, ranked[0]) == closeness(scope, ranked[1]):
+            raise Conflict(
+                f"several {KIND_NAMES[model]}s are called {name!r}: use the id",
+                subject=SUBJECTS[model],
+                name=name,
+                reason="ambiguous",
+            )
         return ranked[0]
 
     # -- changes -------------------------------------------------------------------
@@ -289,10 +312,19 @@ class CatalogService:
         # Guests, volumes and networks declare what they use (their models
         # call refers_to): the catalog refuses without knowing them.
         for what, users in count_users(self.session, model.__tablename__, [entry.id]):
-            raise Conflict(f"{KIND_NAMES[model]} {entry.name!r} is used by {users} {what}(s)")
+            raise Conflict(
+                f"{KIND_NAMES[model]} {entry.name!r} is used by {users} {what}(s)",
+                subject=SUBJECTS[model],
+                name=entry.name,
+                reason="in_use",
+                other=what,
+            )
         if entry.account_id is not None:
             owner = Owner(entry.account_id, entry.project_id, entry.domain_id)
             QuotaService(self.session).release(owner, {ResourceType.TEMPLATES: 1})
+        if isinstance(entry, Image):
+            # Usage accounting stops metering the image's storage here.
+            emit_image(self.session, entry, "image.deleted", scope=scope, state="deleted")
         self.session.delete(entry)
         self.session.flush()
 
@@ -329,13 +361,15 @@ class CatalogService:
         # because the owner columns are nullable and NULLs never collide.
         query = sa.select(model.id).where(
             model.name == name,
-            _same(model.account_id, owner.account_id),
-            _same(model.project_id, owner.project_id),
+            same(model.account_id, owner.account_id),
+            same(model.project_id, owner.project_id),
         )
         if owner.account_id is None:
-            query = query.where(_same(model.domain_id, owner.domain_id))
+            query = query.where(same(model.domain_id, owner.domain_id))
         if self.session.scalar(query.limit(1)):
-            raise AlreadyExists(f"{KIND_NAMES[model]} {name!r} already exists")
+            raise AlreadyExists(
+                f"{KIND_NAMES[model]} {name!r} already exists", subject=SUBJECTS[model], name=name
+            )
 
     def _public_domain(self, scope: Scope, domain_id: str | None) -> str | None:
         """The domain a new public entry is restricted to (None: the whole cloud)."""
@@ -347,36 +381,22 @@ class CatalogService:
             domain_id = scope.domain_id  # a domain administrator's entries stay in its subtree
         domain = self.session.get(Domain, domain_id)
         if domain is None or not scope.administers_domain(domain.path):
-            raise NotFound(f"no domain {domain_id!r}")
+            raise NotFound(f"no domain {domain_id!r}", subject="domain", id=domain_id)
         return domain.id
 
     def _private_owner(self, scope: Scope, account_id: str | None) -> Owner:
         if account_id is None or account_id == scope.account_id:
             if scope.account_id is None:
-                raise InvalidInput("name the account that owns a private image, or make it public")
+                raise InvalidInput(
+                    "name the account that owns a private image, or make it public",
+                    field="account_id",
+                    reason="required",
+                )
             return Owner.for_scope(scope)
         account = self.session.get(Account, account_id)
         if account is None or not scope.administers_domain(account.domain.path):
-            raise NotFound(f"no account {account_id!r}")
+            raise NotFound(f"no account {account_id!r}", subject="account", id=account_id)
         return Owner(account.id, None, account.domain_id)
-
-    @staticmethod
-    def _visible(scope: Scope, model: type[Entry]) -> sa.ColumnElement[bool]:
-        if scope.is_root_admin:
-            return sa.true()
-        # Restricted to the caller's domain or one above it: visible here.
-        ancestors = [i for i in scope.domain_path.strip("/").split("/") if i]
-        restriction = sa.or_(model.domain_id.is_(None), model.domain_id.in_(ancestors))
-        if scope.role is Role.DOMAIN_ADMIN:
-            # ... and administrators see what they restricted to their subdomains.
-            subtree = sa.select(Domain.id).where(Domain.path.startswith(scope.domain_path))
-            restriction = sa.or_(restriction, model.domain_id.in_(subtree))
-        public = sa.and_(model.account_id.is_(None), restriction)
-        private = sa.and_(
-            model.account_id.is_not(None),
-            scope.owner_filter(model.account_id, model.project_id, model.domain_id),
-        )
-        return sa.or_(public, private)
 
     def _require_manage(self, scope: Scope, entry: Any) -> None:
         domain = self.session.get(Domain, entry.domain_id) if entry.domain_id else None
@@ -389,22 +409,10 @@ class CatalogService:
         else:
             allowed = scope.administers_domain(domain.path)
         if not allowed:
-            raise PermissionDenied(f"only its owner or administrators manage this {entry.name!r}")
-
-    @staticmethod
-    def _closeness(scope: Scope, entry: Any) -> tuple[int, int]:
-        if entry.account_id is not None:
-            if scope.project_id is not None and entry.project_id == scope.project_id:
-                return (0, 0)
-            if entry.account_id == scope.account_id and entry.project_id is None:
-                return (1, 0)
-            return (4, 0)
-        if entry.domain_id is None:
-            return (3, 0)
-        position = scope.domain_path.find(f"/{entry.domain_id}/")
-        # Restricted to one of the caller's domains: the deeper, the closer. An
-        # administrator's view of a subdomain's entries is as remote as others' own.
-        return (2, -position) if position >= 0 else (4, 0)
+            raise PermissionDenied(
+                f"only its owner or administrators manage this {entry.name!r}",
+                subject=SUBJECTS[type(entry)],
+            )
 
 
 __all__ = ["ISOLATIONS", "KIND_NAMES", "CatalogService", "Entry"]

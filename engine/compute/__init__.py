@@ -12,9 +12,13 @@ Entry points:
     :class:`~engine.compute.attachments.AttachmentService`,
     :class:`~engine.compute.interfaces.InterfaceService`,
     :class:`~engine.compute.keys.KeyService`,
+    :class:`~engine.compute.groups.PlacementGroupService` (affinity and
+    anti-affinity groups),
     :func:`~engine.compute.handlers.register` (the compute and link jobs),
     :func:`~engine.compute.reconcile.reconcile`,
-    :class:`~engine.compute.monitor.EventMonitor`; the tables in
+    :class:`~engine.compute.monitor.EventMonitor`,
+    :class:`~engine.compute.maintenance.MaintenanceService` (draining hosts),
+    :mod:`~engine.compute.crash_restart` (restarting crashed guests); the tables in
     :mod:`~engine.compute.models`.
 
 Uses: tenancy, events, jobs, resources, inventory, catalog, allocation,

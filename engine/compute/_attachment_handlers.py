@@ -50,7 +50,11 @@ def _link_parts(
     compute = ctx.session.get(Compute, attachment.compute_id)
     volume = ctx.session.get(Volume, attachment.volume_id)
     if compute is None or volume is None:
-        raise NotFound("the attachment's compute or volume no longer exists")
+        raise NotFound(
+            "the attachment's compute or volume no longer exists",
+            subject=Kind.STORAGE_ATTACHMENT.value,
+            reason="not_found",
+        )
     host = ctx.session.get(Host, compute.host_id) if compute.host_id else None
     if host is None or host.state is HostState.DOWN:
         return compute, volume, None
@@ -60,9 +64,16 @@ def _link_parts(
 def _load_attachment(ctx: JobContext, expected: State) -> StorageAttachment:
     attachment = ctx.session.get(StorageAttachment, ctx.job.target_id, populate_existing=True)
     if attachment is None:
-        raise NotFound("the job's attachment no longer exists")
+        raise NotFound(
+            "the job's attachment no longer exists", subject=Kind.STORAGE_ATTACHMENT.value
+        )
     if attachment.state != expected:
-        raise Conflict(f"the attachment is {attachment.state}, not {expected.value}")
+        raise Conflict(
+            f"the attachment is {attachment.state}, not {expected.value}",
+            kind=Kind.STORAGE_ATTACHMENT.value,
+            state=attachment.state,
+            expected=[expected.value],
+        )
     return attachment
 
 
@@ -76,21 +87,32 @@ class AttachHandler:
         attachment = _load_attachment(ctx, State.ATTACHING)
         compute, volume, driver = _link_parts(ctx, attachment)
         if compute.state in (State.DELETING, State.DELETED):
-            raise Conflict("the compute is being deleted")
+            raise Conflict(
+                "the compute is being deleted", subject=Kind.COMPUTE.value, reason="gone"
+            )
         if volume.path is None:
-            raise Conflict("the volume does not exist in its pool yet")
+            raise Conflict(
+                "the volume does not exist in its pool yet",
+                subject=Kind.VOLUME.value,
+                reason="not_ready",
+            )
         live = False
         # A guest missing from its host gets the disk when it is next defined
         # (definitions are built from the attachments).
-        if driver is not None and driver.guest_state(compute.id) is not PowerState.ABSENT:
-            disks = {d.device: d for d in driver.guest_disks(compute.id)}
+        if driver is not None and driver.guest_state(compute.guest_id) is not PowerState.ABSENT:
+            disks = {d.device: d for d in driver.guest_disks(compute.guest_id)}
             present = disks.get(attachment.device)
             if present is None:
                 disk = DiskSpec(volume.path, attachment.device, bus=bus_of(attachment.device))
-                driver.attach_volume(compute.id, disk)
+                driver.attach_volume(compute.guest_id, disk)
             elif present.path != volume.path:
-                raise Conflict(f"the guest uses device {attachment.device} for another disk")
-            live = driver.guest_state(compute.id) in (PowerState.RUNNING, PowerState.BLOCKED)
+                raise Conflict(
+                    f"the guest uses device {attachment.device} for another disk",
+                    subject="device",
+                    reason="taken",
+                    other=Kind.COMPUTE.value,
+                )
+            live = driver.guest_state(compute.guest_id) in (PowerState.RUNNING, PowerState.BLOCKED)
         new = lifecycle.complete_creation(Kind.STORAGE_ATTACHMENT, State.ATTACHING, started=True)
         change_state(ctx.session, attachment, State.ATTACHING, new)
         emit_attachment(
@@ -121,9 +143,9 @@ class DetachHandler:
         attachment = _load_attachment(ctx, State.DETACHING)
         compute, _volume, driver = _link_parts(ctx, attachment)
         lifecycle.complete(Kind.STORAGE_ATTACHMENT, State.DETACHING, Action.DELETE)
-        if driver is not None and driver.guest_state(compute.id) is not PowerState.ABSENT:
+        if driver is not None and driver.guest_state(compute.guest_id) is not PowerState.ABSENT:
             try:
-                released = driver.detach_volume(compute.id, attachment.device)
+                released = driver.detach_volume(compute.guest_id, attachment.device)
             except NotFound:
                 released = True  # not in the guest any more: the goal is met
             if not released:

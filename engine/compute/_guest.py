@@ -15,6 +15,7 @@ started again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,10 +27,13 @@ from engine.compute.models import Compute
 from engine.drivers.base import HypervisorDriver
 from engine.drivers.specs import BOOT_DEVICE, DiskSpec, GuestSpec, NicSpec, PowerState
 from engine.errors import DriverError
+from engine.events.alerts import AlertSubject, raise_alert
 from engine.lifecycle import State
 from engine.network.models import Network, NetworkInterface
 from engine.network.state import hypervisor_name
 from engine.storage.models import StorageAttachment, Volume
+
+log = logging.getLogger("engine.compute")
 
 #: Power states that satisfy each stable compute state.
 EXPECTED_POWER: dict[State, frozenset[PowerState]] = {
@@ -115,13 +119,14 @@ def guest_spec(
             driver.ensure_network(name, active=True)
             nics.append(NicSpec(mac, network_name=name))
     spec = GuestSpec(
-        guest_id=compute.id,
+        guest_id=compute.guest_id,
         vcpus=compute.vcpus,
         memory_mib=compute.memory_mib,
         disks=tuple(disks),
         nics=tuple(nics),
         user_data=compute.user_data,
         ssh_keys=(compute.ssh_public_key,) if compute.ssh_public_key else (),
+        owner=compute.id,
     )
     return spec, SpecNotes(len(interfaces) - len(nics), tuple(skipped))
 
@@ -134,6 +139,70 @@ def _bus_of(device: str) -> str:
 
 
 SpecFactory = Callable[[], GuestSpec]
+
+
+class GuestNameTaken(DriverError):
+    """The host already has a domain under the compute's guest name that the
+    engine did not define for this compute: it is never adopted nor replaced."""
+
+
+def claim_guest(driver: HypervisorDriver, compute: Compute) -> None:
+    """Make sure the compute's guest name on the host is free, or already its own.
+
+    A guest the engine defined for this compute (an earlier attempt of the same
+    creation) records the compute as its owner and is taken up again; any other
+    domain of that name, running or not, is left alone and the placement fails.
+    Guest names are server-side random UUIDs (``Compute.guest_id``), so this
+    happens only if someone with access to the host defined one.
+
+    :raises GuestNameTaken: the name is taken; an operator alert is logged.
+    """
+    owner = driver.guest_owner(compute.guest_id)
+    if owner is None or owner == compute.id:
+        return
+    log.error(
+        "host %s already has a domain concord-%s that Concord did not define for compute "
+        "%s (it records owner %r): the placement is refused and the domain left untouched; "
+        "an operator should find out who defined it",
+        driver.uri,
+        compute.guest_id,
+        compute.id,
+        owner,
+    )
+    raise GuestNameTaken(
+        "the host already has a guest under this compute's name that Concord did not "
+        "define; the placement was refused and an operator alerted"
+    )
+
+
+def alert_name_clash(
+    session: Session, host_id: str, driver: HypervisorDriver, compute: Compute
+) -> None:
+    """Raise the operator alert of a creation refused for a name clash, if that is what failed.
+
+    Called when a creation failed, in the failure's own transaction (the
+    creation's rolled back): the alert says which host has a foreign domain
+    under which name, and stays until an operator clears the host.
+    """
+    owner = driver.guest_owner(compute.guest_id)
+    if owner is None or owner == compute.id:
+        return
+    raise_alert(
+        session,
+        key=f"guest-name-clash:{host_id}:{compute.guest_id}",
+        source="compute",
+        subject=AlertSubject("host", host_id),
+        severity="critical",
+        message=(
+            f"host {driver.uri} has a domain concord-{compute.guest_id} that Concord did not "
+            f"define (owner {owner!r}); compute {compute.id} was refused and the domain left alone"
+        ),
+    )
+
+
+def guest_is_own(driver: HypervisorDriver, compute: Compute) -> bool:
+    """Whether the host has this compute's guest, defined by the engine for it."""
+    return driver.guest_owner(compute.guest_id) == compute.id
 
 
 def bring_up(driver: HypervisorDriver, guest_id: str, spec: SpecFactory) -> None:
@@ -203,10 +272,14 @@ def check_power(driver: HypervisorDriver, guest_id: str, state: State) -> PowerS
 
 __all__ = [
     "EXPECTED_POWER",
+    "GuestNameTaken",
     "SpecNotes",
+    "alert_name_clash",
     "bring_down",
     "bring_up",
     "check_power",
+    "claim_guest",
+    "guest_is_own",
     "guest_spec",
     "supports_networks",
 ]

@@ -47,7 +47,7 @@ def load_compute(ctx: JobContext) -> Compute:
     """
     compute = ctx.session.get(Compute, ctx.job.target_id, populate_existing=True)
     if compute is None:
-        raise NotFound("the job's compute no longer exists")
+        raise NotFound("the job's compute no longer exists", subject=Kind.COMPUTE.value)
     return compute
 
 
@@ -58,7 +58,9 @@ def placed_host(session: Session, compute: Compute) -> Host:
     """
     host = session.get(Host, compute.host_id) if compute.host_id else None
     if host is None:
-        raise Conflict("the compute is not placed on any host")
+        raise Conflict(
+            "the compute is not placed on any host", subject=Kind.COMPUTE.value, reason="not_placed"
+        )
     return host
 
 

@@ -37,9 +37,17 @@ from engine.resources.state import change_state
 def _load_nic(ctx: JobContext, expected: State) -> NetworkInterface:
     nic = ctx.session.get(NetworkInterface, ctx.job.target_id, populate_existing=True)
     if nic is None:
-        raise NotFound("the job's network interface no longer exists")
+        raise NotFound(
+            "the job's network interface no longer exists",
+            subject=Kind.NETWORK_INTERFACE.value,
+        )
     if nic.state != expected:
-        raise Conflict(f"the interface is {nic.state}, not {expected.value}")
+        raise Conflict(
+            f"the interface is {nic.state}, not {expected.value}",
+            kind=Kind.NETWORK_INTERFACE.value,
+            state=nic.state,
+            expected=[expected.value],
+        )
     return nic
 
 
@@ -61,19 +69,25 @@ class AttachInterfaceHandler:
         compute = ctx.session.get(Compute, nic.compute_id)
         network = ctx.session.get(Network, nic.network_id)
         if compute is None or network is None:
-            raise NotFound("the interface's compute or network no longer exists")
+            raise NotFound(
+                "the interface's compute or network no longer exists",
+                subject=Kind.NETWORK_INTERFACE.value,
+                reason="not_found",
+            )
         if compute.state in (State.DELETING, State.DELETED):
-            raise Conflict("the compute is being deleted")
+            raise Conflict(
+                "the compute is being deleted", subject=Kind.COMPUTE.value, reason="gone"
+            )
         driver = _guest_driver(ctx, compute)
         name = hypervisor_name(network.id)
         if driver is not None:
             # As guest_spec has it: only an up network has an active libvirt network.
             driver.ensure_network(name, active=network.state == State.RUNNING)
             # A guest missing from its host gets the NIC when it is next defined.
-            if driver.guest_state(compute.id) is not PowerState.ABSENT and nic.mac not in {
-                n.mac for n in driver.guest_nics(compute.id)
+            if driver.guest_state(compute.guest_id) is not PowerState.ABSENT and nic.mac not in {
+                n.mac for n in driver.guest_nics(compute.guest_id)
             }:
-                driver.attach_nic(compute.id, NicSpec(nic.mac, network_name=name))
+                driver.attach_nic(compute.guest_id, NicSpec(nic.mac, network_name=name))
         new = lifecycle.complete_creation(Kind.NETWORK_INTERFACE, State.ATTACHING, started=True)
         change_state(ctx.session, nic, State.ATTACHING, new)
         emit_interface(
@@ -107,9 +121,9 @@ class DetachInterfaceHandler:
         if (
             driver is not None
             and compute is not None
-            and driver.guest_state(compute.id) is not PowerState.ABSENT
+            and driver.guest_state(compute.guest_id) is not PowerState.ABSENT
         ):
-            unplugged = driver.detach_nic(compute.id, nic.mac)
+            unplugged = driver.detach_nic(compute.guest_id, nic.mac)
         delete_link(ctx, nic, Kind.NETWORK_INTERFACE, emit_interface)
         return {"state": State.DELETED.value, "unplugged": unplugged}
 

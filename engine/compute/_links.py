@@ -43,7 +43,7 @@ def find_link(session: Session, scope: Scope, model: type[L], kind: Kind, link_i
     """
     link = find_visible(session, scope, model, link_id, include_deleted=True)
     if link is None:
-        raise NotFound(f"no {kind.label} {link_id!r}", id=link_id)
+        raise NotFound(f"no {kind.label} {link_id!r}", kind=kind.value, id=link_id)
     return link
 
 
@@ -80,7 +80,7 @@ def list_links(
 def check_pair(compute: Compute, target: Volume | Network, label: str) -> None:
     """Refuse a link between resources of different owners or zones.
 
-    :param label: what ``target`` is, for the messages (``"volume"``).
+    :param label: what ``target`` is, its Kind value (``"volume"``).
     :raises Conflict: they belong to different owners or are in different zones.
     """
     check_linkable(Owner.of(compute), compute.zone_id, target, label)
@@ -92,15 +92,25 @@ def check_linkable(owner: Owner, zone_id: str, target: Volume | Network, label: 
     :raises Conflict: another owner's, or in another zone.
     """
     if not same_owner(owner, Owner.of(target)):
-        raise Conflict(f"the {label} and the compute belong to different owners")
+        raise Conflict(
+            f"the {label} and the compute belong to different owners",
+            subject=label,
+            reason="owner",
+            other=Kind.COMPUTE.value,
+        )
     if target.zone_id != zone_id:
-        raise Conflict(f"the {label} is in another zone than the compute")
+        raise Conflict(
+            f"the {label} is in another zone than the compute",
+            subject=label,
+            reason="zone",
+            other=Kind.COMPUTE.value,
+        )
 
 
 def pin_pair(
     session: Session,
-    compute: tuple[Compute, Collection[State], str],
-    target: tuple[Volume | Network, Collection[State], str],
+    compute: tuple[Compute, Collection[State], tuple[str, Kind]],
+    target: tuple[Volume | Network, Collection[State], tuple[str, Kind]],
 ) -> None:
     """Pin a compute and the volume or network it is linked to in their states.
 
@@ -140,17 +150,17 @@ def request_detach(
     link: L,
     kind: Kind,
     emit: ResourceEmitter[L],
-    purpose: str,
+    purpose: tuple[str, Kind],
 ) -> Job:
     """Start detaching ``link``: queue ``<kind>.detach`` and record ``<kind>.detach.requested``.
 
-    :param purpose: what the compute is pinned for, for the message
-        ("detach a volume from the compute").
+    :param purpose: what the compute is pinned for, ``("detach", link kind)``
+        (:func:`~engine.resources.state.refuse`).
     :raises InvalidTransition: a job runs on the link, or its compute is not
         stopped, running or in error.
     """
     previous = State(link.state)
-    transitional = lifecycle.begin(kind, previous, Action.DELETE)
+    transitional = lifecycle.begin(kind, previous, Action.DELETE, link.id)
     change_state(session, link, previous, transitional)
     pin(session, Compute, link.compute_id, DETACH_COMPUTE_STATES, Kind.COMPUTE, purpose)
     job = JobService(session).submit(

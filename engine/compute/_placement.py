@@ -21,10 +21,14 @@ from engine.allocation.root_pools import expected_root_disk_bytes
 from engine.allocation.service import AllocationService
 from engine.catalog.models import ComputeOffering, Image
 from engine.compute._links import check_linkable
-from engine.compute.models import Compute
+from engine.compute.groups import claim_group, join
+from engine.compute.models import Compute, PlacementGroup
+from engine.errors import CapacityUnavailable
+from engine.inventory.models import Host
 from engine.lifecycle import State
 from engine.scope import Owner
-from engine.storage.models import Volume
+from engine.storage.models import StorageAttachment, Volume
+from engine.tenancy.models import ResourceType
 
 
 def account_guests(session: Session, account_id: str | None, placing: str) -> dict[str, int]:
@@ -52,8 +56,14 @@ def place_new_compute(
     offering: ComputeOffering | None,
     image: Image | None,
     volumes: Sequence[Volume],
+    group: PlacementGroup | None = None,
 ) -> None:
-    """Place ``compute`` on a host of its zone and claim the host's capacity.
+    """Place ``compute`` on a host of its zone, claim the host's capacity, and add it.
+
+    A new compute need not be in the session yet: it is added (and so
+    inserted with its host) once placed.
+
+    :param group: the placement group it joins, whose policy placement honours.
 
     :raises Conflict: one of ``volumes`` is another owner's or in another
         zone, or no single host reaches them all.
@@ -63,6 +73,7 @@ def place_new_compute(
     for volume in volumes:
         check_linkable(owner, compute.zone_id, volume, "volume")
     on_hosts, in_clusters = allocation.volume_reach(volume.pool_id for volume in volumes)
+    group_hosts = claim_group(session, group) if group is not None else frozenset()
     request = ComputeRequest(
         zone_id=compute.zone_id,
         vcpus=compute.vcpus,
@@ -76,10 +87,89 @@ def place_new_compute(
         account_guests=partial(account_guests, session, owner.account_id, compute.id),
         account_id=owner.account_id,
         domain_id=owner.domain_id,
+        group_policy=group.policy.value if group is not None else None,
+        group_hosts=group_hosts,
+        group_name=group.name if group is not None else None,
     )
     host = allocation.place_compute(request)
+    compute.host_id = compute.last_host_id = host.id
+    session.add(compute)  # a new compute is inserted here, placed (one INSERT)
+    session.flush()
+    if group is not None:
+        join(session, group, compute)
+
+
+def existing_request(
+    session: Session, compute: Compute, avoid: frozenset[str] = frozenset(), for_ha: bool = False
+) -> ComputeRequest:
+    """The placement request of an existing compute: its size, offering and volumes' reach.
+
+    For a compute placed again: a stopped one that lost its host (HA
+    released it from a failed host), or an HA guest restarted elsewhere
+    (``for_ha``: HA-reserved hosts may take it; ``avoid``: its failed host).
+
+    :raises Conflict: its volumes are in pools no single host reaches.
+    """
+    offering = session.get(ComputeOffering, compute.offering_id) if compute.offering_id else None
+    pools: list[str | None] = list(
+        session.scalars(
+            sa.select(Volume.pool_id)
+            .join(StorageAttachment, StorageAttachment.volume_id == Volume.id)
+            .where(StorageAttachment.compute_id == compute.id)
+        )
+    )
+    pools.append(compute.root_pool_id)
+    on_hosts, in_clusters = AllocationService(session).volume_reach(pools)
+    return ComputeRequest(
+        zone_id=compute.zone_id,
+        vcpus=compute.vcpus,
+        memory_mib=compute.memory_mib,
+        host_tags=frozenset(offering.host_tags.split()) if offering else frozenset(),
+        avoid=avoid,
+        for_ha=for_ha,
+        on_hosts=on_hosts,
+        in_clusters=in_clusters,
+        allocator=offering.allocator if offering else None,
+        account_id=compute.account_id,
+        domain_id=compute.domain_id,
+    )
+
+
+def place_unplaced(session: Session, compute: Compute) -> None:
+    """Place a stopped compute that has no host (its own was lost) before it starts.
+
+    :raises CapacityUnavailable: no host in its zone can take it.
+    :raises Conflict: its volumes are in pools no single host reaches.
+    """
+    host = AllocationService(session).place_compute(existing_request(session, compute))
     compute.host_id = compute.last_host_id = host.id
     session.flush()
 
 
-__all__ = ["place_new_compute"]
+def resize_on_host(session: Session, compute: Compute, grow: dict[ResourceType, int]) -> None:
+    """Move a resized compute's claim on its host by ``grow`` (its new size is set).
+
+    :raises CapacityUnavailable: its host has no room to grow.
+    """
+    if compute.host_id is None:
+        return
+    allocation = AllocationService(session)
+    host = session.get(Host, compute.host_id)
+    more_cpu = max(grow[ResourceType.CPU], 0)
+    more_memory = max(grow[ResourceType.MEMORY], 0)
+    if (more_cpu or more_memory) and (
+        host is None or not allocation.claim_host(host, more_cpu, more_memory)
+    ):
+        raise CapacityUnavailable(
+            "the compute's host has no room for the new size",
+            vcpus=compute.vcpus,
+            memory_mib=compute.memory_mib,
+        )
+    allocation.release_host(
+        compute.host_id,
+        max(-grow[ResourceType.CPU], 0),
+        max(-grow[ResourceType.MEMORY], 0),
+    )
+
+
+__all__ = ["existing_request", "place_new_compute", "place_unplaced", "resize_on_host"]

@@ -9,6 +9,8 @@ above); anything else, and a ``deleted`` compute unless asked for, is
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,7 +43,7 @@ class ComputeReads:
             self.session, scope, Compute, compute_id, include_deleted=include_deleted
         )
         if compute is None:
-            raise NotFound(f"no compute {compute_id!r}", id=compute_id)
+            raise NotFound(f"no compute {compute_id!r}", kind=Kind.COMPUTE.value, id=compute_id)
         return compute
 
     def list(
@@ -53,6 +55,8 @@ class ComputeReads:
         limit: int | None = None,
         offset: int = 0,
         include_deleted: bool = False,
+        where: sa.ColumnElement[bool] | None = None,
+        order_by: Sequence[sa.ColumnElement[Any]] = (),
     ) -> builtins.list[Compute]:
         """Computes visible to ``scope``, oldest first.
 
@@ -60,12 +64,17 @@ class ComputeReads:
         :param state: only computes in this state.
         :param limit: at most this many (all by default).
         :param offset: skip this many first.
+        :param where: a further condition on the ``computes`` columns (a
+            rendering's query language compiled to SQL).
+        :param order_by: sort keys that come before the oldest-first order.
         """
         if (limit is not None and limit < 0) or offset < 0:
             raise InvalidInput("limit and offset must not be negative")
         query = self._filtered(scope, name, state, include_deleted)
-        query = query.order_by(Compute.created, Compute.id).offset(offset).limit(limit)
-        return builtins.list(self.session.scalars(query))
+        if where is not None:
+            query = query.where(where)
+        query = query.order_by(*order_by, Compute.created, Compute.id)
+        return builtins.list(self.session.scalars(query.offset(offset).limit(limit)))
 
     def list_states(self, scope: Scope) -> builtins.list[sa.Row[tuple[str, str]]]:
         """``(id, state)`` of the computes :meth:`list` returns, without loading them."""
@@ -78,10 +87,14 @@ class ComputeReads:
         name: str | None = None,
         state: State | str | None = None,
         include_deleted: bool = False,
+        where: sa.ColumnElement[bool] | None = None,
     ) -> int:
         """How many computes :meth:`list` would return without ``limit``/``offset``."""
-        query = self._filtered(scope, name, state, include_deleted).subquery()
-        return int(self.session.scalar(sa.select(sa.func.count()).select_from(query)) or 0)
+        query = self._filtered(scope, name, state, include_deleted)
+        if where is not None:
+            query = query.where(where)
+        counted = query.with_only_columns(Compute.id).subquery()
+        return int(self.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0)
 
     def _visible(self, scope: Scope, include_deleted: bool) -> sa.Select[Compute]:
         query = sa.select(Compute).where(
@@ -99,7 +112,9 @@ class ComputeReads:
             query = query.where(Compute.name == name)
         if state is not None:
             if state not in lifecycle.states(Kind.COMPUTE):
-                raise InvalidInput(f"'{state}' is not a state of a compute", field="state")
+                raise InvalidInput(
+                    f"'{state}' is not a state of a compute", field="state", reason="unknown"
+                )
             query = query.where(Compute.state == str(state))
         return query
 

@@ -21,6 +21,8 @@ removes such orphans once their host answers (:func:`engine.compute.reconcile.re
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from engine.allocation.root_pools import GIB, host_pool
@@ -31,6 +33,9 @@ from engine.drivers.base import HypervisorDriver
 from engine.drivers.specs import PowerState, VolumeInfo
 from engine.errors import AlreadyExists, NotFound
 from engine.inventory.models import Host, StoragePool
+from engine.lifecycle import Kind
+
+log = logging.getLogger("engine.compute.root_disks")
 
 
 def find_volume(driver: HypervisorDriver, pool: str, name: str) -> VolumeInfo | None:
@@ -48,7 +53,10 @@ def image_path(driver: HypervisorDriver, location: str) -> str:
     pool, _, name = location.partition("/")
     volume = find_volume(driver, pool, name)
     if volume is None:
-        raise NotFound("the compute's image is not on its host", location=location)
+        # The location names the installation's pools and volumes: it goes to the
+        # operators' log, never into the error's details, which clients can read.
+        log.warning("image %s is not on the host (no such pool volume)", location)
+        raise NotFound("the compute's image is not on its host", subject=Kind.IMAGE.value)
     return volume.path
 
 
@@ -65,12 +73,12 @@ def provide_root_disk(
     if image is None or not image.location:
         return None
     pool = host_pool(session, host)
-    name = root_volume_name(compute.id)
+    name = root_volume_name(compute.guest_id)
     info = find_volume(driver, pool.pool_name, name)
     if (
         info is not None
         and compute.root_pool_id is None
-        and driver.guest_state(compute.id) is PowerState.ABSENT
+        and driver.guest_state(compute.guest_id) is PowerState.ABSENT
     ):
         # An earlier attempt made this copy and died before it defined the
         # guest (which follows a finished copy) and recorded anything. The
@@ -105,9 +113,13 @@ def root_disk_path(session: Session, compute: Compute, driver: HypervisorDriver)
     pool = session.get(StoragePool, compute.root_pool_id) if compute.root_pool_id else None
     if pool is None:
         return None
-    info = find_volume(driver, pool.pool_name, root_volume_name(compute.id))
+    info = find_volume(driver, pool.pool_name, root_volume_name(compute.guest_id))
     if info is None:
-        raise NotFound("the compute's root disk is gone from its host", compute_id=compute.id)
+        raise NotFound(
+            "the compute's root disk is gone from its host",
+            compute_id=compute.id,
+            subject=Kind.VOLUME.value,
+        )
     return info.path
 
 
@@ -125,7 +137,7 @@ def remove_root_disk(session: Session, compute: Compute, driver: HypervisorDrive
     """
     if driver is None:
         return False
-    name = root_volume_name(compute.id)
+    name = root_volume_name(compute.guest_id)
     deleted = False
     for pool in driver.list_pools():
         deleted = driver.delete_volume(pool.name, name) or deleted

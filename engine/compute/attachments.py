@@ -55,6 +55,9 @@ BOOT_DEVICE = "vda"
 #: Volume states from which a prepared attachment may be made: a volume
 #: created in the same request as its compute is still ``creating``.
 PREPARE_VOLUME_STATES = frozenset({State.AVAILABLE, State.CREATING})
+#: What a refused attachment was for (engine.resources.state.refuse).
+_ATTACH = ("attach", Kind.STORAGE_ATTACHMENT)
+_PREPARE = ("prepare", Kind.STORAGE_ATTACHMENT)
 
 
 def device_names() -> Iterator[str]:
@@ -137,11 +140,9 @@ class AttachmentService:
         compute = ComputeService(self.session).get(scope, compute_id)
         volume = self._volume(scope, volume_id)
         if State(compute.state) not in ATTACH_COMPUTE_STATES:
-            raise refuse(
-                Kind.COMPUTE, compute.state, "attach a volume to the compute", ATTACH_COMPUTE_STATES
-            )
+            raise refuse(Kind.COMPUTE, compute.state, _ATTACH, ATTACH_COMPUTE_STATES, compute.id)
         if volume.state != State.AVAILABLE:
-            raise refuse(Kind.VOLUME, volume.state, "attach the volume", {State.AVAILABLE})
+            raise refuse(Kind.VOLUME, volume.state, _ATTACH, {State.AVAILABLE}, volume.id)
         attachment = self._link(
             compute,
             volume,
@@ -166,6 +167,7 @@ class AttachmentService:
         *,
         mountpoint: str | None = None,
         name: str | None = None,
+        attachment_id: str | None = None,
     ) -> StorageAttachment:
         """Record an attachment of a compute being created, without a job.
 
@@ -176,6 +178,7 @@ class AttachmentService:
 
         :param mountpoint: as for :meth:`attach`.
         :param name: as for :meth:`attach`.
+        :param attachment_id: as for :meth:`attach` (an inline link's own id).
         :raises InvalidTransition: the compute is not ``creating``, or the
             volume neither ``available`` nor ``creating``.
         :raises Conflict: as for :meth:`attach`.
@@ -184,11 +187,18 @@ class AttachmentService:
         volume = self._volume(scope, volume.id)
         creating = {State.CREATING}
         if compute.state != State.CREATING:
-            raise refuse(Kind.COMPUTE, compute.state, "prepare an attachment", creating)
+            raise refuse(Kind.COMPUTE, compute.state, _PREPARE, creating, compute.id)
         if State(volume.state) not in PREPARE_VOLUME_STATES:
-            raise refuse(Kind.VOLUME, volume.state, "attach the volume", PREPARE_VOLUME_STATES)
+            raise refuse(Kind.VOLUME, volume.state, _PREPARE, PREPARE_VOLUME_STATES, volume.id)
         attachment = self._link(
-            compute, volume, device, mountpoint, creating, PREPARE_VOLUME_STATES, name=name
+            compute,
+            volume,
+            device,
+            mountpoint,
+            creating,
+            PREPARE_VOLUME_STATES,
+            name=name,
+            attachment_id=attachment_id,
         )
         emit_attachment(
             self.session,
@@ -214,7 +224,7 @@ class AttachmentService:
             attachment,
             Kind.STORAGE_ATTACHMENT,
             emit_attachment,
-            "detach a volume from the compute",
+            ("detach", Kind.STORAGE_ATTACHMENT),
         )
 
     # -- internals -------------------------------------------------------------
@@ -233,8 +243,9 @@ class AttachmentService:
     ) -> StorageAttachment:
         checks.check_text("mountpoint", mountpoint, 255)
         checks.check_text("name", name, 255)
-        if attachment_id is not None:
-            choose_id(self.session, StorageAttachment, attachment_id)
+        chosen_row_id, chosen_id = choose_id(
+            self.session, StorageAttachment, attachment_id, account_id=compute.account_id
+        )
         if device is not None:
             self._check_device(compute, device)
         check_pair(compute, volume, "volume")
@@ -243,14 +254,21 @@ class AttachmentService:
         # below must not be, on SQLite) and hold both rows in their states.
         pin_pair(
             self.session,
-            (compute, compute_states, "attach a volume to the compute"),
-            (volume, volume_states, "attach the volume"),
+            (compute, compute_states, _ATTACH),
+            (volume, volume_states, _ATTACH),
         )
         if self._attachment_of(volume.id) is not None:
-            raise Conflict("the volume is already attached to a compute", volume_id=volume.id)
+            raise Conflict(
+                "the volume is already attached to a compute",
+                volume_id=volume.id,
+                subject=Kind.VOLUME.value,
+                reason="attached",
+                other=Kind.COMPUTE.value,
+            )
         for _attempt in range(8):
             attachment = StorageAttachment(
-                id=attachment_id or new_id(),
+                id=chosen_row_id if chosen_id is not None else new_id(),
+                chosen_id=chosen_id,
                 name=name or volume.name,
                 state=lifecycle.initial(Kind.STORAGE_ATTACHMENT).value,
                 account_id=compute.account_id,
@@ -270,27 +288,46 @@ class AttachmentService:
                 # A concurrent request attached this volume or took the device.
                 if self._attachment_of(volume.id) is not None:
                     raise Conflict(
-                        "the volume is already attached to a compute", volume_id=volume.id
+                        "the volume is already attached to a compute",
+                        volume_id=volume.id,
+                        subject=Kind.VOLUME.value,
+                        reason="attached",
+                        other=Kind.COMPUTE.value,
                     ) from None
                 if device is not None:
                     raise AlreadyExists(
-                        f"the compute already has a disk {device}", field="device"
+                        f"the compute already has a disk {device}",
+                        field="device",
+                        subject=Kind.STORAGE_ATTACHMENT.value,
                     ) from None
-        raise Conflict("the compute is too busy to attach a volume now; retry")
+        raise Conflict(
+            "the compute is too busy to attach a volume now; retry",
+            subject=Kind.COMPUTE.value,
+            reason="busy",
+        )
 
     def _check_device(self, compute: Compute, device: str) -> None:
         if not isinstance(device, str) or not DEVICE_RE.match(device):
             raise InvalidInput(
                 "a device is vd, sd, hd or xvd followed by one or two letters (e.g. vdb)",
                 field="device",
+                reason="device",
             )
         if device == BOOT_DEVICE and compute.image_id is not None:
-            raise InvalidInput(f"{BOOT_DEVICE} is the compute's boot disk", field="device")
+            raise InvalidInput(
+                f"{BOOT_DEVICE} is the compute's boot disk",
+                field="device",
+                reason="reserved_device",
+            )
         taken = sa.select(StorageAttachment.id).where(
             StorageAttachment.compute_id == compute.id, StorageAttachment.device == device
         )
         if self.session.scalar(taken.limit(1)) is not None:
-            raise AlreadyExists(f"the compute already has a disk {device}", field="device")
+            raise AlreadyExists(
+                f"the compute already has a disk {device}",
+                field="device",
+                subject=Kind.STORAGE_ATTACHMENT.value,
+            )
 
     def _free_device(self, compute_id: str) -> str:
         used = set(
@@ -303,26 +340,43 @@ class AttachmentService:
         for name in device_names():
             if name not in used:
                 return name
-        raise Conflict("the compute has no free disk device name left")
+        raise Conflict(
+            "the compute has no free disk device name left",
+            subject=Kind.COMPUTE.value,
+            reason="full",
+            other=Kind.STORAGE_ATTACHMENT.value,
+        )
 
     def _check_reachable(self, compute: Compute, volume: Volume) -> None:
         host = self.session.get(Host, compute.host_id) if compute.host_id else None
         pool = self.session.get(StoragePool, volume.pool_id) if volume.pool_id else None
         if host is None:
-            raise Conflict("the compute is not placed on any host; a volume cannot reach it")
+            raise Conflict(
+                "the compute is not placed on any host; a volume cannot reach it",
+                subject=Kind.COMPUTE.value,
+                reason="not_placed",
+            )
         if pool is None:
-            raise Conflict("the volume is in no storage pool")
+            raise Conflict(
+                "the volume is in no storage pool", subject=Kind.VOLUME.value, reason="not_placed"
+            )
         # Tenants never learn where their resources run: the message names no
         # host and no pool, only what to do about it.
         if pool.host_id is not None and pool.host_id != host.id:
             raise Conflict(
                 "the volume is in a storage pool local to another host than the compute's; "
-                "it cannot be attached to this compute"
+                "it cannot be attached to this compute",
+                subject=Kind.VOLUME.value,
+                reason="unreachable",
+                other=Kind.COMPUTE.value,
             )
         if pool.host_id is None and pool.cluster_id != host.cluster_id:
             raise Conflict(
                 "the volume is in a shared storage pool of another cluster than the "
-                "compute's host; it cannot be attached to this compute"
+                "compute's host; it cannot be attached to this compute",
+                subject=Kind.VOLUME.value,
+                reason="unreachable",
+                other=Kind.COMPUTE.value,
             )
 
     def _attachment_of(self, volume_id: str) -> str | None:

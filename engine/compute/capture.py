@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import lifecycle
 from engine.allocation.root_pools import host_pool
+from engine.catalog.image_events import emit_image
 from engine.catalog.models import Image
 from engine.catalog.service import CatalogService
 from engine.compute._guest import check_power, guest_spec
@@ -34,11 +35,10 @@ from engine.compute.models import Compute
 from engine.compute.state import change_state, emit_compute
 from engine.drivers.specs import PowerState
 from engine.errors import NotFound
-from engine.events.service import DomainEvent, emit
 from engine.inventory.models import Host
 from engine.jobs.worker import JobContext
 from engine.lifecycle import Action, Kind, State
-from engine.scope import Owner, Scope
+from engine.scope import Scope
 
 
 class CaptureHandler(ComputeHandler):
@@ -62,10 +62,10 @@ class CaptureHandler(ComputeHandler):
         if info is None:
             # The database says which disks the guest has (attachments made
             # while it was stopped reach libvirt at its next definition).
-            if driver.guest_state(compute.id) is PowerState.SHUTOFF:
+            if driver.guest_state(compute.guest_id) is PowerState.SHUTOFF:
                 driver.define_guest(guest_spec(ctx.session, compute, driver)[0])
-            info = driver.capture(compute.id, pool.pool_name, name)
-        power = check_power(driver, compute.id, target)
+            info = driver.capture(compute.guest_id, pool.pool_name, name)
+        power = check_power(driver, compute.guest_id, target)
         image.location = info.path
         image.size_bytes = info.capacity_bytes
         image.disk_format = "raw"
@@ -82,24 +82,7 @@ class CaptureHandler(ComputeHandler):
             pool_id=pool.id,
             size_bytes=info.capacity_bytes,
         )
-        emit(
-            ctx.session,
-            DomainEvent(
-                "image.created",
-                Kind.IMAGE.value,
-                image.id,
-                Owner.of(image),
-                {
-                    "name": image.name,
-                    "zone_id": image.zone_id,
-                    "size_bytes": image.size_bytes,
-                    "source_compute_id": compute.id,
-                    "pool_id": pool.id,
-                    "state": image.state,
-                },
-            ),
-            job_id=ctx.job.id,
-        )
+        emit_image(ctx.session, image, "image.created", job_id=ctx.job.id, pool_id=pool.id)
         return {"state": target.value, "image_id": image.id, "size_bytes": info.capacity_bytes}
 
     def failed(self, ctx: JobContext, message: str) -> None:
@@ -110,6 +93,7 @@ class CaptureHandler(ComputeHandler):
             return
         image.state = lifecycle.fail_creation(Kind.IMAGE, State.CREATING)
         image.state_message = message[:MESSAGE_LENGTH]
+        emit_image(ctx.session, image, "image.create.failed", job_id=ctx.job.id, message=message)
         compute = ctx.session.get(Compute, ctx.job.target_id)
         host = ctx.session.get(Host, compute.host_id) if compute and compute.host_id else None
         try:
@@ -124,7 +108,7 @@ class CaptureHandler(ComputeHandler):
     def _image(ctx: JobContext) -> Image:
         image = ctx.session.get(Image, ctx.job.parameters.get("image_id", ""))
         if image is None:
-            raise NotFound("the image being captured no longer exists")
+            raise NotFound("the image being captured no longer exists", subject=Kind.IMAGE.value)
         return image
 
 
@@ -151,6 +135,7 @@ def new_capture_image(
         description=parameters.get("image_description"),
         arch=compute.arch,
         zone_id=compute.zone_id,
+        record=False,
     )
     image.state = lifecycle.initial(Kind.IMAGE).value
     image.source_compute_id = compute.id

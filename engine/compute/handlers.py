@@ -36,9 +36,12 @@ from engine.compute._attachment_handlers import (
 )
 from engine.compute._guest import (
     SpecFactory,
+    alert_name_clash,
     bring_down,
     bring_up,
     check_power,
+    claim_guest,
+    guest_is_own,
     guest_spec,
 )
 from engine.compute._handler_base import (
@@ -60,6 +63,8 @@ from engine.compute._interface_handlers import (
 )
 from engine.compute._root_disk import provide_root_disk, remove_root_disk
 from engine.compute.capture import CaptureHandler
+from engine.compute.crash_restart import RestartInPlaceHandler
+from engine.compute.maintenance import HANDLERS as MAINTENANCE_HANDLERS
 from engine.compute.models import Compute
 from engine.compute.state import (
     change_state,
@@ -91,21 +96,27 @@ class CreateHandler:
         """Define (and start) the guest; the compute becomes ``running`` or ``stopped``."""
         compute = load_compute(ctx)
         if compute.state != State.CREATING:
-            raise Conflict(f"the compute is {compute.state}, not being created")
+            raise Conflict(
+                f"the compute is {compute.state}, not being created",
+                kind=Kind.COMPUTE.value,
+                state=compute.state,
+                expected=[State.CREATING.value],
+            )
         host = placed_host(ctx.session, compute)
         driver = ctx.drivers(host.uri)
+        claim_guest(driver, compute)  # never adopt or replace a domain we did not define
         root = provide_root_disk(ctx.session, compute, host, driver)
         spec, notes = guest_spec(ctx.session, compute, driver)
         driver.ensure_defined(spec)
         started = bool(ctx.job.parameters.get("start", True))
         if started:
-            bring_up(driver, compute.id, lambda: spec)
+            bring_up(driver, compute.guest_id, lambda: spec)
         # The volumes and interfaces given with the compute were prepared
         # (state attaching) by the services; the guest now has them.
         complete_prepared_attachments(ctx.session, compute, ctx.job.id)
         complete_prepared_interfaces(ctx.session, compute, ctx.job.id)
         new = lifecycle.complete_creation(Kind.COMPUTE, State.CREATING, started=started)
-        power = check_power(driver, compute.id, new)
+        power = check_power(driver, compute.guest_id, new)
         change_state(ctx.session, compute, State.CREATING, new, **power_values(power))
         emit_compute(
             ctx.session,
@@ -149,7 +160,12 @@ class CreateHandler:
         if host is not None:
             driver = ctx.drivers(host.uri)
             try:
-                driver.destroy_guest(compute.id)
+                # Only a guest defined for this compute: a clash (GuestNameTaken)
+                # leaves the other domain as it found it, and alerts the operator.
+                if guest_is_own(driver, compute):
+                    driver.destroy_guest(compute.guest_id)
+                else:
+                    alert_name_clash(ctx.session, host.id, driver, compute)
             except Exception:
                 # Best effort: reconciliation reports a guest left behind.
                 log.warning(
@@ -195,7 +211,7 @@ class PowerHandler(ComputeHandler):
     def act(self, ctx: JobContext, compute: Compute, driver: HypervisorDriver) -> None:
         """The hypervisor step of the job (a separate method so that tests can intercept it)."""
         self.step(
-            driver, compute.id, spec_factory(ctx.session, compute, driver), ctx.job.parameters
+            driver, compute.guest_id, spec_factory(ctx.session, compute, driver), ctx.job.parameters
         )
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
@@ -206,7 +222,7 @@ class PowerHandler(ComputeHandler):
         host = placed_host(ctx.session, compute)
         driver = ctx.drivers(host.uri)
         self.act(ctx, compute, driver)
-        power = check_power(driver, compute.id, target)
+        power = check_power(driver, compute.guest_id, target)
         change_state(ctx.session, compute, current, target, **power_values(power))
         emit_compute(
             ctx.session,
@@ -274,7 +290,7 @@ class DeleteHandler(ComputeHandler):
         driver = None
         if host is not None and host.state is not HostState.DOWN:
             driver = ctx.drivers(host.uri)
-            destroyed = driver.destroy_guest(compute.id)
+            destroyed = driver.destroy_guest(compute.guest_id)
         # After the guest, which used it. On a host that is down the copy and
         # its claim stay; reconciliation removes them once the host answers.
         root_removed = remove_root_disk(ctx.session, compute, driver)
@@ -370,11 +386,15 @@ HANDLERS: tuple[JobHandler, ...] = (
     PowerHandler(Action.SUSPEND, "compute.suspended", _suspend),
     CaptureHandler(),
     DeleteHandler(),
+    # A crashed guest started again on its own host (engine.compute.crash_restart).
+    RestartInPlaceHandler(),
     # A compute's links: attaching and detaching its volumes and interfaces.
     AttachHandler(),
     DetachHandler(),
     AttachInterfaceHandler(),
     DetachInterfaceHandler(),
+    # Host maintenance: the drain, and the move of each guest (engine.compute.maintenance).
+    *MAINTENANCE_HANDLERS,
 )
 
 

@@ -30,6 +30,7 @@ from engine.compute.models import Compute
 from engine.compute.service import ComputeService
 from engine.jobs.models import Job
 from engine.lifecycle import Kind, State
+from engine.network.defaults import DefaultNetworks
 from engine.network.ipam import IPAM
 from engine.network.models import Network, NetworkInterface
 from engine.network.service import NetworkService
@@ -45,6 +46,8 @@ ATTACH_NETWORK_STATES = frozenset({State.RUNNING})
 #: ... and, for a compute created in the same request as its network, one
 #: still being created.
 PREPARE_NETWORK_STATES = frozenset({State.RUNNING, State.CREATING})
+#: What a refused interface was for (engine.resources.state.refuse).
+_ATTACH = ("attach", Kind.NETWORK_INTERFACE)
 
 
 class InterfaceService:
@@ -170,6 +173,7 @@ class InterfaceService:
         mac: str | None = None,
         interface: str | None = None,
         name: str | None = None,
+        nic_id: str | None = None,
     ) -> NetworkInterface:
         """Record an interface of a compute being created, without a job.
 
@@ -179,6 +183,7 @@ class InterfaceService:
         (:func:`engine.network.handlers.complete_prepared_interfaces`).
 
         :param name: as for :meth:`attach_interface`.
+        :param nic_id: as for :meth:`attach_interface` (an inline link's own id).
         :raises InvalidTransition: the compute is not ``creating``, or the
             network neither up nor being created.
         :raises Conflict: as for :meth:`attach_interface`.
@@ -194,6 +199,7 @@ class InterfaceService:
             frozenset({State.CREATING}),
             PREPARE_NETWORK_STATES,
             name=name,
+            nic_id=nic_id,
         )
         emit_interface(
             self.session,
@@ -204,6 +210,20 @@ class InterfaceService:
             prepared=True,
         )
         return nic
+
+    def join_default_network(self, scope: Scope, compute: Compute) -> NetworkInterface | None:
+        """Give a compute being created, with no interface asked for, one on its
+        owner's default network of its zone (:mod:`engine.network.defaults`),
+        as CloudStack and OpenStack do, so that the guest has an address.
+
+        :returns: the prepared interface, or None when the owner has no default
+            network in the zone, or it takes no interfaces now (down, being deleted).
+        :raises InvalidTransition: the compute is not ``creating``.
+        """
+        network = DefaultNetworks(self.session).of(compute.account_id, compute.zone_id)
+        if network is None or lifecycle.State(network.state) not in PREPARE_NETWORK_STATES:
+            return None
+        return self.prepare_interface(scope, compute, network)
 
     def detach_interface(self, scope: Scope, nic_id: str) -> Job:
         """Queue the removal of an interface (``network_interface.detach``).
@@ -219,7 +239,7 @@ class InterfaceService:
             nic,
             Kind.NETWORK_INTERFACE,
             emit_interface,
-            "detach an interface from the compute",
+            ("detach", Kind.NETWORK_INTERFACE),
         )
 
     # -- internals -------------------------------------------------------------
@@ -238,28 +258,27 @@ class InterfaceService:
         nic_id: str | None = None,
     ) -> NetworkInterface:
         if State(compute.state) not in compute_states:
-            raise refuse(
-                Kind.COMPUTE, compute.state, "attach an interface to the compute", compute_states
-            )
+            raise refuse(Kind.COMPUTE, compute.state, _ATTACH, compute_states, compute.id)
         if State(network.state) not in network_states:
-            raise refuse(
-                Kind.NETWORK, network.state, "attach an interface to the network", network_states
-            )
+            raise refuse(Kind.NETWORK, network.state, _ATTACH, network_states, network.id)
         if interface is not None:
             check_interface_name(interface)
         checks.check_text("name", name, 255)
-        nic_id = choose_id(self.session, NetworkInterface, nic_id)
+        nic_id, chosen_id = choose_id(
+            self.session, NetworkInterface, nic_id, account_id=compute.account_id
+        )
         check_pair(compute, network, "network")
         # Pins first: they are this transaction's first writes (the SAVEPOINTs
         # of the IPAM must not be, on SQLite) and hold both rows in their states
         # against a concurrent delete.
         pin_pair(
             self.session,
-            (compute, compute_states, "attach an interface to the compute"),
-            (network, network_states, "attach an interface to the network"),
+            (compute, compute_states, _ATTACH),
+            (network, network_states, _ATTACH),
         )
         nic = NetworkInterface(
             id=nic_id,
+            chosen_id=chosen_id,
             state=lifecycle.initial(Kind.NETWORK_INTERFACE).value,
             account_id=compute.account_id,
             project_id=compute.project_id,

@@ -65,7 +65,11 @@ class KeyService:
         :raises AlreadyExists: the account has a key of that name.
         """
         if scope.account_id is None:
-            raise InvalidInput("only an account can own a key; act as a user of one")
+            raise InvalidInput(
+                "only an account can own a key; act as a user of one",
+                subject="ssh_key",
+                reason="owner",
+            )
         checks.check_text("name", name, 255, required=True)
         checks.check_text("description", description, 1024)
         checks.check_properties(properties)
@@ -91,7 +95,7 @@ class KeyService:
         """
         key = self.session.scalar(self._visible(scope).where(SSHKey.id == key_id))
         if key is None:
-            raise NotFound(f"no SSH key {key_id!r}", id=key_id)
+            raise NotFound(f"no SSH key {key_id!r}", subject="ssh_key", id=key_id)
         return key
 
     def list(self, scope: Scope, *, name: str | None = None) -> builtins.list[SSHKey]:
@@ -160,7 +164,9 @@ class KeyService:
     def _check_unique(self, account_id: str, name: str) -> None:
         query = sa.select(SSHKey.id).where(SSHKey.account_id == account_id, SSHKey.name == name)
         if self.session.scalar(query.limit(1)) is not None:
-            raise AlreadyExists(f"a key called {name!r} exists already", field="name")
+            raise AlreadyExists(
+                f"a key called {name!r} exists already", field="name", subject="ssh_key"
+            )
 
     def _visible(self, scope: Scope) -> sa.Select[SSHKey]:
         query = sa.select(SSHKey)

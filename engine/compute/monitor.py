@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from engine.compute.crash_restart import CrashRestartPolicy
 from engine.compute.reconcile import ReconcileReport, reconcile
 from engine.db import Database
 from engine.drivers.specs import LifecycleEvent
@@ -41,12 +42,21 @@ class EventMonitor:
     :param database: where the computes are.
     :param drivers: the driver factory (the same one the workers use).
     :param debounce: seconds to wait after an event for more from the same host.
+    :param crash_policy: restarts in place of crashed guests (see
+        :func:`~engine.compute.reconcile.reconcile`).
     """
 
-    def __init__(self, database: Database, drivers: DriverFactory, debounce: float = 1.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        drivers: DriverFactory,
+        debounce: float = 1.0,
+        crash_policy: CrashRestartPolicy | None = None,
+    ) -> None:
         self.database = database
         self.drivers = drivers
         self.debounce = debounce
+        self.crash_policy = crash_policy
         self._pending: set[str] = set()
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
@@ -86,7 +96,9 @@ class EventMonitor:
             return report
         with self.database.transaction() as session:
             host_ids = list(session.scalars(sa.select(Host.id).where(Host.uri.in_(sorted(uris)))))
-            report.merge(reconcile(session, self.drivers, host_ids=host_ids))
+            report.merge(
+                reconcile(session, self.drivers, host_ids=host_ids, crash_policy=self.crash_policy)
+            )
         self.reconciled += len(host_ids)
         return report
 

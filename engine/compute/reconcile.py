@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine import lifecycle
+from engine.compute.crash_restart import CrashRestartPolicy, note_crash, record_note
 from engine.compute.models import Compute
 from engine.compute.root_disks import remove_orphan_root_disks
 from engine.compute.state import change_state, emit_compute
@@ -157,6 +158,7 @@ def reconcile(
     scope: Scope | None = None,
     *,
     host_ids: Collection[str] | None = None,
+    crash_policy: CrashRestartPolicy | None = None,
 ) -> ReconcileReport:
     """Reconcile the computes of every checked host with its hypervisor, in ``session``.
 
@@ -164,6 +166,9 @@ def reconcile(
     (``scope`` None) or as the root administrator ``scope``.
 
     :param host_ids: only these hosts (default: every up or disconnected host).
+    :param crash_policy: schedules restarts in place of the guests it wants
+        back when they crash (:mod:`engine.compute.crash_restart`); None: a
+        crash only makes the compute ``error``.
     :raises PermissionDenied: ``scope`` is not a root administrator.
     """
     if scope is not None and not scope.is_root_admin:
@@ -173,11 +178,13 @@ def reconcile(
         query = query.where(Host.id.in_(list(host_ids)))
     report = ReconcileReport()
     for host in session.scalars(query).all():
-        _reconcile_host(session, drivers, scope, host, report)
+        _reconcile_host(session, drivers, scope, host, report, crash_policy)
     return report
 
 
-def run_reconciliation(database: Database, drivers: DriverFactory) -> ReconcileReport:
+def run_reconciliation(
+    database: Database, drivers: DriverFactory, crash_policy: CrashRestartPolicy | None = None
+) -> ReconcileReport:
     """Reconcile every host, one transaction per host (what the periodic task calls).
 
     A transaction per host keeps row locks short and lets one host's
@@ -192,7 +199,7 @@ def run_reconciliation(database: Database, drivers: DriverFactory) -> ReconcileR
     report = ReconcileReport()
     for host_id in host_ids:
         with database.transaction() as session:
-            report.merge(reconcile(session, drivers, host_ids=[host_id]))
+            report.merge(reconcile(session, drivers, host_ids=[host_id], crash_policy=crash_policy))
     return report
 
 
@@ -202,6 +209,7 @@ def _reconcile_host(
     scope: Scope | None,
     host: Host,
     report: ReconcileReport,
+    crash_policy: CrashRestartPolicy | None,
 ) -> None:
     # Read the records *before* asking the host, and change them only if
     # they still hold what was read: a job that acts in between wins.
@@ -211,13 +219,15 @@ def _reconcile_host(
         .execution_options(populate_existing=True)
     ).all()
     seen = {compute.id: (State(compute.state), compute.updated) for compute in computes}
+    # The host knows guests by their guest ids (Compute.guest_id), never by compute ids.
+    guest_of = {compute.id: compute.guest_id for compute in computes}
     try:
         driver = drivers(host.uri)
         guests = driver.list_guests()
         # Why a guest is off matters only for a compute meant to run: ask the
         # host (another listing) only when there is one.
         suspects = any(
-            guests.get(compute_id) is PowerState.SHUTOFF and state in MEANT_TO_RUN
+            guests.get(guest_of[compute_id]) is PowerState.SHUTOFF and state in MEANT_TO_RUN
             for compute_id, (state, _updated) in seen.items()
         )
         crashed = driver.crashed_guests() if suspects else frozenset()
@@ -241,8 +251,8 @@ def _reconcile_host(
             report.busy += 1
             continue
         state, updated = seen[compute.id]
-        power = guests.get(compute.id, PowerState.ABSENT)
-        if power is PowerState.SHUTOFF and compute.id in crashed and state in MEANT_TO_RUN:
+        power = guests.get(compute.guest_id, PowerState.ABSENT)
+        if power is PowerState.SHUTOFF and compute.guest_id in crashed and state in MEANT_TO_RUN:
             # The engine's guests are destroyed when they crash (on_crash=destroy,
             # or QEMU died under them), so a crash looks like a stop but for the
             # reason libvirt keeps. It is news only for a compute that was meant
@@ -250,10 +260,12 @@ def _reconcile_host(
             # stays stopped, though the guest still carries the old reason.
             power = PowerState.CRASHED
         try:
-            _reconcile_compute(session, scope, host, compute, state, updated, power, report)
+            _reconcile_compute(
+                session, scope, host, compute, state, updated, power, report, crash_policy
+            )
         except Conflict:
             continue  # changed since we read it (a job ran): the change knows better
-    _report_unknown(session, host, guests, list(seen), report)
+    _report_unknown(session, host, guests, list(guest_of.values()), report)
     try:
         report.root_disks_removed += remove_orphan_root_disks(session, driver)
     except DriverError as exc:
@@ -270,6 +282,7 @@ def _reconcile_compute(
     updated: dt.datetime,
     power: PowerState,
     report: ReconcileReport,
+    crash_policy: CrashRestartPolicy | None = None,
 ) -> None:
     observed = OBSERVED[power]
     stuck = not lifecycle.is_stable(Kind.COMPUTE, state)
@@ -293,6 +306,15 @@ def _reconcile_compute(
     message = MESSAGES.get(power)
     if stuck:
         message = "its job ended without recording a result; state taken from the host"
+    note = None
+    if (
+        power is PowerState.CRASHED
+        and new is State.ERROR
+        and crash_policy is not None
+        and crash_policy.wants_restart(compute)
+    ):
+        note = note_crash(session, compute, crash_policy)
+        message = note.message
     change_state(
         session, compute, state, new, message=message, unchanged_since=updated, **power_values
     )
@@ -317,6 +339,8 @@ def _reconcile_compute(
         forced=stuck,
         message=message,
     )
+    if note is not None:
+        record_note(session, compute, note, scope)
 
 
 def _report_unknown(
@@ -330,9 +354,11 @@ def _report_unknown(
     if not strangers:
         return
     rows = {
-        row.id: row
+        row.guest_id: row
         for row in session.execute(
-            sa.select(Compute.id, Compute.state, Compute.host_id).where(Compute.id.in_(strangers))
+            sa.select(Compute.guest_id, Compute.state, Compute.host_id).where(
+                Compute.guest_id.in_(strangers)
+            )
         )
     }
     for guest_id in strangers:

@@ -1,6 +1,6 @@
 """Root disks the hosts still hold for computes that no longer need them.
 
-A guest's root disk (``concord-root-<compute id>``, made by
+A guest's root disk (``concord-root-<guest id>``, made by
 :mod:`engine.compute._root_disk`) is removed with its compute. When that
 cannot happen at the time (the host was down at the deletion, or refused
 during a failed creation), the copy stays, with its pool claim if it had one.
@@ -40,13 +40,13 @@ log = logging.getLogger("engine.compute.root_disks")
 _PREFIX = "concord-root-"
 
 
-def root_volume_name(compute_id: str) -> str:
-    """The name of a compute's root disk volume in its pool."""
-    return f"{_PREFIX}{compute_id}"
+def root_volume_name(guest_id: str) -> str:
+    """The name of a compute's root disk volume in its pool (from ``Compute.guest_id``)."""
+    return f"{_PREFIX}{guest_id}"
 
 
 def root_disk_owner(volume_name: str) -> str | None:
-    """The compute id in a root disk's volume name; None for any other volume."""
+    """The guest id in a root disk's volume name; None for any other volume."""
     return volume_name.removeprefix(_PREFIX) if volume_name.startswith(_PREFIX) else None
 
 
@@ -68,12 +68,15 @@ def remove_orphan_root_disks(session: Session, driver: HypervisorDriver) -> list
     if not copies:
         return []
     owners = {owner for _, _, owner in copies}
-    computes = {c.id: c for c in session.scalars(sa.select(Compute).where(Compute.id.in_(owners)))}
-    busy = targets_with_pending_jobs(session, owners)
+    computes = {
+        c.guest_id: c
+        for c in session.scalars(sa.select(Compute).where(Compute.guest_id.in_(owners)))
+    }
+    busy = targets_with_pending_jobs(session, {c.id for c in computes.values()})
     removed = []
     for pool, name, owner in copies:
         compute = computes.get(owner)
-        if compute is None or owner in busy or _in_use(compute):
+        if compute is None or compute.id in busy or _in_use(compute):
             continue
         try:
             driver.delete_volume(pool, name)
@@ -81,7 +84,7 @@ def remove_orphan_root_disks(session: Session, driver: HypervisorDriver) -> list
             log.warning("could not remove the orphan root disk %s: %s", name, exc)
             continue
         release_root_claim(session, compute)
-        removed.append(owner)
+        removed.append(compute.id)
         log.info("removed the orphan root disk %s", name)
     session.flush()
     return removed

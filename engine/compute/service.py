@@ -10,9 +10,8 @@ method raises, the caller must roll the transaction back, as
 :meth:`engine.db.Database.transaction` does: that is what guarantees "nothing
 created, nothing charged".
 
-State changes and events are recorded through
-:mod:`engine.compute.state` (conditional updates; every event
-carries the compute's facts and ``previous_state``).
+State changes and events go through :mod:`engine.compute.state` (conditional
+updates; each event carries the compute's facts and ``previous_state``).
 """
 
 from __future__ import annotations
@@ -21,11 +20,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine import lifecycle
-from engine.allocation.service import AllocationService
 from engine.catalog import lookups
-from engine.compute._placement import place_new_compute
+from engine.compute._placement import place_new_compute, place_unplaced, resize_on_host
 from engine.compute._reads import ComputeReads
 from engine.compute.capture import new_capture_image
+from engine.compute.groups import group_for
 from engine.compute.models import Compute
 from engine.compute.state import (
     JOB_ACTIONS,
@@ -35,11 +34,9 @@ from engine.compute.state import (
     quota_amounts,
 )
 from engine.errors import (
-    CapacityUnavailable,
     InvalidInput,
     InvalidTransition,
 )
-from engine.inventory.models import Host
 from engine.jobs.models import Job
 from engine.jobs.service import JobService
 from engine.lifecycle import Action, Kind, State
@@ -80,6 +77,8 @@ class ComputeService(ComputeReads):
         ha_enabled: bool | None = None,
         compute_id: str | None = None,
         volumes: Sequence[Volume] = (),
+        placement_group: str | None = None,
+        placement_policy: str | None = None,
     ) -> tuple[Compute, Job]:
         """Create a compute: charge quotas, reserve a host, queue its ``compute.create`` job.
 
@@ -97,17 +96,23 @@ class ComputeService(ComputeReads):
         :param volumes: the volumes it is created with (the caller then
             prepares their attachments): it is placed on a host that reaches
             their storage pools.
+        :param placement_group: the caller's placement group it joins, made
+            with ``placement_policy`` if new (:func:`~engine.compute.groups.group_for`).
         :returns: the compute and its creation job.
         :raises InvalidInput: a malformed value, or no size at all.
         :raises NotFound: the zone, offering or image is unknown or not visible.
         :raises QuotaExceeded: a limit of the owner would be passed.
         :raises CapacityUnavailable: no host in the zone can take the guest.
         :raises Conflict: one of ``volumes`` is another owner's or in another
-            zone, or no single host reaches them all.
+            zone, or no single host reaches them all; or the group's policy differs.
         """
         owner = Owner.for_scope(scope)
         if owner.account_id is None:
-            raise InvalidInput("only an account can own a compute; act as a user of one")
+            raise InvalidInput(
+                "only an account can own a compute; act as a user of one",
+                subject=Kind.COMPUTE.value,
+                reason="owner",
+            )
         checks.check_text("name", name, 255, required=True)
         checks.check_text("description", description, 1024)
         checks.check_hostname(hostname)
@@ -123,7 +128,11 @@ class ComputeService(ComputeReads):
             memory_mib if memory_mib is not None else (offering.memory_mib if offering else None)
         )
         if vcpus is None or memory_mib is None:
-            raise InvalidInput("give vcpus and memory_mib, or an offering that sets them")
+            raise InvalidInput(
+                "give vcpus and memory_mib, or an offering that sets them",
+                subject=Kind.COMPUTE.value,
+                reason="size",
+            )
         checks.check_size(vcpus, memory_mib)
         image = (
             lookups.find_image(self.session, scope, image_id, zone, memory_mib)
@@ -131,8 +140,12 @@ class ComputeService(ComputeReads):
             else None
         )
 
+        row_id, chosen_id = choose_id(
+            self.session, Compute, compute_id, account_id=owner.account_id, uuid_only=True
+        )
         compute = Compute(
-            id=choose_id(self.session, Compute, compute_id, uuid_only=True),
+            id=row_id,
+            chosen_id=chosen_id,
             name=name,
             description=description,
             properties=dict(properties or {}),
@@ -155,14 +168,14 @@ class ComputeService(ComputeReads):
             user_data=user_data,
             quota_held=True,
         )
-        self.session.add(compute)
-        # Flushed before the quota charge on purpose: QuotaService.charge opens
-        # a SAVEPOINT, and on SQLite (pysqlite) a SAVEPOINT that is the first
-        # write of a transaction commits when released. An INSERT first makes
-        # the charge part of the caller's transaction on every back-end.
-        self.session.flush()
-        QuotaService(self.session).charge(owner, quota_amounts(compute))
-        place_new_compute(self.session, compute, owner, offering, image, volumes)
+        group = group_for(self.session, scope, placement_group, placement_policy)
+        # Quota first, then capacity (the lock order of engine.tenancy.quotas);
+        # the row is inserted once placed, host included, in one INSERT. The
+        # charge's SAVEPOINT stays inside the caller's transaction on SQLite
+        # too (engine.db opens the transaction before any savepoint).
+        known_path = scope.domain_path if owner.domain_id == scope.domain_id else None
+        QuotaService(self.session).charge(owner, quota_amounts(compute), domain_path=known_path)
+        place_new_compute(self.session, compute, owner, offering, image, volumes, group)
         job = JobService(self.session).submit(
             scope,
             "compute.create",
@@ -264,8 +277,10 @@ class ComputeService(ComputeReads):
             raise InvalidTransition(
                 f"a compute is resized only when stopped; it is {compute.state}",
                 kind=Kind.COMPUTE.value,
+                id=compute.id,
                 state=compute.state,
                 action=Action.RESIZE.value,
+                expected=[State.STOPPED.value],
             )
         new_vcpus = compute.vcpus if vcpus is None else vcpus
         new_memory = compute.memory_mib if memory_mib is None else memory_mib
@@ -297,24 +312,7 @@ class ComputeService(ComputeReads):
         quotas = QuotaService(self.session)
         quotas.charge(owner, {rt: n for rt, n in grow.items() if n > 0})
         quotas.release(owner, {rt: -n for rt, n in grow.items() if n < 0})
-        if compute.host_id is not None:
-            allocation = AllocationService(self.session)
-            host = self.session.get(Host, compute.host_id)
-            more_cpu = max(grow[ResourceType.CPU], 0)
-            more_memory = max(grow[ResourceType.MEMORY], 0)
-            if (more_cpu or more_memory) and (
-                host is None or not allocation.claim_host(host, more_cpu, more_memory)
-            ):
-                raise CapacityUnavailable(
-                    "the compute's host has no room for the new size",
-                    vcpus=new_vcpus,
-                    memory_mib=new_memory,
-                )
-            allocation.release_host(
-                compute.host_id,
-                max(-grow[ResourceType.CPU], 0),
-                max(-grow[ResourceType.MEMORY], 0),
-            )
+        resize_on_host(self.session, compute, grow)
         emit_compute(
             self.session,
             compute,
@@ -350,11 +348,19 @@ class ComputeService(ComputeReads):
                 raise InvalidInput("delete takes no parameters")
             return self.delete(scope, compute_id)
         if action not in JOB_ACTIONS:
-            raise InvalidInput(f"'{action}' is not an action of a compute", action=action.value)
+            raise InvalidInput(
+                f"'{action}' is not an action of a compute",
+                action=action.value,
+                subject=Kind.COMPUTE.value,
+                reason="action",
+            )
         parameters = checks.action_parameters(action, params)
         compute = self.get(scope, compute_id)
         previous = State(compute.state)
-        transitional = lifecycle.begin(Kind.COMPUTE, previous, action)
+        transitional = lifecycle.begin(Kind.COMPUTE, previous, action, compute.id)
+        if action is Action.START and compute.host_id is None:
+            # Its host was lost (HA released it from a failed host): placed now.
+            place_unplaced(self.session, compute)
         change_state(self.session, compute, previous, transitional)
         if action is Action.CAPTURE:
             parameters["image_id"] = new_capture_image(self.session, scope, compute, parameters).id
@@ -371,7 +377,7 @@ class ComputeService(ComputeReads):
         """
         compute = self.get(scope, compute_id)
         previous = State(compute.state)
-        transitional = lifecycle.begin(Kind.COMPUTE, previous, Action.DELETE)
+        transitional = lifecycle.begin(Kind.COMPUTE, previous, Action.DELETE, compute.id)
         change_state(self.session, compute, previous, transitional)
         return self._submit(scope, compute, Action.DELETE, previous, {})
 

@@ -131,6 +131,8 @@ def change_state(
         raise Conflict(
             "the compute changed state meanwhile; read it again and retry",
             expected=expected.value,
+            subject=Kind.COMPUTE.value,
+            reason="changed",
         )
 
 

@@ -68,6 +68,11 @@ class HypervisorDriver(Protocol):
         """Return the disks of a guest's persistent definition, boot disk first."""
         ...
 
+    def guest_owner(self, guest_id: str) -> str | None:
+        """Return the owner recorded in a guest's definition (``GuestSpec.owner``):
+        ``None`` if the guest is undefined, ``""`` if it records none."""
+        ...
+
     def define_guest(self, spec: GuestSpec) -> None:
         """Define the guest, replacing an existing definition of the same id.
 
@@ -107,6 +112,21 @@ class HypervisorDriver(Protocol):
 
     def suspend(self, guest_id: str) -> None:
         """Save a running or paused guest's memory to disk and stop it."""
+        ...
+
+    def can_migrate_live(self, destination_uri: str) -> bool:
+        """Whether running guests of this host can move live to the host at ``destination_uri``."""
+        ...
+
+    def migrate_live(self, guest_id: str, destination_uri: str) -> None:
+        """Move a running or paused guest live to the host at ``destination_uri``.
+
+        Its definition moves too (persistent there, removed here); its disks
+        stay where they are, so they must be in a pool both hosts reach.
+
+        :raises InvalidTransition: the guest is neither running nor paused.
+        :raises DriverError: the migration failed; the guest still runs here.
+        """
         ...
 
     def destroy_guest(self, guest_id: str) -> bool:

@@ -137,7 +137,11 @@ class NicSpec:
             raise InvalidInput("invalid MAC address", field="mac", value=self.mac)
         object.__setattr__(self, "mac", mac)
         if self.network_name is not None and self.bridge is not None:
-            raise InvalidInput("a NIC joins either a network or a bridge, not both")
+            raise InvalidInput(
+                "a NIC joins either a network or a bridge, not both",
+                field="bridge",
+                reason="conflicting",
+            )
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,9 @@ class GuestSpec:
         guest without a boot disk (it boots to firmware).
     :param user_data: cloud-init style user data, kept in the definition.
     :param ssh_keys: public keys, kept in the definition.
+    :param owner: the engine resource the guest belongs to, recorded in the
+        definition so that the engine can tell its own guests from a domain
+        someone else defined under the same name (:meth:`guest_owner`).
     :raises InvalidInput: for an id that is not a UUID, non-positive sizes or
         duplicate device names.
     """
@@ -166,6 +173,7 @@ class GuestSpec:
     boot_image_path: str | None = None
     user_data: str | None = None
     ssh_keys: tuple[str, ...] = field(default=())
+    owner: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "guest_id", normalize_guest_id(self.guest_id))
@@ -174,7 +182,9 @@ class GuestSpec:
         if self.memory_mib < 1:
             raise InvalidInput("a guest needs some memory", field="memory_mib")
         if self.boot_image_path is not None and not self.boot_image_path.startswith("/"):
-            raise InvalidInput("boot image path must be absolute", field="boot_image_path")
+            raise InvalidInput(
+                "boot image path must be absolute", field="boot_image_path", reason="format"
+            )
         devices = [disk.device for disk in self.all_disks()]
         if len(devices) != len(set(devices)):
             raise InvalidInput("disk device names must be unique", field="disks")

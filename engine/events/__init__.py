@@ -8,7 +8,9 @@ log with cursors of their own.
 Entry points:
     :func:`~engine.events.service.emit`, :func:`~engine.events.service.read`,
     :func:`~engine.events.service.advance`, :func:`~engine.events.service.subscribe`;
-    the tables in :mod:`~engine.events.models`.
+    alerts, :func:`~engine.events.alerts.raise_alert` and
+    :func:`~engine.events.alerts.clear_alert`; the tables in
+    :mod:`~engine.events.models`.
 
 Uses: no other capability (the base modules only: an event names its owner
 by ids).

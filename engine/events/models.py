@@ -46,3 +46,33 @@ class ConsumerCursor(Base):
     consumer: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     last_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Alert(Base):
+    """A condition an operator must know about, raised while it lasts.
+
+    One row per ``key`` (what is wrong with which subject, e.g.
+    ``capacity:cluster:<id>:cpu``): raising it again while it is active updates
+    the message, so a condition seen at every check is one alert, not a flood;
+    clearing it stamps ``cleared`` and the same key may be raised again later
+    (a new row, so the history of each episode is kept).
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(191), index=True)
+    #: ``key`` while the alert is active, NULL once cleared: the unique index
+    #: lets two processes raising the same condition at once make one row.
+    active_key: Mapped[str | None] = mapped_column(sa.String(191), unique=True, nullable=True)
+    #: The capability that raised it: ``capacity``, ``ha``...; a bounded set (a metrics label).
+    source: Mapped[str] = mapped_column(sa.String(32), index=True)
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    subject_type: Mapped[str] = mapped_column(sa.String(32))
+    subject_id: Mapped[str | None] = mapped_column(sa.String(36))
+    message: Mapped[str] = mapped_column(sa.String(1024))
+    raised: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cleared: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -17,3 +17,9 @@ Entry points:
 Uses: tenancy, resources (the references of guests and volumes to hosts and
 pools).
 """
+
+# Registers the hook that keeps ``Host.cpu_limit``/``memory_limit`` current. The
+# package imports it, not models.py (which limits.py imports), so that whatever
+# imports any part of the inventory, its tables included, has the hook: no
+# session can write a host without it.
+from engine.inventory import limits as _limits  # noqa: F401

@@ -7,6 +7,7 @@ both read them here.
 
 from __future__ import annotations
 
+from engine.inventory.limits import limits_of
 from engine.inventory.models import Host, StoragePool
 
 
@@ -20,11 +21,7 @@ def host_limits(host: Host) -> tuple[int, int]:
 
     :returns: ``(vcpus, memory_mib)``.
     """
-    cluster = host.cluster
-    return (
-        int(host.cpu_cores * cluster.cpu_overprovisioning),
-        int(host.memory_mib * cluster.memory_overprovisioning),
-    )
+    return limits_of(host.cpu_cores, host.memory_mib, host.cluster)
 
 
 def pool_limit(pool: StoragePool) -> int:

@@ -144,10 +144,12 @@ class HostAdministration:
             check_name("host", name)
         cluster = self.session.get(Cluster, cluster_id)
         if cluster is None:
-            raise NotFound(f"no cluster {cluster_id!r}")
+            raise NotFound(f"no cluster {cluster_id!r}", subject="cluster", id=cluster_id)
         # Not a unique index: URIs are too long for one on MariaDB (3072 bytes).
         if self.session.scalar(sa.select(Host.name).where(Host.uri == uri)):
-            raise AlreadyExists(f"a host with URI {uri!r} is already registered")
+            raise AlreadyExists(
+                f"a host with URI {uri!r} is already registered", subject="host", field="uri"
+            )
         say(f"connecting to {uri}")
         driver = self.drivers(uri)
         info = driver.host_info()
@@ -158,11 +160,15 @@ class HostAdministration:
         pools = driver.list_pools()
         name = name or _default_host_name(info)
         if self.session.scalar(sa.select(Host.id).where(Host.name == name)):
-            raise AlreadyExists(f"host {name!r} already exists")
+            raise AlreadyExists(f"host {name!r} already exists", subject="host", name=name)
         if cluster.hypervisor_type and cluster.hypervisor_type != info.hypervisor_type:
             raise Conflict(
                 f"cluster {cluster.name!r} runs {cluster.hypervisor_type}, "
-                f"the host runs {info.hypervisor_type}"
+                f"the host runs {info.hypervisor_type}",
+                subject="cluster",
+                name=cluster.name,
+                reason="mismatch",
+                other="host",
             )
         cluster.hypervisor_type = info.hypervisor_type
         now = utcnow()
@@ -236,7 +242,7 @@ class HostAdministration:
         self._require_root(scope)
         host = self.session.get(Host, host_id)
         if host is None:
-            raise NotFound(f"no host {host_id!r}")
+            raise NotFound(f"no host {host_id!r}", subject="host", id=host_id)
         return host
 
     def find_host(self, scope: Scope, name: str) -> Host:
@@ -244,7 +250,7 @@ class HostAdministration:
         self._require_root(scope)
         host = self.session.scalar(sa.select(Host).where(Host.name == name))
         if host is None:
-            raise NotFound(f"no host {name!r}")
+            raise NotFound(f"no host {name!r}", subject="host", name=name)
         return host
 
     def set_host_state(self, scope: Scope, host_id: str, state: HostState) -> Host:
@@ -352,12 +358,24 @@ class HostAdministration:
         # Guests and volumes declare what they use (their models call
         # refers_to): the inventory refuses without knowing them.
         for what, count in count_users(self.session, Host.__tablename__, [host.id]):
-            raise Conflict(f"host {host.name!r} still has {count} {what}(s) placed on it")
+            raise Conflict(
+                f"host {host.name!r} still has {count} {what}(s) placed on it",
+                subject="host",
+                name=host.name,
+                reason="in_use",
+                other=what,
+            )
         pools = list(
             self.session.scalars(sa.select(StoragePool.id).where(StoragePool.host_id == host.id))
         )
         for what, count in count_users(self.session, StoragePool.__tablename__, pools):
-            raise Conflict(f"host {host.name!r} still has {count} {what}(s) in its pools")
+            raise Conflict(
+                f"host {host.name!r} still has {count} {what}(s) in its pools",
+                subject="host",
+                name=host.name,
+                reason="in_use",
+                other=what,
+            )
         self.session.execute(sa.delete(StoragePool).where(StoragePool.host_id == host.id))
         self.session.delete(host)
         self.session.flush()

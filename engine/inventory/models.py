@@ -105,15 +105,45 @@ class Cluster(Base):
     pod: Mapped[Pod] = relationship()
 
 
+def _free(limit: str, allocated: str) -> str:
+    # ``* 1e0`` makes the division a floating one on SQLite and MariaDB alike
+    # (MariaDB's integer ``/`` is a DECIMAL of four places): the same
+    # correctly rounded quotient as Python's ``/`` on the two integers.
+    return f"CASE WHEN {limit} > 0 THEN ({limit} - {allocated}) * 1e0 / {limit} ELSE 0e0 END"
+
+
+#: The stored free share's SQL: ``0.5 x free CPU share + 0.5 x free memory share``.
+FREE_SHARE_SQL = (
+    f"0.5e0 * ({_free('cpu_limit', 'allocated_vcpus')})"
+    f" + 0.5e0 * ({_free('memory_limit', 'allocated_memory_mib')})"
+)
+
+
 class Host(Base):
     """A hypervisor host reached through one libvirt URI."""
 
     __tablename__ = "hosts"
+    __table_args__ = (
+        # Each built-in ordering's key, so that placement reads the first
+        # hosts that qualify off an index (engine/allocation/sql.py).
+        # The zone comes first: every placement is within one zone, and an
+        # index that serves both the equality and the order is the one every
+        # planner (SQLite's, MariaDB's) walks, stopping at the LIMIT.
+        sa.Index("ix_hosts_zone_created", "zone_id", "created", "id"),
+        sa.Index("ix_hosts_zone_free_share", "zone_id", "free_share", "created", "id"),
+        sa.Index(
+            "ix_hosts_zone_negated_free_share", "zone_id", "negated_free_share", "created", "id"
+        ),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     cluster_id: Mapped[str] = mapped_column(
         sa.ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
     )
+    #: The zone of its cluster's pod, stored so that placement's indexes can
+    #: start with it; kept by :mod:`engine.inventory.limits` (a host never
+    #: changes zone).
+    zone_id: Mapped[str | None] = mapped_column(sa.String(36))
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     uri: Mapped[str] = mapped_column(sa.String(1024))
     hypervisor_type: Mapped[str] = mapped_column(sa.String(32))
@@ -125,6 +155,23 @@ class Host(Base):
     #: vCPUs and MiB promised to guests placed here (running or reserved).
     allocated_vcpus: Mapped[int] = mapped_column(sa.Integer, default=0)
     allocated_memory_mib: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: :func:`~engine.inventory.capacity.host_limits`, stored so that placement
+    #: in SQL compares and orders on the host row alone; kept equal to it on
+    #: every flush by :mod:`engine.inventory.limits`.
+    cpu_limit: Mapped[int] = mapped_column(sa.Integer, default=0)
+    memory_limit: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: :func:`~engine.allocation.allocators.free_share` at equal weights,
+    #: computed by the database from the row (so every claim's UPDATE keeps it
+    #: current) and indexed: ``fill_first`` and ``disperse`` read their best
+    #: hosts off an index instead of sorting the zone.
+    free_share: Mapped[float | None] = mapped_column(
+        sa.Double(), sa.Computed(FREE_SHARE_SQL, persisted=False)
+    )
+    #: ``-free_share`` (negation is exact): ``disperse``'s index, ascending
+    #: like its tie-break on (created, id).
+    negated_free_share: Mapped[float | None] = mapped_column(
+        sa.Double(), sa.Computed(f"-({FREE_SHARE_SQL})", persisted=False)
+    )
     state: Mapped[HostState] = mapped_column(string_enum(HostState), default=HostState.UP)
     allocation_state: Mapped[AllocationState] = mapped_column(
         string_enum(AllocationState), default=AllocationState.ENABLED

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.inventory.hosts import DriverFactory, host_tags, shared_pool_names
 from engine.inventory.models import Cluster, Host, HostState, StoragePool
+from engine.lifecycle import Kind
 from engine.resources.references import count_users
 from engine.scope import Scope
 
@@ -60,25 +61,44 @@ class PoolAdministration:
             raise InvalidInput("a libvirt pool name is 1 to 255 characters", field="pool_name")
         cluster = self.session.get(Cluster, cluster_id)
         if cluster is None:
-            raise NotFound(f"no cluster {cluster_id!r}")
+            raise NotFound(f"no cluster {cluster_id!r}", subject="cluster", id=cluster_id)
         name = name or f"{cluster.name}/{pool_name}"[:255]
         if len(name) > 255 or not name.isprintable():
-            raise InvalidInput("a storage pool name is 1 to 255 printable characters", field="name")
+            raise InvalidInput(
+                "a storage pool name is 1 to 255 printable characters",
+                field="name",
+                reason="too_long",
+                maximum=255,
+            )
         tag_text = host_tags(tags)
         if pool_name in shared_pool_names(self.session, cluster.id):
-            raise AlreadyExists(f"cluster {cluster.name!r} already shares pool {pool_name!r}")
+            raise AlreadyExists(
+                f"cluster {cluster.name!r} already shares pool {pool_name!r}",
+                subject="storage_pool",
+                name=pool_name,
+            )
         hosts = list(
             self.session.scalars(
                 sa.select(Host).where(Host.cluster_id == cluster.id, Host.state == HostState.UP)
             )
         )
         if not hosts:
-            raise Conflict(f"cluster {cluster.name!r} has no host up to read the pool from")
+            raise Conflict(
+                f"cluster {cluster.name!r} has no host up to read the pool from",
+                subject="cluster",
+                name=cluster.name,
+                reason="state",
+            )
         sizes = []
         for host in hosts:
             found = {p.name: p for p in self.drivers(host.uri).list_pools()}.get(pool_name)
             if found is None:
-                raise Conflict(f"host {host.name!r} has no active libvirt pool {pool_name!r}")
+                raise Conflict(
+                    f"host {host.name!r} has no active libvirt pool {pool_name!r}",
+                    subject="storage_pool",
+                    name=pool_name,
+                    reason="not_ready",
+                )
             sizes.append(found.capacity_bytes)
         self._drop_local_records(cluster.id, pool_name)
         pool = StoragePool(
@@ -109,7 +129,11 @@ class PoolAdministration:
         if used or any(p.allocated_bytes for p in local):
             raise Conflict(
                 f"volumes live in host-local records of pool {pool_name!r}; "
-                "move or delete them before sharing it"
+                "move or delete them before sharing it",
+                subject="storage_pool",
+                name=pool_name,
+                reason="in_use",
+                other=Kind.VOLUME.value,
             )
         for record in local:
             self.session.delete(record)

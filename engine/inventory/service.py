@@ -28,9 +28,11 @@ from engine.scope import Scope
 
 def _factor(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{name} must be a number", field=name)
+        raise InvalidInput(f"{name} must be a number", field=name, reason="number")
     if not math.isfinite(value) or value <= 0:
-        raise InvalidInput(f"{name} must be greater than 0", field=name, value=value)
+        raise InvalidInput(
+            f"{name} must be greater than 0", field=name, value=value, reason="positive"
+        )
     return float(value)
 
 
@@ -70,7 +72,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         if description is not None and len(description) > 1024:
             raise InvalidInput("a description has at most 1024 characters", field="description")
         if self.session.scalar(sa.select(Zone.id).where(Zone.name == name)):
-            raise AlreadyExists(f"zone {name!r} already exists")
+            raise AlreadyExists(f"zone {name!r} already exists", subject="zone", name=name)
         zone = Zone(name=name, description=description)
         self.session.add(zone)
         self.session.flush()
@@ -90,14 +92,14 @@ class InventoryService(HostAdministration, PoolAdministration):
         """
         zone = self.session.get(Zone, zone_id)
         if zone is None or not sees_zone(scope, zone):
-            raise NotFound(f"no zone {zone_id!r}")
+            raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
         return zone
 
     def find_zone(self, scope: Scope, name: str) -> Zone:
         """Return a zone by name (see :meth:`get_zone` for visibility)."""
         zone = self.session.scalar(sa.select(Zone).where(Zone.name == name))
         if zone is None or not sees_zone(scope, zone):
-            raise NotFound(f"no zone {name!r}")
+            raise NotFound(f"no zone {name!r}", subject="zone", name=name)
         return zone
 
     def default_zone(self, scope: Scope) -> Zone:
@@ -107,7 +109,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         """
         zone = first_enabled_zone(self.session)
         if zone is None:
-            raise NotFound("no zone is available")
+            raise NotFound("no zone is available", subject="zone")
         return zone
 
     def set_zone_allocation(self, scope: Scope, zone_id: str, state: AllocationState) -> Zone:
@@ -129,7 +131,9 @@ class InventoryService(HostAdministration, PoolAdministration):
         check_name("pod", name)
         zone = self.get_zone(scope, zone_id)
         if self.session.scalar(sa.select(Pod.id).where(Pod.zone_id == zone.id, Pod.name == name)):
-            raise AlreadyExists(f"pod {name!r} already exists in zone {zone.name!r}")
+            raise AlreadyExists(
+                f"pod {name!r} already exists in zone {zone.name!r}", subject="pod", name=name
+            )
         pod = Pod(zone_id=zone.id, name=name)
         self.session.add(pod)
         self.session.flush()
@@ -148,7 +152,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         self._require_root(scope)
         pod = self.session.get(Pod, pod_id)
         if pod is None:
-            raise NotFound(f"no pod {pod_id!r}")
+            raise NotFound(f"no pod {pod_id!r}", subject="pod", id=pod_id)
         return pod
 
     def find_pod(self, scope: Scope, zone_id: str, name: str) -> Pod:
@@ -156,7 +160,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         self._require_root(scope)
         pod = self.session.scalar(sa.select(Pod).where(Pod.zone_id == zone_id, Pod.name == name))
         if pod is None:
-            raise NotFound(f"no pod {name!r} in that zone")
+            raise NotFound(f"no pod {name!r} in that zone", subject="pod", name=name)
         return pod
 
     def set_pod_allocation(self, scope: Scope, pod_id: str, state: AllocationState) -> Pod:
@@ -202,7 +206,9 @@ class InventoryService(HostAdministration, PoolAdministration):
         if self.session.scalar(
             sa.select(Cluster.id).where(Cluster.pod_id == pod.id, Cluster.name == name)
         ):
-            raise AlreadyExists(f"cluster {name!r} already exists in pod {pod.name!r}")
+            raise AlreadyExists(
+                f"cluster {name!r} already exists in pod {pod.name!r}", subject="cluster", name=name
+            )
         cluster = Cluster(
             pod_id=pod.id,
             name=name,
@@ -230,7 +236,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         self._require_root(scope)
         cluster = self.session.get(Cluster, cluster_id)
         if cluster is None:
-            raise NotFound(f"no cluster {cluster_id!r}")
+            raise NotFound(f"no cluster {cluster_id!r}", subject="cluster", id=cluster_id)
         return cluster
 
     def find_cluster(
@@ -243,9 +249,14 @@ class InventoryService(HostAdministration, PoolAdministration):
         """
         matches = [c for c in self.list_clusters(scope, pod_id, zone_id) if c.name == name]
         if not matches:
-            raise NotFound(f"no cluster {name!r}")
+            raise NotFound(f"no cluster {name!r}", subject="cluster", name=name)
         if len(matches) > 1:
-            raise InvalidInput(f"several pods have a cluster {name!r}: name the pod or zone")
+            raise InvalidInput(
+                f"several pods have a cluster {name!r}: name the pod or zone",
+                subject="cluster",
+                name=name,
+                reason="ambiguous",
+            )
         return matches[0]
 
     def set_cluster_allocation(
@@ -276,10 +287,14 @@ class InventoryService(HostAdministration, PoolAdministration):
         )
         if not valid or len(location) > 1024 or "\x00" in location:
             raise InvalidInput(
-                "an image store location is an absolute path or 'pool:<name>'", field="location"
+                "an image store location is an absolute path or 'pool:<name>'",
+                field="location",
+                reason="format",
             )
         if self.session.scalar(sa.select(ImageStore.id).where(ImageStore.name == name)):
-            raise AlreadyExists(f"image store {name!r} already exists")
+            raise AlreadyExists(
+                f"image store {name!r} already exists", subject="image_store", name=name
+            )
         store = ImageStore(zone_id=zone.id, name=name, location=location)
         self.session.add(store)
         self.session.flush()

@@ -75,7 +75,7 @@ class JobService:
         """A job visible to the caller (another tenant's job is NotFound)."""
         job = self.session.scalar(sa.select(Job).where(Job.id == job_id, self._visible(scope)))
         if job is None:
-            raise NotFound(f"no job {job_id!r}")
+            raise NotFound(f"no job {job_id!r}", subject="job", id=job_id)
         return job
 
     def list_jobs(
@@ -105,7 +105,12 @@ class JobService:
             .values(state=JobState.CANCELLED, finished=utcnow())
         )
         if not result.rowcount:  # type: ignore[attr-defined]
-            raise Conflict(f"job {job_id} is {job.state.value}; only queued jobs can be cancelled")
+            raise Conflict(
+                f"job {job_id} is {job.state.value}; only queued jobs can be cancelled",
+                subject="job",
+                id=job_id,
+                reason="state",
+            )
         self.session.refresh(job)
         return job
 
@@ -127,6 +132,12 @@ class JobService:
         The caller commits right after, so that the claim is visible to other
         workers before the (possibly long) work starts.
         """
+        job_id = self.claim_id(worker_id, actions)
+        return None if job_id is None else self.session.get(Job, job_id, populate_existing=True)
+
+    def claim_id(self, worker_id: str, actions: Collection[str] | None = None) -> str | None:
+        """:meth:`claim`, returning the job's id only (a worker loads the job
+        in the transaction that runs it, so loading it here too is a wasted read)."""
         earlier = aliased(Job)
         blocked = sa.exists().where(
             earlier.target_id == Job.target_id,
@@ -148,14 +159,13 @@ class JobService:
             job_id = self.session.scalar(query)
             if job_id is None:
                 return None
-            job = self._take(job_id, worker_id)
-            if job is not None:
-                return job
+            if self._take(job_id, worker_id):
+                return str(job_id)
         # Lost every race: other workers are busy on the same jobs; the
         # caller polls again shortly.
         return None
 
-    def _take(self, job_id: str, worker_id: str) -> Job | None:
+    def _take(self, job_id: str, worker_id: str) -> bool:
         now = utcnow()
         result = self.session.execute(
             sa.update(Job)
@@ -169,10 +179,8 @@ class JobService:
             )
             .execution_options(synchronize_session=False)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            return None  # another worker won the race
-        job = self.session.get(Job, job_id, populate_existing=True)
-        return job
+        # No row changed: another worker won the race.
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def beat(self, job_id: str, worker_id: str) -> bool:
         """Refresh a running job's heartbeat; False if the worker no longer owns it."""
@@ -213,6 +221,30 @@ class JobService:
             raise InvalidInput("progress is a percentage")
         job.progress = progress
         self.session.flush()
+
+    def succeed_if_held(
+        self, job: Job, worker_id: str, attempt: int, result: dict[str, Any] | None = None
+    ) -> bool:
+        """:meth:`succeed` if ``worker_id`` still runs attempt ``attempt`` (:meth:`still_held`).
+
+        One conditional write both checks and records the outcome, so no
+        takeover can slip in between; False (nothing written) when the job
+        was taken over, and the caller rolls its work back.
+        """
+        self.session.flush()  # the handler's own changes first
+        done = self.session.execute(
+            sa.update(Job)
+            .where(
+                Job.id == job.id,
+                Job.claimed_by == worker_id,
+                Job.state == JobState.RUNNING,
+                Job.attempts == attempt,
+            )
+            .values(state=JobState.SUCCESS, progress=100, result=result or {}, finished=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire(job)  # the row changed under the ORM: read it again if asked
+        return bool(done.rowcount)  # type: ignore[attr-defined]
 
     def succeed(self, job: Job, result: dict[str, Any] | None = None) -> None:
         """Mark a job successful (in the same transaction as the work's effects)."""
@@ -274,7 +306,7 @@ def wait_for(database: Database, job_id: str, timeout: float, poll: float = 0.05
         with database.transaction() as session:
             state = session.scalar(sa.select(Job.state).where(Job.id == job_id))
         if state is None:
-            raise NotFound(f"no job {job_id!r}")
+            raise NotFound(f"no job {job_id!r}", subject="job", id=job_id)
         if state.is_final or time.monotonic() >= deadline:
             return state
         time.sleep(poll)

@@ -171,8 +171,7 @@ class Worker:
     def run_once(self) -> bool:
         """Claim and run one job; False when there was none to claim."""
         with self.database.transaction() as session:
-            job = JobService(session).claim(self.worker_id, self.registry.actions())
-            job_id = job.id if job else None
+            job_id = JobService(session).claim_id(self.worker_id, self.registry.actions())
         if job_id is None:
             return False
         self._execute(job_id)
@@ -243,12 +242,13 @@ class Worker:
                 attempt = job.attempts
                 handler = self.registry.get(job.action)
                 if handler is None:
-                    raise EngineError(f"no handler for job action {job.action!r}")
+                    raise EngineError(
+                        f"no handler for job action {job.action!r}", subject="job", reason="unknown"
+                    )
                 ctx = JobContext(session, job, self.drivers)
                 result = handler.run(ctx)
-                if not JobService(session).still_held(job_id, self.worker_id, attempt):
+                if not JobService(session).succeed_if_held(job, self.worker_id, attempt, result):
                     raise _JobLost
-                JobService(session).succeed(job, result)
         except _JobLost:
             # Rolled back: the worker that holds the job now redoes the work
             # (handlers are idempotent) and records its outcome.

@@ -7,7 +7,7 @@ so the machine has two levels: :func:`begin` moves a stable state to a
 transitional one; :func:`complete` or :func:`fail` moves it back to a stable
 one. :func:`observe` lets reconciliation record what the hypervisor reports.
 
-The engine's states are neutral. The OCCI 1.2 and CIMI 2.0 renderings own
+The engine's states are neutral. The OCCI 1.2 and CIMI renderings own
 the tables that translate them; this is which engine state exists to serve
 which spec state (GFD.224 = OCCI 1.2 Infrastructure, GFD.184 = OCCI 1.1
 Infrastructure, DSP0263 = CIMI):
@@ -83,6 +83,7 @@ from .operations import (
     is_stable,
     machine,
     observe,
+    reached_by,
     stable_states,
     states,
     transitional_states,
@@ -113,6 +114,7 @@ __all__ = [
     "is_stable",
     "machine",
     "observe",
+    "reached_by",
     "stable_states",
     "states",
     "transitional_states",

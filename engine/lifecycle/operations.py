@@ -77,6 +77,23 @@ def allowed_actions(kind: Kind, state: State) -> frozenset[Action]:
     return frozenset(a for (s, a) in m.transitions if s == state)
 
 
+def reached_by(kind: Kind, action: Action) -> frozenset[State]:
+    """The states in which *action* has nothing left to do on a resource of *kind*.
+
+    Those are the stable states the action leads to and the transitional
+    states its jobs run through: a ``start`` on a running compute, or on one
+    whose start job runs, would change nothing. Renderings use this to apply
+    an action to a whole collection, leaving the members already there alone.
+    Rows that come back to their own state (``restart``, ``capture``) change
+    something every time, so they reach nothing.
+
+    :raises InvalidInput: if *kind* is not a :class:`Kind`.
+    """
+    m = machine(kind)
+    rows = [row for (s, a), row in m.transitions.items() if a == action and row.success != s]
+    return frozenset(row.success for row in rows) | frozenset(row.transitional for row in rows)
+
+
 def initial(kind: Kind) -> State:
     """The state of a new resource of *kind* while its creation job runs."""
     return machine(kind).initial
@@ -110,16 +127,22 @@ def fail_creation(kind: Kind, current: State) -> State:
     return State.ERROR
 
 
-def begin(kind: Kind, state: State, action: Action) -> State:
+def begin(kind: Kind, state: State, action: Action, resource_id: str | None = None) -> State:
     """Accept a job running *action* on a resource of *kind* in *state*.
 
+    :param resource_id: the resource's id, for the error's details.
     :returns: the transitional state to record while the job runs.
     :raises InvalidInput: if *state* is not a state of *kind*.
     :raises InvalidTransition: if the lifecycle forbids *action* in *state*;
         the message and ``details`` name the kind, state, action and the
-        actions allowed instead.
+        actions allowed instead (and the id when given).
     """
-    return _row(machine(kind), state, action).transitional
+    try:
+        return _row(machine(kind), state, action).transitional
+    except InvalidTransition as exc:
+        if resource_id is None:
+            raise
+        raise InvalidTransition(exc.message, **exc.details, id=resource_id) from None
 
 
 def complete(kind: Kind, transitional: State, action: Action) -> State:
@@ -268,6 +291,7 @@ __all__ = [
     "is_stable",
     "machine",
     "observe",
+    "reached_by",
     "stable_states",
     "states",
     "transitional_states",

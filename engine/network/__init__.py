@@ -7,6 +7,7 @@ on a network is a link of the compute's: :mod:`engine.compute.interfaces`.
 
 Entry points:
     :class:`~engine.network.service.NetworkService`, :class:`~engine.network.ipam.IPAM`,
+    :class:`~engine.network.defaults.DefaultNetworks` (each account's network per zone),
     :mod:`~engine.network.addressing` (clients' addresses, ranges and masks),
     :func:`~engine.network.handlers.register` (the network jobs),
     :mod:`~engine.network.state`; the tables in :mod:`~engine.network.models`.

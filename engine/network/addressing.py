@@ -40,24 +40,34 @@ def check_cidr(text: object, field: str = "cidr") -> IPNetwork:
     :raises InvalidInput: naming ``field``.
     """
     if not isinstance(text, str) or len(text) > _MAX_ADDRESS_TEXT or "%" in text:
-        raise InvalidInput(f"{field} must be a CIDR such as 10.1.0.0/24", field=field)
+        raise InvalidInput(
+            f"{field} must be a CIDR such as 10.1.0.0/24", field=field, reason="cidr"
+        )
     try:
         interface = ipaddress.ip_interface(text)
     except ValueError:
         raise InvalidInput(
-            f"{field} must be a CIDR such as 10.1.0.0/24, not {_shown(text)}", field=field
+            f"{field} must be a CIDR such as 10.1.0.0/24, not {_shown(text)}",
+            field=field,
+            reason="cidr",
+            value=_shown(text),
         ) from None
     network = interface.network
     if "/" not in text:
         raise InvalidInput(
             f"{field} must be a CIDR with its prefix length, such as {network.network_address}/24",
             field=field,
+            reason="cidr",
+            value=_shown(text),
         )
     if interface.ip != network.network_address:
         raise InvalidInput(
             f"{field} {text} has host bits set: the network is {network} (give an address "
             f"on it, such as the gateway, on its own)",
             field=field,
+            reason="host_bits",
+            value=_shown(text),
+            suggestion=str(network),
         )
     return network
 
@@ -77,6 +87,8 @@ def check_address(text: object, field: str) -> IPAddress:
         f"{field} must be one IPv4 or IPv6 address, such as 10.1.0.5 or fd00::5, "
         f"not {_shown(text)}",
         field=field,
+        reason="address",
+        value=_shown(text),
     )
 
 
@@ -92,6 +104,8 @@ def check_addresses(text: object, field: str) -> list[IPAddress]:
             f"{field} must be 1 to {MAX_ADDRESSES} IP addresses separated by commas, "
             f"not {_shown(text)}",
             field=field,
+            reason="addresses",
+            value=_shown(text),
         )
     found = []
     for item in items:
@@ -102,6 +116,8 @@ def check_addresses(text: object, field: str) -> list[IPAddress]:
                 f"{field} must be IP addresses separated by commas; {_shown(item.strip())} "
                 f"is not one (in {_shown(text)})",
                 field=field,
+                reason="addresses",
+                value=_shown(text),
             ) from None
     return found
 
@@ -129,6 +145,8 @@ def check_netmask(text: object, field: str) -> int:
         f"{field} must be a network mask such as 255.255.255.0, or a prefix length such "
         f"as 24, not {_shown(text)}",
         field=field,
+        reason="netmask",
+        value=_shown(text),
     )
 
 

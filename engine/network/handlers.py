@@ -52,7 +52,7 @@ def load_network(ctx: JobContext) -> Network:
     """
     network = ctx.session.get(Network, ctx.job.target_id, populate_existing=True)
     if network is None:
-        raise NotFound("the job's network no longer exists")
+        raise NotFound("the job's network no longer exists", subject=Kind.NETWORK.value)
     return network
 
 
@@ -78,7 +78,12 @@ class CreateNetworkHandler:
         """Record the created network (its libvirt networks come with its guests)."""
         network = load_network(ctx)
         if network.state != State.CREATING:
-            raise Conflict(f"the network is {network.state}, not being created")
+            raise Conflict(
+                f"the network is {network.state}, not being created",
+                kind=Kind.NETWORK.value,
+                state=network.state,
+                expected=[State.CREATING.value],
+            )
         started = bool(ctx.job.parameters.get("start", True))
         new = lifecycle.complete_creation(Kind.NETWORK, State.CREATING, started=started)
         change_state(ctx.session, network, State.CREATING, new)

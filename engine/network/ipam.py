@@ -46,6 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import CapacityUnavailable, Conflict, InvalidInput
+from engine.lifecycle import Kind
 from engine.network.models import Network, NetworkInterface
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -73,7 +74,7 @@ def parse_network(cidr: str, field: str = "cidr") -> IPNetwork:
     try:
         return ipaddress.ip_network(cidr, strict=False)
     except (ValueError, TypeError):
-        raise InvalidInput(f"invalid CIDR {cidr!r}", field=field) from None
+        raise InvalidInput(f"invalid CIDR {cidr!r}", field=field, reason="cidr") from None
 
 
 def parse_address(text: str, field: str = "ip_address") -> IPAddress:
@@ -90,7 +91,7 @@ def parse_address(text: str, field: str = "ip_address") -> IPAddress:
             raise ValueError(text)
         return ipaddress.ip_address(text)
     except (ValueError, TypeError):
-        raise InvalidInput(f"invalid IP address {text!r}", field=field) from None
+        raise InvalidInput(f"invalid IP address {text!r}", field=field, reason="address") from None
 
 
 def usable_range(network: IPNetwork) -> tuple[int, int]:
@@ -110,7 +111,9 @@ def default_gateway(network: IPNetwork) -> IPAddress:
     """
     first, last = usable_range(network)
     if first > last:
-        raise InvalidInput(f"{network} has no address for a gateway", field="cidr")
+        raise InvalidInput(
+            f"{network} has no address for a gateway", field="cidr", reason="no_gateway"
+        )
     return _nth(network, first)
 
 
@@ -153,11 +156,14 @@ def check_requested(network: IPNetwork, gateway: IPAddress | None, text: str) ->
     """
     address = parse_address(text)
     if address.version != network.version or address not in network:
-        raise InvalidInput(f"{address} is not inside {network}", field="ip_address")
+        raise InvalidInput(
+            f"{address} is not inside {network}", field="ip_address", reason="outside"
+        )
     if is_reserved(network, gateway, address):
         raise InvalidInput(
             f"{address} is reserved in {network} (network, broadcast or gateway address)",
             field="ip_address",
+            reason="reserved",
         )
     return address
 
@@ -258,7 +264,11 @@ class IPAM:
                 nic.ip_address = str(static_ip)
                 if nic.ip_address in self.taken(network.id):
                     raise Conflict(
-                        f"{static_ip} is already in use on the network", field="ip_address"
+                        f"{static_ip} is already in use on the network",
+                        field="ip_address",
+                        subject="address",
+                        reason="taken",
+                        other=Kind.NETWORK.value,
                     )
             else:
                 nic.ip_address = str(first_free(cidr, gateway, self.taken(network.id) | skipped))
@@ -275,18 +285,38 @@ class IPAM:
             except IntegrityError:
                 clash = self._clash(network.id, tried)
             if "ip" in clash and static_ip is not None:
-                raise Conflict(f"{tried.ip} is already in use on the network", field="ip_address")
+                raise Conflict(
+                    f"{tried.ip} is already in use on the network",
+                    field="ip_address",
+                    subject="address",
+                    reason="taken",
+                    other=Kind.NETWORK.value,
+                )
             if "mac" in clash and static_mac is not None:
-                raise Conflict(f"MAC address {tried.mac} is already in use", field="mac")
+                raise Conflict(
+                    f"MAC address {tried.mac} is already in use",
+                    field="mac",
+                    subject="mac",
+                    reason="taken",
+                    other=Kind.NETWORK.value,
+                )
             if "interface" in clash and auto_interface is None:
                 raise Conflict(
-                    f"the compute already has an interface {tried.interface!r}", field="interface"
+                    f"the compute already has an interface {tried.interface!r}",
+                    field="interface",
+                    subject="interface_name",
+                    reason="taken",
+                    other=Kind.COMPUTE.value,
                 )
             if "ip" in clash or not clash:
                 # Taken, or a clash no longer visible (a concurrent row that
                 # rolled back since): move on rather than retry the same value.
                 skipped.add(tried.ip)
-        raise Conflict("the network is too busy to assign an address now; retry")
+        raise Conflict(
+            "the network is too busy to assign an address now; retry",
+            subject=Kind.NETWORK.value,
+            reason="busy",
+        )
 
     def _clash(self, network_id: str, tried: Tried) -> set[str]:
         # The SAVEPOINT was rolled back: a row still holding one of the values
@@ -332,7 +362,11 @@ class IPAM:
                 if self.session.scalar(clash.limit(1)) is None:
                     raise  # not a VNI clash: a bug to report, not to retry
                 # A concurrent network took it: read again.
-        raise Conflict("the zone is too busy to assign a VXLAN segment now; retry")
+        raise Conflict(
+            "the zone is too busy to assign a VXLAN segment now; retry",
+            subject="zone",
+            reason="busy",
+        )
 
 
 __all__ = [

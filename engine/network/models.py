@@ -19,7 +19,11 @@ class Network(ZonedResource, Base):
     __tablename__ = "networks"
     # A VXLAN segment id identifies one network in its zone (RFC 7348 §5); a
     # deleted network gives its VNI back by clearing it (NULLs never clash).
-    __table_args__ = (sa.UniqueConstraint("zone_id", "vni", name="uq_networks_zone_vni"),)
+    # A client's chosen id is unique in its account (engine.resources.ids).
+    __table_args__ = (
+        sa.UniqueConstraint("zone_id", "vni", name="uq_networks_zone_vni"),
+        sa.Index("uq_networks_chosen_id", "account_id", "chosen_id", unique=True),
+    )
 
     offering_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("network_offerings.id", ondelete="SET NULL"), index=True
@@ -44,6 +48,7 @@ class NetworkInterface(OwnedResource, Base):
         sa.UniqueConstraint("network_id", "ip_address", name="uq_network_interfaces_ip"),
         sa.UniqueConstraint("mac", name="uq_network_interfaces_mac"),
         sa.UniqueConstraint("compute_id", "interface", name="uq_network_interfaces_device"),
+        sa.Index("uq_network_interfaces_chosen_id", "account_id", "chosen_id", unique=True),
     )
 
     compute_id: Mapped[str] = mapped_column(
@@ -57,6 +62,29 @@ class NetworkInterface(OwnedResource, Base):
     mac: Mapped[str] = mapped_column(sa.String(17))
     ip_address: Mapped[str | None] = mapped_column(sa.String(64))
     allocation: Mapped[str] = mapped_column(sa.String(16), default="dynamic")
+
+
+class DefaultNetwork(Base):
+    """The network an account's new computes join in a zone when given none.
+
+    CloudStack attaches a new VM to its account's default network of the zone,
+    and OpenStack to the project's (auto-allocated) network, so that a guest
+    created without saying more has an address; OCCI clients rely on it (IM's
+    connector creates computes without network links). One row per account and
+    zone; no row means a compute given no network has none.
+    """
+
+    __tablename__ = "default_networks"
+
+    account_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True
+    )
+    network_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("networks.id", ondelete="CASCADE"), index=True
+    )
 
 
 # What a network uses of the catalog: it refuses to delete an offering a

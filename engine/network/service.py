@@ -141,7 +141,11 @@ class NetworkService(OwnedResources[Network]):
         """
         owner = Owner.for_scope(scope)
         if owner.account_id is None:
-            raise InvalidInput("only an account can own a network; act as a user of one")
+            raise InvalidInput(
+                "only an account can own a network; act as a user of one",
+                subject=Kind.NETWORK.value,
+                reason="owner",
+            )
         checks.check_text("name", name, 255, required=True)
         checks.check_text("description", description, 1024)
         checks.check_text("label", label, 255)
@@ -158,11 +162,17 @@ class NetworkService(OwnedResources[Network]):
         )
         vxlan = offering is not None and offering.isolation == "vxlan"
         if vxlan and vlan is not None:
-            raise InvalidInput("a VXLAN network has a VNI, not a VLAN", field="vlan")
+            raise InvalidInput(
+                "a VXLAN network has a VNI, not a VLAN", field="vlan", reason="conflicting"
+            )
         given = cidr if cidr is not None else (offering.default_cidr if offering else DEFAULT_CIDR)
         network_range, gateway_address = check_range(given, gateway)
+        row_id, chosen_id = choose_id(
+            self.session, Network, network_id, account_id=owner.account_id
+        )
         network = Network(
-            id=choose_id(self.session, Network, network_id),
+            id=row_id,
+            chosen_id=chosen_id,
             name=name,
             description=description,
             properties=dict(properties or {}),
@@ -234,7 +244,9 @@ class NetworkService(OwnedResources[Network]):
         """
         verb = NETWORK_ACTIONS.get(str(action))
         if verb is None:
-            raise InvalidInput(f"'{action}' is not an action of a network", field="action")
+            raise InvalidInput(
+                f"'{action}' is not an action of a network", field="action", reason="unknown"
+            )
         if verb is Action.DELETE:
             return self.delete(scope, network_id)
         network = self.get(scope, network_id)
@@ -261,6 +273,9 @@ class NetworkService(OwnedResources[Network]):
             raise Conflict(
                 f"the network still has {interfaces} interface(s); detach them first",
                 interfaces=interfaces,
+                subject=Kind.NETWORK.value,
+                reason="in_use",
+                other=Kind.NETWORK_INTERFACE.value,
             )
         return self._submit(scope, network, Action.DELETE, previous)
 

@@ -72,15 +72,23 @@ def check_range(cidr: str, gateway: str | None) -> tuple[IPNetwork, IPAddress]:
     low, high = MIN_PREFIX[network.version], MAX_PREFIX[network.version]
     if not low <= network.prefixlen <= high:
         raise InvalidInput(
-            f"an IPv{network.version} network's prefix is from /{low} to /{high}", field="cidr"
+            f"an IPv{network.version} network's prefix is from /{low} to /{high}",
+            field="cidr",
+            reason="prefix",
+            minimum=low,
+            maximum=high,
         )
     address = default_gateway(network) if gateway is None else parse_address(gateway, "gateway")
     if address.version != network.version or address not in network:
-        raise InvalidInput(f"gateway {address} is not inside {network}", field="gateway")
+        raise InvalidInput(
+            f"gateway {address} is not inside {network}", field="gateway", reason="outside"
+        )
     last = int(network.broadcast_address) - (1 if network.version == 4 else 0)
     if not int(network.network_address) < int(address) <= last:
         raise InvalidInput(
-            f"gateway {address} is the network's or broadcast address", field="gateway"
+            f"gateway {address} is the network's or broadcast address",
+            field="gateway",
+            reason="reserved",
         )
     return network, address
 
@@ -90,7 +98,13 @@ def check_vlan(vlan: object) -> int | None:
     if vlan is None:
         return None
     if isinstance(vlan, bool) or not isinstance(vlan, int) or not VLAN_MIN <= vlan <= VLAN_MAX:
-        raise InvalidInput(f"vlan is a whole number from {VLAN_MIN} to {VLAN_MAX}", field="vlan")
+        raise InvalidInput(
+            f"vlan is a whole number from {VLAN_MIN} to {VLAN_MAX}",
+            field="vlan",
+            reason="range",
+            minimum=VLAN_MIN,
+            maximum=VLAN_MAX,
+        )
     return vlan
 
 

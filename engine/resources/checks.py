@@ -58,12 +58,17 @@ def check_text(
     if value is None and not required:
         return
     if not isinstance(value, str) or (required and not value.strip()):
-        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+        raise InvalidInput(f"{field} must be a non-empty string", field=field, reason="empty")
     if len(value) > max_length:
-        raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
+        raise InvalidInput(
+            f"{field} is longer than {max_length} characters",
+            field=field,
+            reason="too_long",
+            maximum=max_length,
+        )
     control = _CONTROL if multiline else _CONTROL_OR_NEWLINE
     if control.search(value):
-        raise InvalidInput(f"{field} contains control characters", field=field)
+        raise InvalidInput(f"{field} contains control characters", field=field, reason="control")
 
 
 def check_hostname(hostname: object) -> None:
@@ -87,7 +92,10 @@ def check_properties(properties: object) -> None:
         return
     if not isinstance(properties, Mapping) or len(properties) > MAX_PROPERTIES:
         raise InvalidInput(
-            f"properties must be a map of at most {MAX_PROPERTIES} entries", field="properties"
+            f"properties must be a map of at most {MAX_PROPERTIES} entries",
+            field="properties",
+            reason="too_many",
+            maximum=MAX_PROPERTIES,
         )
     for key, value in properties.items():
         check_text("properties", key, 255, required=True)
@@ -106,12 +114,19 @@ def check_ssh_key(key: object) -> None:
 
 def check_size(vcpus: object, memory_mib: object) -> None:
     """Refuse sizes that are not whole numbers in range (booleans are not numbers here)."""
-    for field, value, maximum in (
-        ("vcpus", vcpus, MAX_VCPUS),
-        ("memory_mib", memory_mib, MAX_MEMORY_MIB),
+    for field, value, maximum, unit in (
+        ("vcpus", vcpus, MAX_VCPUS, ""),
+        ("memory_mib", memory_mib, MAX_MEMORY_MIB, "MiB"),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-            raise InvalidInput(f"{field} must be a whole number from 1 to {maximum}", field=field)
+            raise InvalidInput(
+                f"{field} must be a whole number from 1 to {maximum}",
+                field=field,
+                reason="range",
+                minimum=1,
+                maximum=maximum,
+                unit=unit,
+            )
 
 
 def check_whole_gib(
@@ -138,7 +153,9 @@ def check_whole_gib(
     :raises InvalidInput: not a number, not whole, or outside ``[low, high]``.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | Fraction):
-        raise InvalidInput(f"{field} must be a whole number of GiB", field=field)
+        raise InvalidInput(
+            f"{field} must be a whole number of GiB", field=field, reason="whole", unit="GiB"
+        )
     if (isinstance(value, float) and not math.isfinite(value)) or value != math.floor(value):
         try:
             shown = f"{float(value):.10g}"
@@ -148,11 +165,20 @@ def check_whole_gib(
             f"{field} must be a whole number of GiB{f' ({hint})' if hint else ''}, "
             f"not {shown} GiB: sizes are not rounded",
             field=field,
+            reason="whole",
+            unit="GiB",
         )
     size = int(value)  # whole: exact for int, float and Fraction alike
     if (low is not None and size < low) or (high is not None and size > high):
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise InvalidInput(f"{field} must be {bounds} GiB", field=field)
+        raise InvalidInput(
+            f"{field} must be {bounds} GiB",
+            field=field,
+            reason="range",
+            unit="GiB",
+            **({"minimum": low} if low is not None else {}),
+            **({"maximum": high} if high is not None else {}),
+        )
     return size
 
 
@@ -161,7 +187,7 @@ def parse_action(action: object) -> Action:
     try:
         return Action(str(action))
     except ValueError:
-        raise InvalidInput(f"unknown action {action!r}", field="action") from None
+        raise InvalidInput(f"unknown action {action!r}", field="action", reason="unknown") from None
 
 
 def action_parameters(action: Action, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,6 +201,7 @@ def action_parameters(action: Action, params: Mapping[str, Any]) -> dict[str, An
         raise InvalidInput(
             f"'{action}' does not take {', '.join(unknown)}",
             field=unknown[0],
+            reason="not_taken",
             allowed=sorted(allowed),
         )
     result: dict[str, Any] = {}
@@ -187,7 +214,11 @@ def action_parameters(action: Action, params: Mapping[str, Any]) -> dict[str, An
             or not 0 <= timeout <= MAX_STOP_TIMEOUT
         ):
             raise InvalidInput(
-                f"timeout is a number of seconds from 0 to {MAX_STOP_TIMEOUT:g}", field="timeout"
+                f"timeout is a number of seconds from 0 to {MAX_STOP_TIMEOUT:g}",
+                field="timeout",
+                reason="range",
+                minimum=0,
+                maximum=int(MAX_STOP_TIMEOUT),
             )
         result["timeout"] = float(timeout)
     if action is Action.CAPTURE:

@@ -24,6 +24,9 @@ class OwnedResource:
     """Columns of every resource owned by an account (and optionally a project)."""
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    #: The id the client chose, unique in its account (engine.resources.ids);
+    #: None when the server chose.
+    chosen_id: Mapped[str | None] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(255), default="")
     description: Mapped[str | None] = mapped_column(sa.String(1024))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -33,6 +36,11 @@ class OwnedResource:
     #: An :class:`engine.lifecycle.State` value.
     state: Mapped[str] = mapped_column(sa.String(32))
     state_message: Mapped[str | None] = mapped_column(sa.String(1024))
+
+    @property
+    def public_id(self) -> str:
+        """The id clients see and name it by: the one its owner chose, else :attr:`id`."""
+        return self.chosen_id or self.id
 
     @declared_attr
     def account_id(cls) -> Mapped[str]:

@@ -21,7 +21,7 @@ to them.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -68,12 +68,21 @@ class OwnedResources(Generic[R]):
         limit: int | None = None,
         offset: int = 0,
         include_deleted: bool = False,
+        where: sa.ColumnElement[bool] | None = None,
+        order_by: Sequence[sa.ColumnElement[Any]] = (),
     ) -> builtins.list[R]:
-        """Resources of this kind visible to ``scope``, oldest first, optionally filtered."""
+        """Resources of this kind visible to ``scope``, oldest first, optionally filtered.
+
+        :param where: a further condition on the model's columns (a
+            rendering's query language compiled to SQL).
+        :param order_by: sort keys that come before the oldest-first order.
+        """
         if (limit is not None and limit < 0) or offset < 0:
             raise InvalidInput("limit and offset must not be negative")
         model = self.model
         query = self._visible(scope, include_deleted)
+        if where is not None:
+            query = query.where(where)
         if name is not None:
             query = query.where(model.name == name)
         if zone_id is not None:
@@ -81,11 +90,21 @@ class OwnedResources(Generic[R]):
         if state is not None:
             if state not in lifecycle.states(self.kind):
                 raise InvalidInput(
-                    f"'{state}' is not a state of a {self.kind.label}", field="state"
+                    f"'{state}' is not a state of a {self.kind.label}",
+                    field="state",
+                    reason="unknown",
                 )
             query = query.where(model.state == str(state))
-        query = query.order_by(model.created, model.id).offset(offset).limit(limit)
+        query = query.order_by(*order_by, model.created, model.id).offset(offset).limit(limit)
         return builtins.list(self.session.scalars(query))
+
+    def count(self, scope: Scope, *, where: sa.ColumnElement[bool] | None = None) -> int:
+        """How many resources :meth:`list` returns with *where* and no ``limit``/``offset``."""
+        query = self._visible(scope, False)
+        if where is not None:
+            query = query.where(where)
+        counted = query.with_only_columns(self.model.id).subquery()
+        return int(self.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0)
 
     def list_states(self, scope: Scope) -> builtins.list[sa.Row[tuple[str, str]]]:
         """``(id, state)`` of the resources :meth:`list` returns, without loading them."""
@@ -100,7 +119,9 @@ class OwnedResources(Generic[R]):
             self.session, scope, self.model, resource_id, include_deleted=include_deleted
         )
         if row is None:
-            raise NotFound(f"no {self.kind.label} {resource_id!r}", id=resource_id)
+            raise NotFound(
+                f"no {self.kind.label} {resource_id!r}", kind=self.kind.value, id=resource_id
+            )
         return row
 
     def _visible(self, scope: Scope, include_deleted: bool) -> sa.Select[R]:
@@ -166,7 +187,7 @@ class OwnedResources(Generic[R]):
         :raises Conflict: it changed state meanwhile.
         """
         previous = State(row.state)
-        transitional = lifecycle.begin(self.kind, previous, action)
+        transitional = lifecycle.begin(self.kind, previous, action, row.id)
         change_state(self.session, row, previous, transitional)
         return previous
 

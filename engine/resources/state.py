@@ -36,9 +36,11 @@ Resource = OwnedResource
 MESSAGE_LENGTH = 1024
 #: Compute states in which volumes and interfaces are attached: a guest that
 #: is defined and not in a job (GFD.224 §3.4 links join existing resources).
-#: A suspended guest's saved memory holds its old devices, and a paused one
-#: is in neither the running nor the stopped definition's hands: both wait.
-ATTACH_COMPUTE_STATES = frozenset({State.STOPPED, State.RUNNING})
+#: libvirt hot-plugs into a paused QEMU guest as into a running one; a
+#: suspended (saved) guest is shut off, so its definition takes the device and
+#: the driver plugs it in when the guest is restored. Common OCCI test
+#: sequences suspend a compute and then link storage to it (issue 17).
+ATTACH_COMPUTE_STATES = frozenset({State.STOPPED, State.RUNNING, State.PAUSED, State.SUSPENDED})
 #: Compute states in which links are detached: as above, plus ``error``
 #: (cleaning up a broken guest must stay possible).
 DETACH_COMPUTE_STATES = ATTACH_COMPUTE_STATES | {State.ERROR}
@@ -84,11 +86,11 @@ def pin(
     row_id: str,
     states: Collection[State],
     kind: Kind,
-    purpose: str,
+    purpose: tuple[str, Kind],
 ) -> None:
     """Make sure a compute, volume or network is in one of ``states`` until commit.
 
-    :param purpose: what needs it, for the message ("attach a volume to it").
+    :param purpose: what needs it: ``(operation, link kind)``, as for :func:`refuse`.
     :raises InvalidTransition: it is in another state (it moved meanwhile).
     """
     result = session.execute(
@@ -99,17 +101,39 @@ def pin(
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         current = session.scalar(sa.select(model.state).where(model.id == row_id))
-        raise refuse(kind, current or State.DELETED.value, purpose, states)
+        raise refuse(kind, current or State.DELETED.value, purpose, states, row_id)
 
 
-def refuse(kind: Kind, state: str, purpose: str, allowed: Collection[State]) -> InvalidTransition:
-    """The error for a resource whose state does not allow ``purpose`` now."""
+#: The operations :func:`refuse` names: making a link, preparing one for a
+#: compute being created, and removing one.
+OPERATIONS = frozenset({"attach", "prepare", "detach"})
+
+
+def refuse(
+    kind: Kind,
+    state: str,
+    purpose: tuple[str, Kind],
+    allowed: Collection[State],
+    resource_id: str | None = None,
+) -> InvalidTransition:
+    """The error for a resource whose state does not allow ``purpose`` now.
+
+    :param purpose: ``(operation, link kind)``: the operation (one of
+        :data:`OPERATIONS`) on a link of that kind that needs the resource in
+        one of ``allowed``. The error carries them as engine values
+        (``operation``, ``link``, ``kind``, ``state``, ``expected``, ``id``),
+        from which each rendering writes its own message.
+    """
+    operation, link = purpose
     wanted = " or ".join(sorted(s.value for s in allowed))
     return InvalidTransition(
-        f"cannot {purpose}: the {kind.label} is {state}, not {wanted}",
+        f"cannot {operation} a {link.label}: the {kind.label} is {state}, not {wanted}",
         kind=kind.value,
         state=state,
-        allowed=sorted(s.value for s in allowed),
+        operation=operation,
+        link=link.value,
+        expected=sorted(s.value for s in allowed),
+        **({"id": resource_id} if resource_id else {}),
     )
 
 
@@ -144,6 +168,7 @@ __all__ = [
     "ATTACH_COMPUTE_STATES",
     "DETACH_COMPUTE_STATES",
     "MESSAGE_LENGTH",
+    "OPERATIONS",
     "Resource",
     "change_state",
     "emit_resource",

@@ -52,6 +52,8 @@ def _check(tag_fields: dict[str, object]) -> None:
             "a tag's name is 1 to 255 letters, digits, '.', '_' or '-', starting with a "
             "letter or digit",
             field="name",
+            reason="identifier",
+            maximum=255,
         )
     if not isinstance(path, str) or not _PATH.fullmatch(path):
         raise InvalidInput(
@@ -69,13 +71,20 @@ def _check(tag_fields: dict[str, object]) -> None:
         raise InvalidInput("a tag's title is at most 255 printable characters", field="title")
     extends = tag_fields["extends"]
     if not isinstance(extends, list) or len(extends) > MAX_EXTENDS:
-        raise InvalidInput(f"a tag extends at most {MAX_EXTENDS} others", field="extends")
+        raise InvalidInput(
+            f"a tag extends at most {MAX_EXTENDS} others",
+            field="extends",
+            reason="too_many",
+            maximum=MAX_EXTENDS,
+        )
     for parent in extends:
         if not isinstance(parent, str) or not _URI.fullmatch(parent):
             raise InvalidInput("what a tag extends is named by URIs", field="extends")
     kinds = tag_fields["kinds"]
     if not isinstance(kinds, list) or not set(kinds) <= _KINDS:
-        raise InvalidInput(f"a tag's kinds are among {sorted(_KINDS)}", field="kinds")
+        raise InvalidInput(
+            f"a tag's kinds are among {sorted(_KINDS)}", field="kinds", reason="unknown"
+        )
 
 
 class TagService:
@@ -129,6 +138,7 @@ class TagService:
         if clash is not None:
             raise AlreadyExists(
                 f"the account already has a tag {namespace}{name} or one at {path}",
+                subject="tag",
                 namespace=namespace,
                 name=name,
                 path=path,
@@ -144,7 +154,9 @@ class TagService:
         try:
             self.session.flush()
         except IntegrityError:  # a concurrent definition won the race
-            raise AlreadyExists(f"the account already has a tag {namespace}{name}") from None
+            raise AlreadyExists(
+                f"the account already has a tag {namespace}{name}", subject="tag", name=name
+            ) from None
         return tag
 
     def list(self, scope: Scope) -> builtins.list[Tag]:
@@ -160,7 +172,7 @@ class TagService:
         """
         tag = self.session.scalar(self._visible(scope).where(Tag.id == tag_id))
         if tag is None:
-            raise NotFound(f"no tag {tag_id!r}", id=tag_id)
+            raise NotFound(f"no tag {tag_id!r}", subject="tag", id=tag_id)
         return tag
 
     def delete(self, scope: Scope, tag_id: str) -> None:
@@ -288,12 +300,16 @@ class TagService:
     def _check_assignable(self, scope: Scope, tag: Tag, resource_kind: str) -> None:
         self.get(scope, tag.id)
         if resource_kind not in _KINDS:
-            raise InvalidInput(f"{resource_kind!r} is not a resource kind", field="kind")
+            raise InvalidInput(
+                f"{resource_kind!r} is not a resource kind", field="kind", reason="unknown"
+            )
         if tag.kinds and resource_kind not in tag.kinds:
             raise InvalidInput(
                 f"tag {tag.namespace}{tag.name} goes on {', '.join(tag.kinds)} only, "
                 f"not on a {Kind(resource_kind).label}",
-                field="kind",
+                subject="tag",
+                reason="kind",
+                other=resource_kind,
             )
 
     def _visible(self, scope: Scope) -> sa.Select[Tag]:

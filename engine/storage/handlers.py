@@ -74,14 +74,16 @@ def load_volume(ctx: JobContext) -> Volume:
     """
     volume = ctx.session.get(Volume, ctx.job.target_id, populate_existing=True)
     if volume is None:
-        raise NotFound("the job's volume no longer exists")
+        raise NotFound("the job's volume no longer exists", subject=Kind.VOLUME.value)
     return volume
 
 
 def _pool_of(ctx: JobContext, volume: Volume) -> tuple[StoragePool, Host, HypervisorDriver]:
     pool = ctx.session.get(StoragePool, volume.pool_id) if volume.pool_id else None
     if pool is None or volume.volume_name is None:
-        raise Conflict("the volume is in no storage pool")
+        raise Conflict(
+            "the volume is in no storage pool", subject=Kind.VOLUME.value, reason="not_placed"
+        )
     host = pool_host(ctx.session, pool)
     return pool, host, ctx.drivers(host.uri)
 
@@ -105,7 +107,12 @@ class CreateVolumeHandler:
         """Create (or find) the pool volume, record its path."""
         volume = load_volume(ctx)
         if volume.state != State.CREATING:
-            raise Conflict(f"the volume is {volume.state}, not being created")
+            raise Conflict(
+                f"the volume is {volume.state}, not being created",
+                kind=Kind.VOLUME.value,
+                state=volume.state,
+                expected=[State.CREATING.value],
+            )
         pool, host, driver = _pool_of(ctx, volume)
         name = volume.volume_name or ""
         existing = {v.name: v for v in driver.list_volumes(pool.pool_name)}.get(name)
@@ -116,7 +123,11 @@ class CreateVolumeHandler:
         elif existing.capacity_bytes == volume.size_bytes:
             info = existing  # an earlier attempt made it before its worker died
         else:
-            raise Conflict("a larger volume of the same name is already in the pool")
+            raise Conflict(
+                "a larger volume of the same name is already in the pool",
+                subject=Kind.VOLUME.value,
+                reason="unusable",
+            )
         new = lifecycle.complete_creation(Kind.VOLUME, State.CREATING, started=True)
         change_state(ctx.session, volume, State.CREATING, new, path=info.path)
         emit_volume(

@@ -18,6 +18,8 @@ class Volume(ZonedResource, Base):
     """A block device in a primary storage pool (OCCI storage, CIMI Volume)."""
 
     __tablename__ = "volumes"
+    # A client's chosen id is unique in its account (engine.resources.ids).
+    __table_args__ = (sa.Index("uq_volumes_chosen_id", "account_id", "chosen_id", unique=True),)
 
     offering_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("disk_offerings.id", ondelete="SET NULL"), index=True
@@ -46,6 +48,7 @@ class StorageAttachment(OwnedResource, Base):
     __table_args__ = (
         sa.UniqueConstraint("compute_id", "device", name="uq_storage_attachments_device"),
         sa.UniqueConstraint("volume_id", name="uq_storage_attachments_volume"),
+        sa.Index("uq_storage_attachments_chosen_id", "account_id", "chosen_id", unique=True),
     )
 
     compute_id: Mapped[str] = mapped_column(

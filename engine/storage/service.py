@@ -134,7 +134,11 @@ class StorageService(OwnedResources[Volume]):
         """
         owner = Owner.for_scope(scope)
         if owner.account_id is None:
-            raise InvalidInput("only an account can own a volume; act as a user of one")
+            raise InvalidInput(
+                "only an account can own a volume; act as a user of one",
+                subject=Kind.VOLUME.value,
+                reason="owner",
+            )
         checks.check_text("name", name, 255, required=True)
         checks.check_text("description", description, 1024)
         checks.check_properties(properties)
@@ -153,16 +157,21 @@ class StorageService(OwnedResources[Volume]):
                 if offering
                 else "give size_gib or a disk offering",
                 field="size_gib",
+                reason="required",
             )
         size_gib = check_size_gib(size_gib)
         if size_gib < minimum:
             raise InvalidInput(
                 f"the image needs a volume of at least {minimum} GiB",
                 field="size_gib",
+                reason="range",
+                unit="GiB",
                 minimum=minimum,
             )
+        row_id, chosen_id = choose_id(self.session, Volume, volume_id, account_id=owner.account_id)
         volume = Volume(
-            id=choose_id(self.session, Volume, volume_id),
+            id=row_id,
+            chosen_id=chosen_id,
             name=name,
             description=description,
             properties=dict(properties or {}),
@@ -204,16 +213,21 @@ class StorageService(OwnedResources[Volume]):
     def _image_minimum(image: Image, zone_id: str) -> int:
         if image.state != State.AVAILABLE:
             raise InvalidInput(
-                f"image {image.name!r} is {image.state}, not available", field="image_id"
+                f"image {image.name!r} is {image.state}, not available",
+                field="image_id",
+                reason="unavailable",
             )
         if image.zone_id is not None and image.zone_id != zone_id:
             raise InvalidInput(
-                f"image {image.name!r} is not available in that zone", field="image_id"
+                f"image {image.name!r} is not available in that zone",
+                field="image_id",
+                reason="unavailable",
             )
         if image.location:
             raise InvalidInput(
                 "volumes cannot be created from an image's content yet; create an empty one",
                 field="image_id",
+                reason="unsupported",
             )
         return max(1, image.min_disk_gib, gib(image.size_bytes))
 
@@ -250,6 +264,7 @@ class StorageService(OwnedResources[Volume]):
             raise InvalidInput(
                 f"a volume only grows; it has {gib(old_bytes)} GiB",
                 field="size_gib",
+                reason="grow",
                 current=gib(old_bytes),
             )
         # The conditional update is the first write (see create_volume) and
@@ -284,14 +299,20 @@ class StorageService(OwnedResources[Volume]):
         """
         action = checks.parse_action(action)
         if action not in VOLUME_ACTIONS:
-            raise InvalidInput(f"'{action}' is not an action of a volume", field="action")
+            raise InvalidInput(
+                f"'{action}' is not an action of a volume", field="action", reason="unknown"
+            )
         allowed = {"size_gib"} if action is Action.RESIZE else set()
         unknown = sorted(set(params) - allowed)
         if unknown:
-            raise InvalidInput(f"'{action}' does not take {', '.join(unknown)}", field=unknown[0])
+            raise InvalidInput(
+                f"'{action}' does not take {', '.join(unknown)}",
+                field=unknown[0],
+                reason="not_taken",
+            )
         if action is Action.RESIZE:
             if "size_gib" not in params:
-                raise InvalidInput("resize needs size_gib", field="size_gib")
+                raise InvalidInput("resize needs size_gib", field="size_gib", reason="required")
             return self.resize(scope, volume_id, params["size_gib"])
         if action is Action.DELETE:
             return self.delete(scope, volume_id)
@@ -299,7 +320,10 @@ class StorageService(OwnedResources[Volume]):
         previous = self._begin(volume, action)
         if action is Action.OFFLINE and self._attached(volume.id):
             raise Conflict(
-                "the volume is attached to a compute; detach it before taking it offline"
+                "the volume is attached to a compute; detach it before taking it offline",
+                subject=Kind.VOLUME.value,
+                reason="attached",
+                other=Kind.COMPUTE.value,
             )
         return self._submit(scope, volume, action, previous, {})
 
@@ -315,7 +339,13 @@ class StorageService(OwnedResources[Volume]):
         # either commits before this update (and is seen below) or fails.
         previous = self._begin(volume, Action.DELETE)
         if self._attached(volume.id):
-            raise Conflict("the volume is attached to a compute; detach it first", id=volume.id)
+            raise Conflict(
+                "the volume is attached to a compute; detach it first",
+                id=volume.id,
+                subject=Kind.VOLUME.value,
+                reason="attached",
+                other=Kind.COMPUTE.value,
+            )
         return self._submit(scope, volume, Action.DELETE, previous, {})
 
     # -- internals -------------------------------------------------------------

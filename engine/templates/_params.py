@@ -33,10 +33,17 @@ def _text(limit: int, *, multiline: bool = False) -> Check:
     return check
 
 
-def _integer(low: int, high: int) -> Check:
+def _integer(low: int, high: int, unit: str = "") -> Check:
     def check(field: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise InvalidInput(f"{field} must be a whole number from {low} to {high}", field=field)
+            raise InvalidInput(
+                f"{field} must be a whole number from {low} to {high}",
+                field=field,
+                reason="range",
+                minimum=low,
+                maximum=high,
+                unit=unit,
+            )
         return value
 
     return check
@@ -44,7 +51,7 @@ def _integer(low: int, high: int) -> Check:
 
 def _boolean(field: str, value: Any) -> Any:
     if not isinstance(value, bool):
-        raise InvalidInput(f"{field} must be true or false", field=field)
+        raise InvalidInput(f"{field} must be true or false", field=field, reason="boolean")
     return value
 
 
@@ -52,9 +59,13 @@ def _ssh_key(field: str, value: Any) -> Any:
     try:
         checks.check_ssh_key(value)
     except InvalidInput:
-        raise InvalidInput(f"{field} must be one OpenSSH public key line", field=field) from None
+        raise InvalidInput(
+            f"{field} must be one OpenSSH public key line", field=field, reason="public_key"
+        ) from None
     if value is None:
-        raise InvalidInput(f"{field} must be one OpenSSH public key line", field=field)
+        raise InvalidInput(
+            f"{field} must be one OpenSSH public key line", field=field, reason="public_key"
+        )
     return value
 
 
@@ -65,7 +76,12 @@ _DEVICE = _text(32)
 def _items(spec: Mapping[str, Check], required: frozenset[str]) -> Check:
     def check(field: str, value: Any) -> Any:
         if not isinstance(value, list) or len(value) > MAX_ITEMS:
-            raise InvalidInput(f"{field} must be a list of at most {MAX_ITEMS} items", field=field)
+            raise InvalidInput(
+                f"{field} must be a list of at most {MAX_ITEMS} items",
+                field=field,
+                reason="too_many",
+                maximum=MAX_ITEMS,
+            )
         return [_record(f"{field}[{i}]", item, spec, required) for i, item in enumerate(value)]
 
     return check
@@ -75,13 +91,19 @@ def _record(
     field: str, value: Any, spec: Mapping[str, Check], required: frozenset[str]
 ) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{field} must be a map", field=field)
+        raise InvalidInput(f"{field} must be a map", field=field, reason="map")
     unknown = sorted(set(value) - set(spec))
     if unknown:
-        raise InvalidInput(f"{field} has unknown parameter(s) {', '.join(unknown)}", field=field)
+        raise InvalidInput(
+            f"{field} has unknown parameter(s) {', '.join(unknown)}",
+            field=field,
+            reason="unknown_parameters",
+        )
     missing = sorted(required - set(value))
     if missing:
-        raise InvalidInput(f"{field} needs {', '.join(missing)}", field=field)
+        raise InvalidInput(
+            f"{field} needs {', '.join(missing)}", field=field, reason="missing_parameters"
+        )
     return {
         key: spec[key](f"{field}.{key}" if field else key, item)
         for key, item in value.items()
@@ -113,13 +135,15 @@ NETWORK: dict[str, Check] = {
 COMPUTE: dict[str, Check] = {
     "offering_id": _ID,
     "vcpus": _integer(1, checks.MAX_VCPUS),
-    "memory_mib": _integer(1, checks.MAX_MEMORY_MIB),
+    "memory_mib": _integer(1, checks.MAX_MEMORY_MIB, "MiB"),
     "image_id": _ID,
     "credential_id": _ID,
     "ssh_public_key": _ssh_key,
     "user_data": _text(checks.MAX_USER_DATA, multiline=True),
     "hostname": _text(253),
     "start": _boolean,
+    # The HA flag (engine.compute); absent: the offering's.
+    "ha_enabled": _boolean,
     "volumes": _items({"volume_id": _ID, "device": _DEVICE}, frozenset({"volume_id"})),
     "volume_templates": _items(
         {
@@ -150,7 +174,10 @@ def _one_of(*allowed: str) -> Check:
     def check(field: str, value: Any) -> Any:
         if value not in allowed:
             raise InvalidInput(
-                f"{field} must be {' or '.join(allowed)}, not {value!r:.80}", field=field
+                f"{field} must be {' or '.join(allowed)}, not {value!r:.80}",
+                field=field,
+                reason="unknown",
+                value=repr(value)[:80],
             )
         return value
 
@@ -165,6 +192,8 @@ def _hostname(field: str, value: Any) -> Any:
             f"{field} must be letters, digits and hyphens in dot-separated labels, "
             f"not {value!r:.80}",
             field=field,
+            reason="hostname",
+            value=repr(value)[:80],
         ) from None
     return value
 

@@ -58,7 +58,7 @@ def _reference(field: str) -> Iterator[None]:
     try:
         yield
     except NotFound as exc:
-        raise InvalidInput(f"{field}: {exc.message}", field=field) from None
+        raise InvalidInput(f"{field}: {exc.message}", field=field, reason="unknown") from None
 
 
 class TemplateService:
@@ -123,7 +123,7 @@ class TemplateService:
             query = query.where(LaunchTemplate.kind == kind)
         template = self.session.scalar(query)
         if template is None:
-            raise NotFound(f"no template {template_id!r}", id=template_id)
+            raise NotFound(f"no template {template_id!r}", subject="template", id=template_id)
         return template
 
     def list(self, scope: Scope, kind: TemplateKind | None = None) -> builtins.list[LaunchTemplate]:
@@ -203,6 +203,7 @@ class TemplateService:
                 raise InvalidInput(
                     f"volume_templates[{i}] needs a template_id or parameters",
                     field="volume_templates",
+                    reason="missing_parameters",
                 )
             if "template_id" in item:
                 with _reference(f"volume_templates[{i}].template_id"):
@@ -224,6 +225,9 @@ class TemplateService:
         description: str | None = None,
         properties: Mapping[str, str] | None = None,
         parameters: Mapping[str, Any],
+        placement_group: str | None = None,
+        placement_policy: str | None = None,
+        zone_id: str | None = None,
     ) -> tuple[Compute, Job]:
         """Create a compute from compute parameters, with its volumes and interfaces.
 
@@ -231,9 +235,14 @@ class TemplateService:
         creation jobs are queued before the compute's and have run when the
         guest is defined; existing ``volumes`` and the ``networks`` are
         attached as the compute is created (prepared attachments and
-        interfaces, completed by its creation job). The compute is placed
-        where all its volumes are reached.
+        interfaces, completed by its creation job); with no ``networks``, it
+        joins its owner's default network of the zone, if there is one
+        (:mod:`engine.network.defaults`). The compute is placed where all its
+        volumes are reached.
 
+        :param placement_group: the caller's placement group it joins, made
+            with ``placement_policy`` if new (:meth:`ComputeService.create`).
+        :param zone_id: the zone to place it in; by default the first enabled one.
         :returns: the compute and its creation job.
         :raises InvalidInput: malformed or invisible parameters.
         :raises QuotaExceeded, CapacityUnavailable, Conflict: as the compute,
@@ -250,7 +259,10 @@ class TemplateService:
         ]
         for i, item in enumerate(params.get("volume_templates", ())):
             volume, _job = self.launch_volume(
-                scope, name=f"{name}-disk{i + 1}", parameters=self._volume_parameters(scope, item)
+                scope,
+                name=f"{name}-disk{i + 1}",
+                parameters=self._volume_parameters(scope, item),
+                zone_id=zone_id,
             )
             volumes.append((volume, item.get("device")))
         compute, job = ComputeService(self.session).create(
@@ -266,7 +278,11 @@ class TemplateService:
             ssh_public_key=key,
             user_data=params.get("user_data"),
             start=params.get("start", True),
+            ha_enabled=params.get("ha_enabled"),
             volumes=[volume for volume, _ in volumes],
+            placement_group=placement_group,
+            placement_policy=placement_policy,
+            zone_id=zone_id,
         )
         for volume, device in volumes:
             AttachmentService(self.session).prepare_attachment(scope, compute, volume, device)
@@ -278,6 +294,8 @@ class TemplateService:
                 ip_address=item.get("ip_address"),
                 mac=item.get("mac"),
             )
+        if not params.get("networks"):
+            InterfaceService(self.session).join_default_network(scope, compute)
         return compute, job
 
     def launch_volume(
@@ -288,11 +306,18 @@ class TemplateService:
         description: str | None = None,
         properties: Mapping[str, str] | None = None,
         parameters: Mapping[str, Any],
+        zone_id: str | None = None,
     ) -> tuple[Volume, Job]:
-        """Create a volume from volume parameters (:meth:`StorageService.create_volume`)."""
+        """Create a volume from volume parameters (:meth:`StorageService.create_volume`),
+        in ``zone_id`` (by default the first enabled zone)."""
         params = self.check(scope, TemplateKind.VOLUME, parameters)
         return StorageService(self.session).create_volume(
-            scope, name=name, description=description, properties=properties, **params
+            scope,
+            name=name,
+            description=description,
+            properties=properties,
+            zone_id=zone_id,
+            **params,
         )
 
     def launch_network(
@@ -303,11 +328,18 @@ class TemplateService:
         description: str | None = None,
         properties: Mapping[str, str] | None = None,
         parameters: Mapping[str, Any],
+        zone_id: str | None = None,
     ) -> tuple[Network, Job]:
-        """Create a network from network parameters (:meth:`NetworkService.create_network`)."""
+        """Create a network from network parameters (:meth:`NetworkService.create_network`),
+        in ``zone_id`` (by default the first enabled zone)."""
         params = self.check(scope, TemplateKind.NETWORK, parameters)
         return NetworkService(self.session).create_network(
-            scope, name=name, description=description, properties=properties, **params
+            scope,
+            name=name,
+            description=description,
+            properties=properties,
+            zone_id=zone_id,
+            **params,
         )
 
     def launch_credential(

@@ -231,7 +231,7 @@ class CredentialService:
         if user is None or not (
             user.id == scope.user_id or scope.administers_domain(user.account.domain.path)
         ):
-            raise NotFound(f"no user {user_id!r}")
+            raise NotFound(f"no user {user_id!r}", subject="user", id=user_id)
         self._require_root_for_admin_user(scope, user)
         if expires is not None and expires <= utcnow():
             raise InvalidInput("an API key cannot expire in the past", field="expires")
@@ -246,6 +246,43 @@ class CredentialService:
         self.session.add(key)
         self.session.flush()
         return IssuedKey(key.access_key, secret, user.id, expires)
+
+    def key_for_tool(self, scope: Scope, user_id: str, description: str) -> IssuedKey:
+        """A usable key of a user kept for one tool, with its secret; issued on first use.
+
+        ``concord apikey sign --user`` signs with it, so that an operator can
+        make signed requests without handling a secret. The key is found by its
+        ``description``; a revoked or expired one is replaced by a new one.
+
+        :raises NotFound: as :meth:`create_api_key`.
+        :raises Conflict: the key's secret decrypts with none of the server keys.
+        """
+        user = self.session.get(User, user_id)
+        if user is None or not (
+            user.id == scope.user_id or scope.administers_domain(user.account.domain.path)
+        ):
+            raise NotFound(f"no user {user_id!r}", subject="user", id=user_id)
+        self._require_root_for_admin_user(scope, user)
+        now = utcnow()
+        key = self.session.scalars(
+            sa.select(ApiKey)
+            .where(ApiKey.user_id == user.id, ApiKey.description == description)
+            .where(ApiKey.revoked.is_(None))
+            .where(sa.or_(ApiKey.expires.is_(None), ApiKey.expires > now))
+            .order_by(ApiKey.created.desc())
+        ).first()
+        if key is None:
+            return self.create_api_key(scope, user.id, description)
+        try:
+            secret = self.server_keys.unseal(key.sealed_secret)
+        except ServerKeyError:
+            raise Conflict(
+                f"the secret of API key {key.access_key} decrypts with none of the "
+                "configured server keys",
+                subject="api_key",
+                reason="unusable",
+            ) from None
+        return IssuedKey(key.access_key, secret, user.id, key.expires)
 
     def list_api_keys(self, scope: Scope) -> list[ApiKey]:
         """The keys of the users the caller administers, or its own."""
@@ -263,7 +300,7 @@ class CredentialService:
         if key is None or not (
             key.user_id == scope.user_id or scope.administers_domain(key.user.account.domain.path)
         ):
-            raise NotFound(f"no API key {access_key!r}")
+            raise NotFound(f"no API key {access_key!r}", subject="api_key", id=access_key)
         self._require_root_for_admin_user(scope, key.user)
         if key.revoked is None:
             key.revoked = utcnow()
@@ -335,6 +372,8 @@ class CredentialService:
                 "keys: add the key they were encrypted with to the key file (after the "
                 "current one) and run this again",
                 unreadable=unreadable,
+                subject="api_key",
+                reason="unusable",
             )
         if resealed:
             self.session.execute(sa.update(ApiKey), resealed)  # by primary key

@@ -6,9 +6,12 @@ defaults below, which are CloudStack's (reference/engine.md §1.1). ROOT is
 never limited. ``-1`` means unlimited.
 
 Consumption is checked and counted with one conditional ``UPDATE ... SET
-used = used + n WHERE used + n <= limit`` per owner: atomic on SQLite and
-MariaDB alike, so concurrent requests cannot overshoot a limit, and the
-counter moves in the caller's transaction together with the state change.
+used = used + n WHERE used + n <= limit`` over every counter of the owner
+chain at once (inside a savepoint: when fewer counters moved than asked,
+it is undone and retried counter by counter to name the limit): atomic on
+SQLite and MariaDB alike, so concurrent requests cannot overshoot a limit,
+and the counters move in the caller's transaction together with the state
+change.
 
 Lock order: a transaction that touches both takes the quota counters
 before the capacity rows (hosts, pools), when it charges and when it gives
@@ -37,6 +40,7 @@ from engine.tenancy.models import (
     ResourceLimit,
     ResourceType,
 )
+from engine.tenancy.quota_counters import increment_all, release_all
 from engine.tenancy.quota_models import ResourceCount
 
 R = ResourceType
@@ -148,19 +152,35 @@ class QuotaService:
 
     # -- enforcement -------------------------------------------------------------
 
-    def charge(self, owner: Owner, amounts: Mapping[ResourceType, int]) -> None:
+    def charge(
+        self, owner: Owner, amounts: Mapping[ResourceType, int], *, domain_path: str | None = None
+    ) -> None:
         """Count ``amounts`` against the owner and every domain above it, or refuse.
 
         The project (when set) takes the place of the account, as in
         CloudStack where a project is charged instead of its members.
 
+        :param domain_path: the materialised path of the owner's domain, when
+            the caller knows it (a scope's own domain): saves reading it.
         :raises QuotaExceeded: one limit would be passed; nothing is counted.
         """
         wanted = {rt: amount for rt, amount in amounts.items() if amount > 0}
         if not wanted:
             return
-        chain = self._chain(owner)
+        chain = self._chain(owner, domain_path)
         limits = self._effective_limits(chain, list(wanted))
+        attempt = self.session.begin_nested()
+        try:
+            counted = increment_all(self.session, chain, wanted, limits)
+        except BaseException:
+            attempt.rollback()
+            raise
+        if counted:
+            attempt.commit()
+            return
+        # A limit would be passed, or a counter is missing: undo, then go
+        # counter by counter to create what is missing and name the limit.
+        attempt.rollback()
         with self.session.begin_nested():
             for rt, amount in wanted.items():
                 for kind, owner_id in chain:
@@ -178,40 +198,39 @@ class QuotaService:
                         )
 
     def release(self, owner: Owner, amounts: Mapping[ResourceType, int]) -> None:
-        """Give back amounts charged earlier (never below zero)."""
-        for rt, amount in amounts.items():
-            if amount <= 0:
-                continue
-            for kind, owner_id in self._chain(owner):
-                self.session.execute(
-                    sa.update(ResourceCount)
-                    .where(*self._count_key(kind, owner_id, rt))
-                    .values(
-                        used=sa.case(
-                            (ResourceCount.used > amount, ResourceCount.used - amount), else_=0
-                        )
-                    )
-                )
+        """Give back amounts charged earlier (never below zero), in one statement."""
+        given = {rt: amount for rt, amount in amounts.items() if amount > 0}
+        if not given:
+            return
+        release_all(self.session, self._chain(owner), given)
 
     # -- internals ---------------------------------------------------------------
 
-    def _chain(self, owner: Owner) -> list[tuple[LimitOwner, str]]:
+    def _chain(self, owner: Owner, domain_path: str | None = None) -> list[tuple[LimitOwner, str]]:
         """Who is charged: the project or account, then its domain and the domains above."""
         chain: list[tuple[LimitOwner, str]] = []
         if owner.project_id:
             chain.append((LimitOwner.PROJECT, owner.project_id))
         elif owner.account_id:
             chain.append((LimitOwner.ACCOUNT, owner.account_id))
-        return chain + (self._domain_chain(owner.domain_id) if owner.domain_id else [])
+        if not owner.domain_id:
+            return chain
+        return chain + self._domain_chain(owner.domain_id, domain_path)
 
-    def _domain_chain(self, domain_id: str) -> list[tuple[LimitOwner, str]]:
-        """A domain and its ancestors, nearest first, without ROOT (never limited)."""
-        chain: list[tuple[LimitOwner, str]] = []
-        domain = self.session.get(Domain, domain_id)
-        while domain is not None and domain.parent_id is not None:
-            chain.append((LimitOwner.DOMAIN, domain.id))
-            domain = self.session.get(Domain, domain.parent_id)
-        return chain
+    def _domain_chain(
+        self, domain_id: str, path: str | None = None
+    ) -> list[tuple[LimitOwner, str]]:
+        """A domain and its ancestors, nearest first, without ROOT (never limited).
+
+        Its materialised path (``/<root>/.../<self>/``, read once unless
+        given) names them all.
+        """
+        if path is None or not path.rstrip("/").endswith("/" + domain_id):
+            path = self.session.scalar(sa.select(Domain.path).where(Domain.id == domain_id))
+        if path is None:
+            return []
+        ancestors = [part for part in path.split("/") if part][1:]  # ROOT is never limited
+        return [(LimitOwner.DOMAIN, found) for found in reversed(ancestors)]
 
     def _effective_limits(
         self, chain: list[tuple[LimitOwner, str]], resource_types: list[ResourceType]
@@ -338,7 +357,7 @@ class QuotaService:
         if owner_kind is LimitOwner.DOMAIN:
             domain = self.session.get(Domain, owner_id)
             if domain is None:
-                raise NotFound(f"no domain {owner_id!r}")
+                raise NotFound(f"no domain {owner_id!r}", subject="domain", id=owner_id)
             if domain.parent is None:
                 raise InvalidInput("the ROOT domain is never limited")
             return domain.parent
@@ -348,10 +367,12 @@ class QuotaService:
             else self.session.get(Project, owner_id)
         )
         if owner is None:
-            raise NotFound(f"no {owner_kind.value} {owner_id!r}")
+            raise NotFound(
+                f"no {owner_kind.value} {owner_id!r}", subject=owner_kind.value, id=owner_id
+            )
         governing = self.session.get(Domain, owner.domain_id)
         if governing is None:  # only if the row vanished under us
-            raise NotFound(f"no domain for {owner_kind.value} {owner_id!r}")
+            raise NotFound(f"no domain for {owner_kind.value} {owner_id!r}", subject="domain")
         return governing
 
     def _visible_owner(self, scope: Scope, owner_kind: LimitOwner, owner_id: str) -> None:
@@ -366,4 +387,6 @@ class QuotaService:
         except InvalidInput:
             governing = self.session.get(Domain, owner_id)  # ROOT: its own governing domain
         if governing is None or not scope.administers_domain(governing.path):
-            raise NotFound(f"no {owner_kind.value} {owner_id!r}")
+            raise NotFound(
+                f"no {owner_kind.value} {owner_id!r}", subject=owner_kind.value, id=owner_id
+            )

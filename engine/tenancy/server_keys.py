@@ -13,7 +13,7 @@ token that was altered, or made under another key, is refused rather than
 decrypted to garbage. Several keys can be configured for rotation
 (``MultiFernet``): the first encrypts, every one decrypts, and
 :meth:`ServerKeys.reseal` re-encrypts a token under the first
-(docs/authentication.rst, "Rotating the server key").
+(docs/security.rst, "Rotating the server key").
 
 The key file holds one key per line (urlsafe base64 of 32 random bytes, as
 :meth:`ServerKeys.generate` makes), the current one first; blank lines and

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.naming import check_name
-from engine.scope import Owner, Role, Scope
+from engine.scope import Role, Scope
 from engine.tenancy.models import (
     ROOT_DOMAIN_NAME,
     Account,
@@ -29,19 +29,17 @@ from engine.tenancy.models import (
     Domain,
     LimitOwner,
     Project,
-    ProjectMember,
-    ProjectRole,
-    ResourceType,
     TenantState,
     User,
 )
 from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.projects import ProjectAdministration
 from engine.tenancy.quotas import QuotaService
 
 MIN_PASSWORD_LENGTH = 8
 
 
-class TenancyService:
+class TenancyService(ProjectAdministration):
     """Create, find and administer domains, accounts, users and projects.
 
     :param session: the unit of work; the caller commits.
@@ -85,7 +83,9 @@ class TenancyService:
         if self.session.scalar(
             sa.select(Domain.id).where(Domain.parent_id == parent.id, Domain.name == name)
         ):
-            raise AlreadyExists(f"domain {name!r} already exists under {parent.name!r}")
+            raise AlreadyExists(
+                f"domain {name!r} already exists under {parent.name!r}", subject="domain", name=name
+            )
         domain = Domain(name=name, parent_id=parent.id, path="")
         self.session.add(domain)
         self.session.flush()
@@ -98,7 +98,7 @@ class TenancyService:
         """Return a domain visible to the caller (its own, its ancestors' are not)."""
         domain = self.session.get(Domain, domain_id)
         if domain is None or not self._sees_domain(scope, domain):
-            raise NotFound(f"no domain {domain_id!r}")
+            raise NotFound(f"no domain {domain_id!r}", subject="domain", id=domain_id)
         return domain
 
     def find_domain(self, scope: Scope, name_path: str) -> Domain:
@@ -112,10 +112,10 @@ class TenancyService:
                 sa.select(Domain).where(Domain.parent_id == domain.id, Domain.name == part)
             )
             if child is None:
-                raise NotFound(f"no domain {name_path!r}")
+                raise NotFound(f"no domain {name_path!r}", subject="domain", name=name_path)
             domain = child
         if not self._sees_domain(scope, domain):
-            raise NotFound(f"no domain {name_path!r}")
+            raise NotFound(f"no domain {name_path!r}", subject="domain", name=name_path)
         return domain
 
     def list_domains(self, scope: Scope) -> list[Domain]:
@@ -132,7 +132,7 @@ class TenancyService:
         """
         domain = self.get_domain(scope, domain_id)
         if domain.is_root:
-            raise Conflict("the ROOT domain cannot be deleted")
+            raise Conflict("the ROOT domain cannot be deleted", subject="domain", reason="root")
         if domain.parent is None or not scope.administers_domain(domain.parent.path):
             raise PermissionDenied("only administrators of the parent domain may delete it")
         dependants = (
@@ -142,7 +142,12 @@ class TenancyService:
         )
         for column, what in dependants:
             if self.session.scalar(sa.select(sa.func.count()).where(column == domain.id)):
-                raise Conflict(f"domain {domain.name!r} still has {what}")
+                raise Conflict(
+                    f"domain {domain.name!r} still has {what}",
+                    subject="domain",
+                    name=domain.name,
+                    reason="not_empty",
+                )
         QuotaService(self.session).close_counters(LimitOwner.DOMAIN, domain.id)
         self.session.delete(domain)
         self.session.flush()
@@ -178,7 +183,11 @@ class TenancyService:
         if self.session.scalar(
             sa.select(Account.id).where(Account.domain_id == domain.id, Account.name == name)
         ):
-            raise AlreadyExists(f"account {name!r} already exists in domain {domain.name!r}")
+            raise AlreadyExists(
+                f"account {name!r} already exists in domain {domain.name!r}",
+                subject="account",
+                name=name,
+            )
         account = Account(name=name, domain_id=domain.id, type=account_type)
         self.session.add(account)
         self.session.flush()
@@ -189,7 +198,7 @@ class TenancyService:
         """Return an account visible to the caller."""
         account = self.session.get(Account, account_id)
         if account is None or not self._sees_account(scope, account):
-            raise NotFound(f"no account {account_id!r}")
+            raise NotFound(f"no account {account_id!r}", subject="account", id=account_id)
         return account
 
     def find_account(self, scope: Scope, domain_id: str, name: str) -> Account:
@@ -198,7 +207,7 @@ class TenancyService:
             sa.select(Account).where(Account.domain_id == domain_id, Account.name == name)
         )
         if account is None or not self._sees_account(scope, account):
-            raise NotFound(f"no account {name!r}")
+            raise NotFound(f"no account {name!r}", subject="account", name=name)
         return account
 
     def list_accounts(self, scope: Scope) -> list[Account]:
@@ -253,7 +262,7 @@ class TenancyService:
             raise PermissionDenied("only domain administrators may create users")
         self._require_root_for_admin_account(scope, account)
         if self.session.scalar(sa.select(User.id).where(User.username == username)):
-            raise AlreadyExists(f"user {username!r} already exists")
+            raise AlreadyExists(f"user {username!r} already exists", subject="user", name=username)
         user = User(username=username, account_id=account.id, email=email)
         if password is not None:
             user.password_hash = self._hash(password)
@@ -265,14 +274,14 @@ class TenancyService:
         """Return a user visible to the caller (itself, or any user of an administered domain)."""
         user = self.session.get(User, user_id)
         if user is None or not self._sees_user(scope, user):
-            raise NotFound(f"no user {user_id!r}")
+            raise NotFound(f"no user {user_id!r}", subject="user", id=user_id)
         return user
 
     def find_user(self, scope: Scope, username: str) -> User:
         """Return a visible user by name."""
         user = self.session.scalar(sa.select(User).where(User.username == username))
         if user is None or not self._sees_user(scope, user):
-            raise NotFound(f"no user {username!r}")
+            raise NotFound(f"no user {username!r}", subject="user", name=username)
         return user
 
     def list_users(self, scope: Scope) -> list[User]:
@@ -298,122 +307,9 @@ class TenancyService:
     def _hash(self, password: str) -> str:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidInput(
-                f"passwords must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+                f"passwords must have at least {MIN_PASSWORD_LENGTH} characters",
+                field="password",
+                reason="too_short",
+                minimum=MIN_PASSWORD_LENGTH,
             )
         return self.hasher.hash(password)
-
-    # -- projects ----------------------------------------------------------------
-
-    def create_project(self, scope: Scope, name: str, description: str | None = None) -> Project:
-        """Create a project owned by the caller's account, in the caller's domain.
-
-        The creating user becomes the project's admin.
-        """
-        check_name("project", name)
-        if scope.account_id is None or scope.user_id is None:
-            raise InvalidInput("projects are created by a user")
-        if self.session.scalar(
-            sa.select(Project.id).where(Project.domain_id == scope.domain_id, Project.name == name)
-        ):
-            raise AlreadyExists(f"project {name!r} already exists in this domain")
-        project = Project(
-            name=name,
-            description=description,
-            domain_id=scope.domain_id,
-            owner_account_id=scope.account_id,
-        )
-        self.session.add(project)
-        self.session.flush()
-        self.session.add(
-            ProjectMember(project_id=project.id, user_id=scope.user_id, role=ProjectRole.ADMIN)
-        )
-        self.session.flush()
-        quotas = QuotaService(self.session)
-        quotas.open_counters(LimitOwner.PROJECT, project.id)
-        # The owning account is charged for the project (CloudStack's
-        # max.account.projects); the project's own counters start empty.
-        quotas.charge(Owner(scope.account_id, None, scope.domain_id), {ResourceType.PROJECTS: 1})
-        return project
-
-    def get_project(self, scope: Scope, project_id: str) -> Project:
-        """Return a project the caller is a member of or administers."""
-        project = self.session.get(Project, project_id)
-        if project is None or not self._sees_project(scope, project):
-            raise NotFound(f"no project {project_id!r}")
-        return project
-
-    def list_projects(self, scope: Scope) -> list[Project]:
-        """The projects the caller sees."""
-        query = sa.select(Project).join(Domain).order_by(Project.name)
-        if scope.role is Role.DOMAIN_ADMIN:
-            query = query.where(Domain.path.startswith(scope.domain_path))
-        elif scope.role is Role.USER:
-            query = query.where(Project.id.in_(sorted(scope.project_ids)))
-        return list(self.session.scalars(query))
-
-    def add_member(
-        self, scope: Scope, project_id: str, user_id: str, role: ProjectRole = ProjectRole.MEMBER
-    ) -> ProjectMember:
-        """Add a user of the project's domain subtree to a project (or change its role)."""
-        project = self.get_project(scope, project_id)
-        self._require_project_admin(scope, project)
-        user = self.session.get(User, user_id)
-        domain = self.session.get(Domain, project.domain_id)
-        if user is None or domain is None or not user.account.domain.path.startswith(domain.path):
-            raise NotFound(f"no user {user_id!r} in the project's domain")
-        member = self.session.get(ProjectMember, (project.id, user.id))
-        if member is None:
-            member = ProjectMember(project_id=project.id, user_id=user.id, role=role)
-            self.session.add(member)
-        else:
-            if member.role is ProjectRole.ADMIN and role is not ProjectRole.ADMIN:
-                self._keep_an_admin(project)
-            member.role = role
-        self.session.flush()
-        return member
-
-    def remove_member(self, scope: Scope, project_id: str, user_id: str) -> None:
-        """Remove a user from a project; the last admin cannot be removed."""
-        project = self.get_project(scope, project_id)
-        self._require_project_admin(scope, project)
-        member = self.session.get(ProjectMember, (project.id, user_id))
-        if member is None:
-            raise NotFound(f"user {user_id!r} is not a member of this project")
-        if member.role is ProjectRole.ADMIN:
-            self._keep_an_admin(project)
-        self.session.delete(member)
-        self.session.flush()
-
-    def _keep_an_admin(self, project: Project) -> None:
-        """Raise Conflict when one of the project's admins is its only one."""
-        admins = self.session.scalar(
-            sa.select(sa.func.count()).where(
-                ProjectMember.project_id == project.id,
-                ProjectMember.role == ProjectRole.ADMIN,
-            )
-        )
-        if admins == 1:
-            raise Conflict("a project keeps at least one admin")
-
-    def members(self, scope: Scope, project_id: str) -> list[ProjectMember]:
-        """The members of a visible project."""
-        project = self.get_project(scope, project_id)
-        return list(
-            self.session.scalars(
-                sa.select(ProjectMember).where(ProjectMember.project_id == project.id)
-            )
-        )
-
-    def _sees_project(self, scope: Scope, project: Project) -> bool:
-        if project.id in scope.project_ids:
-            return True
-        domain = self.session.get(Domain, project.domain_id)
-        return domain is not None and scope.administers_domain(domain.path)
-
-    def _require_project_admin(self, scope: Scope, project: Project) -> None:
-        domain = self.session.get(Domain, project.domain_id)
-        if domain is not None and scope.administers_domain(domain.path):
-            return
-        member = self.session.get(ProjectMember, (project.id, scope.user_id or ""))
-        if member is None or member.role is not ProjectRole.ADMIN:
-            raise PermissionDenied("only project admins may manage members")

@@ -14,12 +14,13 @@
 from engine.drivers.libvirt.client import ConnectionPool, default_pool
 from engine.drivers.libvirt.driver import LibvirtDriver
 from engine.drivers.libvirt.events import ensure_event_loop
-from engine.drivers.libvirt.testhost import write_test_host
+from engine.drivers.libvirt.testhost import save_test_host, write_test_host
 
 __all__ = [
     "ConnectionPool",
     "LibvirtDriver",
     "default_pool",
     "ensure_event_loop",
+    "save_test_host",
     "write_test_host",
 ]

@@ -149,12 +149,16 @@ class ConnectionPool:
         if node_path is not None and not node_path.is_file():
             # libvirt would report an XML parse error; for the engine a test
             # host whose node file is gone is a host that is down.
-            raise DriverUnavailable("the hypervisor host cannot be reached")
+            raise DriverUnavailable(
+                "the hypervisor host cannot be reached", f"no node file at {node_path}"
+            )
         try:
             conn = libvirt.open(uri)
         except libvirt.libvirtError as exc:
             log.debug("cannot open %s: %s", uri, exc)
-            raise DriverUnavailable("the hypervisor host cannot be reached") from exc
+            raise DriverUnavailable(
+                "the hypervisor host cannot be reached", str(exc).strip()
+            ) from exc
         if uri_driver(uri) != "test":
             # The test driver does not implement keepalive; remote ones do.
             try:

@@ -1,4 +1,5 @@
-"""Disk hot-plug for :class:`~.driver.LibvirtDriver`.
+"""Disk hot-plug for :class:`~.driver.LibvirtDriver`, and bringing a restored guest's
+devices in line with its definition.
 
 A disk is attached to, or detached from, a guest's persistent definition
 always, and from the running guest too when it runs, in one libvirt call so
@@ -8,6 +9,13 @@ libvirt's test driver implements neither call. For it (and only for it: on
 a real hypervisor a silent "next boot only" change would be a lie) the
 persistent definition is rewritten instead, which is what the change amounts
 to on a host that holds no real guests.
+
+A hibernated guest (libvirt managed save) is shut off: a device attached to
+it or detached from it changes its persistent definition only, and libvirt
+restores the guest from the definition saved with its memory, which a new
+device would make ABI-incompatible (``virDomainManagedSaveDefineXML``
+refuses such a change). So once it runs again, :func:`plug_missing_devices`
+hot-plugs what the persistent definition gained and unplugs what it lost.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ from collections.abc import Callable
 
 import libvirt
 
+from engine.drivers.libvirt import power
 from engine.drivers.libvirt.mapping import is_error, translate_error, translating
 from engine.drivers.libvirt.xmlbuild import append_disk, disk_xml, find_disk, parse, remove_disk
-from engine.drivers.specs import DiskSpec
+from engine.drivers.specs import DiskSpec, PowerState
 from engine.errors import NotFound
 
 _LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -101,3 +110,48 @@ def detach_disk(
         return True
     with translating("read the guest's definition"):
         return find_disk(parse(dom.XMLDesc(0)), device) is None
+
+
+def _device_keys(root: ET.Element) -> dict[tuple[str, str], ET.Element]:
+    keys: dict[tuple[str, str], ET.Element] = {}
+    for element in root.findall("./devices/disk"):
+        target = element.find("target")
+        if element.get("device", "disk") == "disk" and target is not None and target.get("dev"):
+            keys[("disk", str(target.get("dev")))] = element
+    for element in root.findall("./devices/interface"):
+        mac = element.find("mac")
+        if mac is not None and mac.get("address"):
+            keys[("interface", str(mac.get("address")).lower())] = element
+    return keys
+
+
+def plug_missing_devices(dom: libvirt.virDomain) -> None:
+    """Make a running guest's disks and interfaces those of its persistent definition.
+
+    Called after a hibernated guest is restored (see the module docstring):
+    devices attached while it was saved are plugged in, devices detached
+    meanwhile are unplugged. Only disks and interfaces, the devices the engine
+    attaches.
+    """
+    with translating("read the guest's definition"):
+        wanted = _device_keys(parse(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)))
+        running = _device_keys(parse(dom.XMLDesc(0)))
+    for key in wanted.keys() - running.keys():
+        with translating("plug a device attached while the guest was suspended"):
+            dom.attachDeviceFlags(ET.tostring(wanted[key], encoding="unicode"), _LIVE)
+    for key in running.keys() - wanted.keys():
+        with translating("unplug a device detached while the guest was suspended"):
+            dom.detachDeviceFlags(ET.tostring(running[key], encoding="unicode"), _LIVE)
+
+
+def start(dom: libvirt.virDomain, *, hotplug: bool) -> None:
+    """Boot a stopped guest, or restore a suspended one from its saved memory.
+
+    A restored guest then gets the disks and interfaces attached or detached
+    while it was suspended (:func:`plug_missing_devices`), when the hypervisor
+    can hot-plug (``hotplug``; libvirt's test driver boots from its definition).
+    """
+    restored = power.domain_state(dom) is PowerState.SUSPENDED
+    power.start(dom)
+    if restored and hotplug:
+        plug_missing_devices(dom)

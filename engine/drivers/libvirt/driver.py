@@ -6,36 +6,33 @@ One :class:`LibvirtDriver` manages one host, named by its libvirt URI:
 (defined, then started) so that they survive a libvirtd or host restart and
 the engine can reconcile its records with what the host reports.
 
-Every guest-state check happens here, before libvirt is called, so that an
-action the current state forbids is an :class:`~engine.errors.InvalidTransition`
-on every hypervisor alike (libvirt's test driver and QEMU word and classify
-these errors differently).
+Guest-state checks happen here, before libvirt is called: an action the state
+forbids is an :class:`~engine.errors.InvalidTransition` on every hypervisor
+alike (libvirt's test driver and QEMU word and classify such errors apart).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import libvirt
 
 from engine.drivers.base import HypervisorDriver
-from engine.drivers.libvirt import network, power, storage
+from engine.drivers.libvirt import migration, network, power, storage
 from engine.drivers.libvirt.client import ConnectionPool, default_pool, uri_driver
 from engine.drivers.libvirt.devices import attach_disk, detach_disk
-from engine.drivers.libvirt.mapping import (
-    CRASH_REASONS,
-    translating,
-)
+from engine.drivers.libvirt.devices import start as start_guest
+from engine.drivers.libvirt.mapping import translating
 from engine.drivers.libvirt.testhost import declared_hostname
 from engine.drivers.libvirt.xmlbuild import (
     disk_elements,
     disk_spec_of,
     domain_name,
     domain_xml,
-    guest_id_of,
     hvm_domain_types,
+    owner_of,
     parse,
 )
 from engine.drivers.specs import (
@@ -66,6 +63,10 @@ class LibvirtDriver:
         for the test driver, else ``kvm`` when the host's capabilities offer
         it for x86_64 and ``qemu`` (TCG emulation) otherwise.
     """
+
+    #: Let libvirt move guests live whose disks it does not know to be on shared storage
+    #: (VIR_MIGRATE_UNSAFE); only for a "shared" pool that is a plain local directory (tests).
+    unsafe_migration = False
 
     def __init__(
         self, uri: str, pool: ConnectionPool | None = None, *, domain_type: str | None = None
@@ -104,7 +105,7 @@ class LibvirtDriver:
         try:
             name = domain_name(normalize_guest_id(guest_id))
         except InvalidInput:
-            raise NotFound("guest not found on the host") from None
+            raise NotFound("guest not found on the host", subject="guest") from None
         with translating("find the guest"):
             return self._conn().lookupByName(name)
 
@@ -128,37 +129,14 @@ class LibvirtDriver:
 
     def list_guests(self) -> dict[str, PowerState]:
         """Return the power state of every engine guest on the host, by guest id."""
-        return dict(self._engine_guests(0, power.domain_state))
+        return dict(power.engine_guests(self._conn(), 0, power.domain_state))
 
     def crashed_guests(self) -> frozenset[str]:
         """Return the ids of the engine guests that are shut off because they crashed."""
-
-        def crashed(dom: libvirt.virDomain) -> bool:
-            with translating("read the guest's state"):
-                state, reason = dom.state()
-            return bool(state == libvirt.VIR_DOMAIN_SHUTOFF and reason in CRASH_REASONS)
-
-        inactive = self._engine_guests(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE, crashed)
+        inactive = power.engine_guests(
+            self._conn(), libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE, power.crashed
+        )
         return frozenset(guest_id for guest_id, is_crashed in inactive if is_crashed)
-
-    def _engine_guests(
-        self, flags: int, read: Callable[[libvirt.virDomain], T]
-    ) -> Iterator[tuple[str, T]]:
-        """``(guest id, read(domain))`` of the engine's domains that ``listAllDomains`` lists.
-
-        Domains not named by the engine are skipped, and so are those
-        undefined while they are being read.
-        """
-        with translating("list the guests"):
-            domains = self._conn().listAllDomains(flags)
-        for dom in domains:
-            guest_id = guest_id_of(dom.name())
-            if guest_id is None:
-                continue
-            try:
-                yield guest_id, read(dom)
-            except NotFound:
-                continue  # undefined while we were listing
 
     # ------------------------------------------------------------ guests
 
@@ -177,6 +155,15 @@ class LibvirtDriver:
         disks = (disk_spec_of(element) for element in disk_elements(root))
         return tuple(disk for disk in disks if disk is not None)
 
+    def guest_owner(self, guest_id: str) -> str | None:
+        """The owner a guest's definition records; ``""`` if none, ``None`` if undefined."""
+        try:
+            dom = self._lookup(guest_id)
+            with translating("read the guest's definition"):
+                return owner_of(parse(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)))
+        except NotFound:
+            return None
+
     def define_guest(self, spec: GuestSpec) -> None:
         """Define the guest, replacing an existing definition of the same id."""
         self._define(domain_xml(spec, self.domain_type(), self._machine()), "define the guest")
@@ -192,8 +179,8 @@ class LibvirtDriver:
         return True
 
     def start(self, guest_id: str) -> None:
-        """Boot a stopped guest, or restore a suspended one from its saved memory."""
-        power.start(self._lookup(guest_id))
+        """Boot a stopped guest, or restore a suspended one (:func:`.devices.start`)."""
+        start_guest(self._lookup(guest_id), hotplug=not self._is_test)
 
     def stop(self, guest_id: str, force: bool = False, timeout: float | None = 60.0) -> PowerState:
         """Stop a guest: ACPI shutdown, or power off when ``force``.
@@ -245,6 +232,15 @@ class LibvirtDriver:
             pass  # removed meanwhile (another worker, an operator): the goal is met
         return True
 
+    def can_migrate_live(self, destination_uri: str) -> bool:
+        """Whether running guests can move live to ``destination_uri`` (QEMU to QEMU)."""
+        return migration.can_migrate_live(self._uri, destination_uri)
+
+    def migrate_live(self, guest_id: str, destination_uri: str) -> None:
+        """Move a running or paused guest live to another host (:mod:`.migration`)."""
+        dom, unsafe = self._lookup(guest_id), self.unsafe_migration
+        migration.migrate_live(dom, self._pool.get(destination_uri), unsafe)
+
     # ------------------------------------------------------------ storage
 
     def list_pools(self) -> list[PoolInfo]:
@@ -288,6 +284,7 @@ class LibvirtDriver:
     def attach_volume(self, guest_id: str, disk: DiskSpec) -> None:
         """Attach a disk to the guest's definition, and to the running guest if it runs.
 
+        A paused guest takes it live; a saved one when restored (:meth:`start`).
         On libvirt's test driver, which cannot hot-plug, a running guest gets
         the disk in its persistent definition only.
 
@@ -295,7 +292,12 @@ class LibvirtDriver:
         """
         dom = self._lookup(guest_id)
         if any(d.device == disk.device for d in self.guest_disks(guest_id)):
-            raise InvalidTransition("the guest already has a disk with this device name")
+            raise InvalidTransition(
+                "the guest already has a disk with this device name",
+                subject="device",
+                reason="taken",
+                other="guest",
+            )
         live = power.domain_state(dom) in power.ACTIVE
         attach_disk(self._conn(), dom, disk, live=live, rewrite_if_unsupported=self._is_test)
 
@@ -325,7 +327,7 @@ class LibvirtDriver:
         power.require(power.domain_state(dom), set(PowerState) - power.ACTIVE, "capture the guest")
         disks = self.guest_disks(guest_id)
         if not disks:
-            raise InvalidInput("guest has no disk to capture")
+            raise InvalidInput("guest has no disk to capture", subject="guest", reason="no_disk")
         return storage.clone_volume(self._conn(), disks[0].path, pool, image_name)
 
     # ------------------------------------------------------------ networks
@@ -364,7 +366,12 @@ class LibvirtDriver:
         """
         dom = self._lookup(guest_id)
         if any(n.mac == nic.mac for n in self.guest_nics(guest_id)):
-            raise InvalidTransition("the guest already has an interface with this MAC address")
+            raise InvalidTransition(
+                "the guest already has an interface with this MAC address",
+                subject="mac",
+                reason="taken",
+                other="guest",
+            )
         live = power.domain_state(dom) in power.ACTIVE
         network.attach_nic(self._conn(), dom, nic, live=live, rewrite_if_unsupported=self._is_test)
 
@@ -381,8 +388,7 @@ class LibvirtDriver:
     def subscribe(self, callback: LifecycleCallback) -> Callable[[], None]:
         """Deliver the host's guest lifecycle events to ``callback``.
 
-        The callback runs on libvirt's event thread: it must not block.
-
+        The callback runs on libvirt's event thread (it must not block).
         :returns: a function that cancels the subscription.
         """
         cancel_hub = self._pool.subscribe(self._uri, callback)

@@ -33,6 +33,7 @@ from engine.errors import (
     InvalidInput,
     NotFound,
 )
+from engine.lifecycle import Kind
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,12 @@ _NOT_FOUND: Mapping[int, str] = {
     libvirt.VIR_ERR_NO_STORAGE_VOL: "volume not found",
     libvirt.VIR_ERR_NO_STORAGE_POOL: "storage pool not found",
 }
+#: What each of those is, as the subject of the error (engine.errors).
+_NOT_FOUND_SUBJECTS: Mapping[int, str] = {
+    libvirt.VIR_ERR_NO_DOMAIN: "guest",
+    libvirt.VIR_ERR_NO_STORAGE_VOL: Kind.VOLUME.value,
+    libvirt.VIR_ERR_NO_STORAGE_POOL: "storage_pool",
+}
 
 # Errors that mean the connection to the host is gone or was never made.
 _UNREACHABLE_CODES = frozenset({libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN})
@@ -194,17 +201,27 @@ def translate_error(exc: libvirt.libvirtError, action: str) -> EngineError:
     domain = exc.get_error_domain()
     log.debug("libvirt failed to %s: code=%s domain=%s: %s", action, code, domain, exc)
     if code in _NOT_FOUND:
-        return NotFound(_NOT_FOUND[code])
+        return NotFound(_NOT_FOUND[code], subject=_NOT_FOUND_SUBJECTS[code])
     if code in _UNREACHABLE_CODES or (domain in _RPC_DOMAINS and code in _RPC_FAILURES):
         return DriverUnavailable(f"cannot {action}: the hypervisor host cannot be reached")
     if code == libvirt.VIR_ERR_OPERATION_INVALID:
-        return Conflict(f"cannot {action} in the guest's current state")
+        return Conflict(
+            f"cannot {action} in the guest's current state", subject="guest", reason="state"
+        )
     if code == libvirt.VIR_ERR_OPERATION_UNSUPPORTED:
-        return Conflict(f"cannot {action} while the guest is in this state or configuration")
+        return Conflict(
+            f"cannot {action} while the guest is in this state or configuration",
+            subject="guest",
+            reason="state",
+        )
     if code in _EXISTS:
-        return AlreadyExists(f"cannot {action}: the name is already in use")
+        return AlreadyExists(f"cannot {action}: the name is already in use", subject="resource")
     if code in _INVALID_CONFIG:
-        return InvalidInput(f"cannot {action}: the host rejected the requested configuration")
+        return InvalidInput(
+            f"cannot {action}: the host rejected the requested configuration",
+            subject="guest",
+            reason="rejected",
+        )
     if code == libvirt.VIR_ERR_NO_SUPPORT:
         return DriverError(f"cannot {action}: the host's hypervisor does not support it")
     return DriverError(f"cannot {action}: the hypervisor reported a failure")

@@ -51,7 +51,7 @@ def check_network_name(name: str) -> None:
         holds other characters than letters, digits, ``.``, ``_`` and ``-``.
     """
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidInput("invalid engine network name", field="network_name")
+        raise InvalidInput("invalid engine network name", field="network_name", reason="format")
 
 
 def bridge_name(name: str) -> str:

@@ -9,18 +9,23 @@ errors differently.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import libvirt
 
 from engine.drivers.libvirt.mapping import (
+    CRASH_REASONS,
     domain_power_state,
     is_error,
     translate_error,
     translating,
 )
+from engine.drivers.libvirt.xmlbuild import guest_id_of
 from engine.drivers.specs import PowerState
-from engine.errors import InvalidTransition
+from engine.errors import InvalidTransition, NotFound
+
+T = TypeVar("T")
 
 RUNNING = frozenset({PowerState.RUNNING, PowerState.BLOCKED})
 #: States in which the guest has a QEMU process (or the test driver's equivalent).
@@ -36,7 +41,12 @@ def require(state: PowerState, allowed: Iterable[PowerState], action: str) -> No
     :raises InvalidTransition: naming the state the guest is in.
     """
     if state not in allowed:
-        raise InvalidTransition(f"cannot {action}: the guest is {state.value}", state=state.value)
+        raise InvalidTransition(
+            f"cannot {action}: the guest is {state.value}",
+            power_state=state.value,
+            subject="guest",
+            reason="state",
+        )
 
 
 def domain_state(dom: libvirt.virDomain) -> PowerState:
@@ -127,10 +137,15 @@ def resume(dom: libvirt.virDomain) -> None:
 
 
 def suspend(dom: libvirt.virDomain) -> None:
-    """Save a running or paused guest's memory to disk and stop it."""
+    """Save a running or paused guest's memory to disk and stop it.
+
+    The guest is restored running either way (``VIR_DOMAIN_SAVE_RUNNING``): the
+    lifecycle's ``suspended -start-> running`` holds for a guest that was
+    paused when saved, which libvirt would otherwise restore paused.
+    """
     require(domain_state(dom), RUNNING | {PowerState.PAUSED}, "suspend the guest")
     with translating("suspend the guest"):
-        dom.managedSave(0)
+        dom.managedSave(libvirt.VIR_DOMAIN_SAVE_RUNNING)
 
 
 __all__ = [
@@ -147,3 +162,30 @@ __all__ = [
     "stop",
     "suspend",
 ]
+
+
+def engine_guests(
+    conn: libvirt.virConnect, flags: int, read: Callable[[libvirt.virDomain], T]
+) -> Iterator[tuple[str, T]]:
+    """``(guest id, read(domain))`` of the engine's domains that ``listAllDomains`` lists.
+
+    Domains not named by the engine are skipped, and so are those undefined
+    while they are being read.
+    """
+    with translating("list the guests"):
+        domains = conn.listAllDomains(flags)
+    for dom in domains:
+        guest_id = guest_id_of(dom.name())
+        if guest_id is None:
+            continue
+        try:
+            yield guest_id, read(dom)
+        except NotFound:
+            continue  # undefined while we were listing
+
+
+def crashed(dom: libvirt.virDomain) -> bool:
+    """Whether a domain is shut off because it crashed (as libvirt records the reason)."""
+    with translating("read the guest's state"):
+        state, reason = dom.state()
+    return bool(state == libvirt.VIR_DOMAIN_SHUTOFF and reason in CRASH_REASONS)

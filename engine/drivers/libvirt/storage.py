@@ -35,7 +35,7 @@ def check_volume_name(name: str) -> None:
         than letters, digits, ``.``, ``_`` and ``-``, or starts with a dot or dash.
     """
     if not _VOLUME_NAME_RE.match(name):
-        raise InvalidInput("invalid volume name", field="name")
+        raise InvalidInput("invalid volume name", field="name", reason="format")
 
 
 def check_capacity(capacity_bytes: int) -> None:
@@ -45,7 +45,9 @@ def check_capacity(capacity_bytes: int) -> None:
     :raises InvalidInput: when it is zero or negative.
     """
     if capacity_bytes < 1:
-        raise InvalidInput("volume capacity must be positive", field="capacity_bytes")
+        raise InvalidInput(
+            "volume capacity must be positive", field="capacity_bytes", reason="range", minimum=1
+        )
 
 
 def lookup_pool(conn: libvirt.virConnect, name: str) -> libvirt.virStoragePool:
@@ -58,7 +60,7 @@ def lookup_pool(conn: libvirt.virConnect, name: str) -> libvirt.virStoragePool:
     with translating("find the storage pool"):
         pool = conn.storagePoolLookupByName(name)
         if not pool.isActive():
-            raise NotFound("storage pool not found")
+            raise NotFound("storage pool not found", subject="storage_pool")
         return pool
 
 
@@ -85,7 +87,7 @@ def lookup_volume(pool: libvirt.virStoragePool, name: str) -> libvirt.virStorage
     """
     volume = find_volume(pool, name)
     if volume is None:
-        raise NotFound("volume not found")
+        raise NotFound("volume not found", subject="volume")
     return volume
 
 
@@ -97,7 +99,7 @@ def require_absent(pool: libvirt.virStoragePool, name: str) -> None:
     :raises AlreadyExists: when a volume has that name.
     """
     if find_volume(pool, name) is not None:
-        raise AlreadyExists("a volume with this name already exists", name=name)
+        raise AlreadyExists("a volume with this name already exists", name=name, subject="volume")
 
 
 def require_room(pool: libvirt.virStoragePool, needed_bytes: int) -> None:
@@ -220,7 +222,7 @@ def resize_volume(
     with translating("read the volume"):
         current = volume_info(pool, volume)
     if capacity_bytes < current.capacity_bytes:
-        raise InvalidInput("a volume can only grow", field="capacity_bytes")
+        raise InvalidInput("a volume can only grow", field="capacity_bytes", reason="grow")
     if capacity_bytes == current.capacity_bytes:
         return current
     require_room(lv_pool, capacity_bytes - current.capacity_bytes)
@@ -250,7 +252,12 @@ def delete_volume(conn: libvirt.virConnect, pool: str, name: str) -> bool:
         return False
     with translating("delete the volume"):
         if volume_users(conn, volume.path()):
-            raise InvalidTransition("the volume is attached to a guest; detach it first")
+            raise InvalidTransition(
+                "the volume is attached to a guest; detach it first",
+                subject="volume",
+                reason="attached",
+                other="guest",
+            )
         volume.delete(0)
     return True
 
@@ -273,7 +280,9 @@ def clone_volume(conn: libvirt.virConnect, source_path: str, pool: str, name: st
         if not is_error(exc, libvirt.VIR_ERR_NO_STORAGE_VOL):
             raise translate_error(exc, "find the disk to copy") from exc
         raise InvalidInput(
-            "the disk to copy is not a volume of a storage pool on the host"
+            "the disk to copy is not a volume of a storage pool on the host",
+            field="path",
+            reason="unknown",
         ) from exc
     lv_pool = lookup_pool(conn, pool)
     require_absent(lv_pool, name)

@@ -20,6 +20,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from engine.errors import InvalidInput
@@ -30,6 +31,7 @@ _KIB_PER_MIB = 1024
 _BYTES_PER_GIB = 1024**3
 
 ET.register_namespace("concord", TESTHOST_NS)
+ET.register_namespace("test", "http://libvirt.org/schemas/domain/test/1.0")
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -132,4 +134,54 @@ def declared_hostname(uri: str) -> str | None:
     return None if element is None else element.get("hostname")
 
 
-__all__ = ["declared_hostname", "node_file", "write_test_host"]
+#: libvirt's namespace for test-driver metadata in a node file's domains (the run state).
+TEST_DOMAIN_NS = "http://libvirt.org/schemas/domain/test/1.0"
+
+
+def save_test_host(conn: Any, uri: str) -> int:
+    """Write a simulated host's guests and volumes back into its node file.
+
+    libvirt's test driver keeps a host's state in the memory of the process that opened
+    it; written back, the next process that opens the URI finds the same guests, in the
+    same run state (``<test:runstate>``), and the same volumes in its pools: a restart of
+    the process is then not a reboot of the host. The file keeps everything else it said.
+
+    :param conn: an open libvirt connection to ``uri``.
+    :param uri: a ``test:///path`` URI.
+    :returns: the number of guests written.
+    :raises InvalidInput: the URI has no node file.
+    """
+    import libvirt
+
+    path = node_file(uri)
+    if path is None:
+        raise InvalidInput(f"{uri} is not a file-backed test host", field="uri", reason="unknown")
+    # The engine's own file (see declared_hostname).
+    root = ET.parse(path).getroot()  # noqa: S314
+    for old in root.findall("domain"):
+        root.remove(old)
+    domains = conn.listAllDomains()
+    for domain in domains:
+        state, _reason = domain.state()
+        element = ET.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))  # noqa: S314
+        _sub(element, f"{{{TEST_DOMAIN_NS}}}runstate", str(int(state)))
+        root.append(element)
+    for pool_element in root.findall("pool"):
+        for old in pool_element.findall("volume"):
+            pool_element.remove(old)
+        name = pool_element.findtext("name")
+        try:
+            pool = conn.storagePoolLookupByName(name)
+            volumes = pool.listAllVolumes()
+        except libvirt.libvirtError:
+            continue
+        for volume in volumes:
+            pool_element.append(ET.fromstring(volume.XMLDesc()))  # noqa: S314
+    partial = path.with_name(path.name + ".saving")
+    ET.ElementTree(root).write(partial, encoding="unicode", xml_declaration=False)
+    # Replaced at once: a crash while writing leaves the previous file.
+    partial.replace(path)
+    return len(domains)
+
+
+__all__ = ["declared_hostname", "node_file", "save_test_host", "write_test_host"]

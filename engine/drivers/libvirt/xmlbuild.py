@@ -42,6 +42,15 @@ def guest_id_of(name: str) -> str | None:
     return None
 
 
+def owner_of(root: ET.Element) -> str:
+    """The owner the engine recorded in a domain definition; ``""`` if none.
+
+    :param root: a parsed ``<domain>`` document.
+    """
+    guest = root.find(f"metadata/{{{METADATA_NS}}}guest")
+    return "" if guest is None else guest.get("owner", "")
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
     if text is not None:
@@ -89,11 +98,14 @@ def _nic_element(parent: ET.Element, nic: NicSpec) -> None:
 
 def _metadata_element(parent: ET.Element, spec: GuestSpec) -> None:
     # Kept in the definition so that the guest's boot data survives a
-    # reconciliation that only has the host to go by.
-    if spec.user_data is None and not spec.ssh_keys:
+    # reconciliation that only has the host to go by; the owner says the
+    # engine defined this domain (guest_owner).
+    if spec.user_data is None and not spec.ssh_keys and not spec.owner:
         return
     metadata = _sub(parent, "metadata")
     guest = _sub(metadata, f"{{{METADATA_NS}}}guest")
+    if spec.owner:
+        guest.set("owner", spec.owner)
     if spec.user_data is not None:
         _sub(guest, f"{{{METADATA_NS}}}user-data", spec.user_data)
     for key in spec.ssh_keys:

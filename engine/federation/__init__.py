@@ -1,0 +1,23 @@
+"""Federation: what a Concord site shares with the clouds it federates with.
+
+Autonomous sites federate through thin planes around their APIs (see
+docs/federation.rst). Built here: identity (tokens of trusted OpenID Connect
+issuers sign federated users in, placed into local tenants by mapping rules
+the operator writes as data, and Keystone-style tokens for OCCI clients of
+the EGI era), site discovery (what the site offers, for GLUE documents),
+image lists, and the accounting repository (trusted sites' APEL records and
+their monthly summaries).
+
+Entry points:
+    :class:`~engine.federation.identity.FederatedIdentityService` (trusted
+    issuers, mapping rules, sign-in); :class:`~engine.federation.mapping.MappingRules`;
+    :class:`~engine.federation.tokens.TokenService`;
+    :func:`~engine.federation.site.describe_site`;
+    :class:`~engine.federation.accounting.AccountingRepository`; the
+    schedule's claims in :mod:`~engine.federation.schedule`; the tables in
+    :mod:`~engine.federation.models`.
+
+Uses: tenancy (the tenants federated users land in, quotas of shares),
+inventory (the site's size), catalog (public images and offerings),
+compute (guest counts), usage (the APEL record format).
+"""
