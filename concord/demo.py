@@ -20,6 +20,7 @@ templates and offerings to create guests from.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,15 @@ from engine.drivers.libvirt.testhost import write_test_host
 from engine.inventory.hosts import shared_pool_names
 from engine.inventory.models import Cluster, Host, ImageStore, Pod, Zone
 from engine.inventory.service import DriverFactory, InventoryService
+from engine.network.defaults import DefaultNetworks
+from engine.network.service import NetworkService
 from engine.scope import Scope
 from engine.tenancy.credentials import CredentialService
 from engine.tenancy.models import AccountType, ApiKey, Domain, User
 from engine.tenancy.passwords import PasswordHasher
 from engine.tenancy.service import TenancyService
+
+log = logging.getLogger(__name__)
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105  (documented, served on loopback only)
@@ -152,6 +157,13 @@ DEMO_TEMPLATES = (
 DEMO_COMPUTE_OFFERINGS = (("small", 1, 512), ("medium", 2, 2048), ("large", 4, 8192))
 DEMO_DISK_OFFERINGS = (("10GiB", 10), ("50GiB", 50), ("100GiB", 100))
 DEMO_NETWORK_OFFERING = ("isolated", "10.1.0.0/24")
+#: The demo tenant's own networks (name, CIDR, label), the first its default in
+#: the demo zone, so that a guest created with no network link gets an address
+#: there, as on CloudStack and OpenStack. The second stands for a provider's
+#: public network: its range is TEST-NET-3 (RFC 5737), outside every private
+#: range, which is how clients such as IM's OCCI connector tell a public
+#: network (and address) from a private one.
+DEMO_NETWORKS = (("private", "10.1.0.0/24", "private"), ("public", "203.0.113.0/24", "public"))
 
 
 def demo_var_dir(database_url: str) -> Path:
@@ -195,19 +207,23 @@ def provision_demo_zone(
     hosts_dir = var / "demo-hosts"
     hosts_dir.mkdir(parents=True, exist_ok=True)
     for number, (name, cores, memory_mib) in enumerate(DEMO_HOSTS, start=1):
-        # Rewritten every time (the same content): a later start finds its hosts
-        # even if the files were removed with a cleaned var/ directory.
-        uri = write_test_host(
-            hosts_dir / f"host{number}.xml",
-            hostname=name,
-            cpu_cores=cores,
-            cpu_mhz=DEMO_HOST_MHZ,
-            memory_mib=memory_mib,
-            pools=[
-                ("local", DEMO_POOL_GIB, str(var / "demo-pools" / name)),
-                (DEMO_SHARED_POOL[0], DEMO_SHARED_POOL[1], str(var / "demo-pools" / "shared")),
-            ],
-        )
+        # Written when missing (a first start, or var/ was cleaned); otherwise kept:
+        # it holds the guests and volumes the last server saved (save_demo_hosts).
+        path = hosts_dir / f"host{number}.xml"
+        if path.is_file():
+            uri = f"test://{path.as_posix()}"
+        else:
+            uri = write_test_host(
+                path,
+                hostname=name,
+                cpu_cores=cores,
+                cpu_mhz=DEMO_HOST_MHZ,
+                memory_mib=memory_mib,
+                pools=[
+                    ("local", DEMO_POOL_GIB, str(var / "demo-pools" / name)),
+                    (DEMO_SHARED_POOL[0], DEMO_SHARED_POOL[1], str(var / "demo-pools" / "shared")),
+                ],
+            )
         if session.scalar(sa.select(Host.id).where(Host.name == name)) is None:
             inventory.add_host(system, cluster.id, uri, name=name)
     if DEMO_SHARED_POOL[0] not in shared_pool_names(session, cluster.id):
@@ -248,6 +264,52 @@ def _provision_demo_catalog(session: Session, system: Scope, zone: Zone) -> None
         catalog.create_network_offering(system, name, default_cidr=cidr)
 
 
+def save_demo_hosts(session: Session, var_dir: str | os.PathLike[str]) -> int:
+    """Write the demo hosts' guests and volumes back into their node files.
+
+    Called when the demo server stops, after its worker: the simulated hosts live in
+    this process, and the next start opens the files again, so that a restart of
+    ``make serve`` keeps the guests in their states instead of finding empty hosts
+    (which reconciliation would record as vanished guests).
+
+    :returns: the number of guests saved.
+    """
+    from engine.drivers.libvirt import default_pool, save_test_host
+
+    hosts_dir = (Path(var_dir).absolute() / "demo-hosts").as_posix()
+    saved = 0
+    for uri in session.scalars(sa.select(Host.uri).where(Host.uri.like("test://%"))):
+        if not uri.removeprefix("test://").startswith(hosts_dir + "/"):
+            continue  # an operator's own test host: not the demo's to rewrite
+        try:
+            saved += save_test_host(default_pool().get(uri), uri)
+        except Exception as exc:  # one host failing to save must not keep the others from it
+            log.warning("could not save demo host %s: %s", uri, exc)
+    return saved
+
+
+def provision_demo_networks(session: Session, zone: Zone) -> None:
+    """Give the demo tenant a private and a public network in the demo zone,
+    the private one its default there (:data:`DEMO_NETWORKS`); idempotent.
+
+    Call after :func:`provision_demo_tenant` and :func:`provision_demo_zone`.
+    """
+    user = session.scalar(sa.select(User).where(User.username == DEMO_USER))
+    if user is None:
+        raise RuntimeError("provision the demo tenant before its networks")
+    scope = CredentialService(session).scope_for(user)
+    networks = NetworkService(session)
+    mine = {n.name: n for n in networks.list(scope, zone_id=zone.id)}
+    for number, (name, cidr, label) in enumerate(DEMO_NETWORKS):
+        network = mine.get(name)
+        if network is None:
+            network, _job = networks.create_network(
+                scope, name=name, zone_id=zone.id, cidr=cidr, label=label, start=True
+            )
+        if number == 0 and DefaultNetworks(session).of(user.account_id, zone.id) is None:
+            DefaultNetworks(session).set(scope, network.id)
+
+
 def describe_zone(session: Session, zone: Zone) -> str:
     """One line about a zone's hosts and capacity, for start-up output."""
     system = Scope.system(TenancyService(session).root())
@@ -258,6 +320,24 @@ def describe_zone(session: Session, zone: Zone) -> str:
     return (
         f"zone {zone.name}: {len(capacities)} simulated libvirt hosts, {cores} cores "
         f"({vcpus} vCPUs with over-provisioning), {memory_gib} GiB memory"
+    )
+
+
+def describe_capacity(session: Session, zone: Zone) -> str:
+    """One line of the zone's capacity now (``concord capacity``'s zone row), for start-up."""
+    from engine.allocation.report import capacity_levels
+    from engine.compute.state import running_sizes_by_host
+
+    levels = capacity_levels(session, running_sizes_by_host(session), zone_id=zone.id)
+    row = next((item for item in levels if item.level == "zone"), None)
+    if row is None:
+        return f"zone {zone.name} has no hosts"
+    cpu, memory = row.figures["vcpus"], row.figures["memory_mib"]
+    storage = row.figures["storage_bytes"]
+    return (
+        f"{cpu['allocated']}/{cpu['limit']} vCPUs and {memory['allocated'] // 1024}/"
+        f"{memory['limit'] // 1024} GiB memory allocated, "
+        f"{storage['free'] // 1024**3} GiB storage free"
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
@@ -41,12 +41,19 @@ STATUS: dict[type[errors.EngineError], int] = {
     errors.QuotaExceeded: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
-    errors.CapacityUnavailable: 503,
+    # The cloud as it stands has no room: a conflict with the target's current
+    # state (RFC 9110 §15.5.10), not a server fault the client should retry
+    # blindly; issue 11 asks both renderings for 409.
+    errors.CapacityUnavailable: 409,
     errors.DriverError: 502,
     errors.DriverUnavailable: 503,
 }
 
-CHALLENGE = 'Basic realm="Concord", CONCORD-HMAC-SHA256 realm="Concord"'
+CHALLENGE = 'Basic realm="Concord"'
+#: RFC 9421 §5.1: the signature an API-key client may send instead of Basic
+#: (the profile of the ``signing`` package; content-type, content-digest and
+#: the OCCI header fields are covered too when the request has them).
+ACCEPT_SIGNATURE = 'concord=("@method" "@target-uri");created;nonce;alg="hmac-sha256"'
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,9 @@ class ErrorReport:
     :param message: a sentence for the client, free of internals.
     :param details: structured facts from the engine (field, limit...).
     :param headers: extra response headers (WWW-Authenticate, Allow, Retry-After).
+    :param source: the engine error reported, if any: a rendering writes the
+        message and details from its structured details in its own words
+        (:func:`translated`); ``message`` and ``details`` are the fallback.
     """
 
     status: int
@@ -65,6 +75,7 @@ class ErrorReport:
     message: str
     details: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    source: errors.EngineError | None = field(default=None, compare=False)
 
 
 ErrorRenderer = Callable[["Request", ErrorReport], Response]
@@ -86,10 +97,42 @@ def report_for_engine_error(error: errors.EngineError) -> ErrorReport:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = CHALLENGE
+        headers["Accept-Signature"] = ACCEPT_SIGNATURE
     if status == 503:
         headers["Retry-After"] = "30"
-    details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, float, bool))}
-    return ErrorReport(status, status_reasons.get(status, "Error"), error.message, details, headers)
+    details = {
+        k: v
+        for k, v in error.details.items()
+        if isinstance(v, (str, int, float, bool)) and k not in ENGINE_DETAILS
+    }
+    title = status_reasons.get(status, "Error")
+    return ErrorReport(status, title, error.message, details, headers, source=error)
+
+
+#: Detail keys whose values are engine vocabulary (engine.errors, "Structured
+#: details"): a rendering translates them, and never shows them as they are.
+ENGINE_DETAILS = frozenset(
+    {"kind", "state", "action", "allowed", "expected", "operation", "link", "field", "reason",
+     "unit", "minimum", "maximum", "subject", "other", "previous", "observed",
+     # quotas, capacity and the hypervisor: in engine units (MiB, bytes) and types
+     "owner_kind", "resource_type", "limit", "used", "requested", "vcpus", "memory_mib",
+     "size_bytes", "size_gib", "cidr", "power_state", "near_volumes", "group_policy"}
+)  # fmt: skip
+
+Translator = Callable[[errors.EngineError], "tuple[str, dict[str, Any]] | None"]
+
+
+def translated(report: ErrorReport, translate: Translator) -> ErrorReport:
+    """``report`` with the message and details a rendering's ``translate`` writes
+    from its engine error's structured details (unchanged when there are none)."""
+    if report.source is None:
+        return report
+    found = translate(report.source)
+    if found is None:
+        return report
+    message, facts = found
+    details = {**report.details, **facts}
+    return ErrorReport(report.status, report.title, message, details, report.headers, report.source)
 
 
 def report_for_http_exception(exc: HTTPException) -> ErrorReport:
@@ -170,7 +213,27 @@ def _last_resort(report: ErrorReport) -> Response:
 @exception_view_config(errors.EngineError)
 def engine_error_view(exc: errors.EngineError, request: Request) -> Response:
     """Answer an engine error with its status in the client's rendering."""
-    return render(request, report_for_engine_error(exc))
+    report = report_for_engine_error(exc)
+    if report.status == 401:
+        report = replace(
+            report, headers={**report.headers, "WWW-Authenticate": _challenge(request)}
+        )
+    return render(request, report)
+
+
+def _challenge(request: Request) -> str:
+    """The challenge of a 401: Concord's own, or the one a plug-in sets for bare requests.
+
+    A plug-in (the federation wing's Keystone subset, when the
+    ``keystone_challenge`` setting is on) may set
+    ``registry.unauthenticated_challenge`` to direct clients that sent no
+    credentials at all elsewhere; a client that sent some keeps Concord's.
+    """
+    hook = getattr(request.registry, "unauthenticated_challenge", None)
+    sent = request.headers.get("Authorization") or request.headers.get("X-Auth-Token")
+    if hook is not None and not sent:
+        return str(hook(request))
+    return CHALLENGE
 
 
 @exception_view_config(HTTPException)

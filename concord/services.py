@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from concord.request import add_request_property
 from engine.catalog.service import CatalogService
 from engine.compute.attachments import AttachmentService
+from engine.compute.groups import PlacementGroupService
 from engine.compute.interfaces import InterfaceService
 from engine.compute.keys import KeyService
 from engine.compute.service import ComputeService
@@ -26,6 +27,8 @@ from engine.templates.service import TemplateService
 from engine.tenancy.credentials import CredentialService
 from engine.tenancy.quotas import QuotaService
 from engine.tenancy.service import TenancyService
+from engine.usage.meters import MeterService
+from engine.usage.reports import UsageReports
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -89,6 +92,11 @@ class EngineServices:
         return StorageService(self.session)
 
     @cached_property
+    def placement_groups(self) -> PlacementGroupService:
+        """An account's affinity and anti-affinity groups."""
+        return PlacementGroupService(self.session)
+
+    @cached_property
     def attachments(self) -> AttachmentService:
         """Volumes attached to computes (a compute's storage links)."""
         return AttachmentService(self.session)
@@ -107,6 +115,22 @@ class EngineServices:
     def keys(self) -> KeyService:
         """SSH public keys of accounts."""
         return KeyService(self.session)
+
+    @cached_property
+    def usage(self) -> UsageReports:
+        """Usage records and totals."""
+        return UsageReports(self.session)
+
+    @property
+    def usage_period(self) -> str:
+        """The setting ``usage_period``: ``hour`` or ``day``."""
+        period: str = self._request.registry.concord_settings.usage_period
+        return period
+
+    @cached_property
+    def meters(self) -> MeterService:
+        """Usage as meters and samples (CIMI Meter, OCCI usage)."""
+        return MeterService(self.session)
 
     @cached_property
     def templates(self) -> TemplateService:

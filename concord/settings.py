@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from engine.compute.crash_restart import CrashRestartPolicy, RestartCrashed
+from engine.ha.config import HaConfig
 from engine.tenancy.server_keys import ServerKeys
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -110,15 +112,69 @@ class Settings:
     #: Argon2id costs for new password hashes (RFC 9106 defaults).
     password_time_cost: int = 3
     password_memory_kib: int = 65536
-    #: Seconds a signed request's timestamp may differ from the server clock.
+    #: Seconds a signed request stays valid after its ``created`` time (its
+    #: nonce is remembered as long), and seconds ``created`` may lie ahead of
+    #: the server's clock (``signature_window`` at most).
     signature_window: int = 300
+    signature_clock_skew: int = 30
+    #: Seconds a federated token's exp, nbf and iat may be off by (clock skew).
+    federation_token_leeway: int = 60
+    #: Seconds a trusted issuer's signing keys (its JWKS) are kept before being
+    #: fetched again; a token naming an unknown key refetches them sooner.
+    federation_jwks_cache_seconds: int = 3600
+    #: Seconds to wait for an issuer's discovery document or keys.
+    federation_http_timeout: int = 5
+    #: The fewest seconds between two fetches of an issuer's keys caused by
+    #: tokens naming a key id Concord does not know (so that made-up key ids
+    #: cannot make every request a call to the issuer). A provider that
+    #: rotates keys publishes the new key before it signs with it.
+    federation_jwks_refresh_cooldown: int = 30
+    #: This site's name in a federation (GLUE documents, accounting records).
+    site_name: str = "concord"
+    #: When set, ``Authorization: Bearer <glue_token>`` reads the site's GLUE
+    #: document (``/federation/glue``): give it to the federation's registry.
+    glue_token: str = ""
+    #: The PEM certificate (its chain after it) and unencrypted PEM key that
+    #: sign the site's image list (``/federation/image-list``); both empty:
+    #: the site publishes no list.
+    image_list_certificate: str = ""
+    image_list_key: str = ""
+    #: Seconds a published image list stays valid (its ``dc:date:expires``).
+    image_list_lifetime: int = 7 * 24 * 3600
+    #: When set, the image list is served only to HTTP Basic user ``<token>``
+    #: (password ``x-oauth-basic``, as atrope sends it) or ``Bearer <token>``.
+    image_list_token: str = ""
+    #: Seconds between two synchronisations of each subscribed image list by
+    #: the workers' schedule (``concord worker`` and the embedded worker); 0:
+    #: never, run ``concord federation image-list sync`` instead.
+    image_list_sync_interval: int = 0
+    #: Accounting repository role (docs/federation.rst): when true, trusted
+    #: sites push APEL records to ``/federation/accounting/records`` and
+    #: ``/federation/accounting/summary`` answers root administrators.
+    accounting_repository: bool = False
+    #: Accounting push: where the workers' schedule sends this site's APEL
+    #: cloud records (a repository's ``.../federation/accounting/records``),
+    #: with ``Authorization: Bearer <accounting_push_token>``, and/or the
+    #: directory queue (dirq, as ssmsend reads) it writes them into; every
+    #: ``accounting_push_interval`` seconds (0: never).
+    accounting_push_url: str = ""
+    accounting_push_token: str = ""
+    accounting_queue: str = ""
+    accounting_push_interval: int = 3600
+    #: Seconds a token of the Keystone subset (``/keystone``) stays valid.
+    keystone_token_lifetime: int = 3600
+    #: When true, a request without any credentials is answered 401 with only
+    #: the challenge ``Keystone uri='<public URL>/keystone/v3'``, which sends
+    #: Keystone-aware OCCI clients (IM, rOCCI) through the federated sign-in;
+    #: such clients then never use Basic, so leave it off for Basic users.
+    keystone_challenge: bool = False
     #: Seconds a verified Basic password is remembered, so that the memory-hard
     #: hash runs once per client and window instead of once per request.
     credential_cache_seconds: int = 60
     #: Failed Basic sign-ins allowed from one source address (an IPv6 /64), and
     #: for one user name, in any ``failed_sign_in_window`` seconds; past them a
     #: sign-in is refused with 429 before its password is hashed. 0: no limit.
-    #: Counted in each process's memory (docs/authentication.rst).
+    #: Counted in each process's memory (docs/security.rst).
     failed_sign_ins_per_source: int = 30
     failed_sign_ins_per_user: int = 10
     failed_sign_in_window: int = 60
@@ -143,15 +199,23 @@ class Settings:
     #: Most attributes of one element: XML attributes, members of one JSON
     #: object, X-OCCI-Attribute values of one OCCI rendering (400 beyond).
     max_element_attributes: int = 256
+    #: DELETE on a whole OCCI Kind collection (no filter, no locations) needs
+    #: ``?confirm=all`` or ``Concord-Confirm: all`` (docs/occi.rst); false: not.
+    occi_confirm_collection_delete: bool = True
     #: When set, ``/metrics`` answers only ``Authorization: Bearer <token>``.
     metrics_token: str = ""
 
     #: The base of every absolute URL rendered (``https://cloud.example.org``);
-    #: empty: each request's own scheme and Host (docs/security-settings.rst).
+    #: empty: each request's own scheme and Host (docs/security.rst).
     public_url: str = ""
     #: Comma-separated addresses or networks of the reverse proxies whose
     #: X-Forwarded-Proto and X-Forwarded-Host are believed (without public_url).
     trusted_proxies: str = ""
+    #: ``concord serve`` (waitress): the most connections open at once (more
+    #: wait in the listen backlog), and the seconds a connection may stay
+    #: silent, mid-request or idle between requests, before it is closed.
+    connection_limit: int = 500
+    channel_timeout: int = 30
     #: Bind address and port of ``concord serve``.
     host: str = "127.0.0.1"
     port: int = 8787
@@ -162,9 +226,59 @@ class Settings:
     #: Let a server that is not the demo start on a database that still holds the
     #: demo's well-known credentials by removing them (it refuses otherwise).
     remove_demo_credentials: bool = False
+    #: Which guests that crash on a healthy host are restarted in place
+    #: (docs/ha.rst): ``ha`` (those whose HA flag is set), ``all``
+    #: or ``none``.
+    restart_crashed_guests: str = "ha"
+    #: Seconds before the first restart of a crashed guest; each further one
+    #: waits twice as long, at most ``crash_restart_max_delay``.
+    crash_restart_first_delay: int = 5
+    crash_restart_max_delay: int = 300
+    #: Restarts tried within ``crash_restart_window`` seconds of a guest's first
+    #: crash before it is left in error (CloudStack: max.retries=5,
+    #: time.between.failures=3600 s).
+    crash_restart_max_attempts: int = 5
+    crash_restart_window: int = 3600
+    #: Usage accounting (docs/usage.rst): where aggregation periods end, ``hour``
+    #: or ``day`` (UTC); seconds after a period's end before it is aggregated;
+    #: seconds between two aggregation runs inside ``concord worker`` and the
+    #: embedded worker (0: never, run ``concord usage aggregate`` instead).
+    usage_period: str = "hour"
+    usage_settle_seconds: int = 120
+    usage_interval: int = 300
+    #: The APEL export's CloudComputeService (docs/usage.rst); its SiteName is
+    #: ``site_name``.
+    usage_compute_service: str = "concord"
     #: Log format: ``json`` (one object per line) or ``text``.
     log_format: str = "json"
     log_level: str = "INFO"
+
+    #: High availability (docs/ha.rst): run the host monitor and HA recovery in
+    #: ``concord worker`` processes and in ``concord serve``'s embedded worker.
+    ha_enabled: bool = True
+    #: Seconds between two heartbeats of each host, and the deadline of one.
+    ha_check_interval: float = 1.0
+    ha_probe_timeout: float = 2.0
+    #: Seconds of silence after which a host is suspect (HA's own state: it
+    #: still takes guests), and after which it is down if a second,
+    #: independent check fails too.
+    ha_suspect_after: float = 3.0
+    ha_down_after: float = 6.0
+    #: Seconds a fencer may take before its fence counts as unconfirmed.
+    ha_fence_timeout: float = 30.0
+    #: Seconds without a heartbeat after which another process takes over an HA item.
+    ha_stale_after: float = 30.0
+    #: More than this share of a zone's hosts failing within ``ha_storm_window``
+    #: seconds stops automatic fencing and recovery in the zone.
+    ha_storm_share: float = 0.5
+    ha_storm_window: float = 300.0
+    #: After an unconfirmed fence, seconds before the fencer is tried again,
+    #: doubling after each further failure up to ``ha_fence_retry_max``.
+    ha_fence_retry_first: float = 10.0
+    ha_fence_retry_max: float = 300.0
+    #: Guests a recovery starts at once on one host, and in all.
+    ha_restarts_per_host: int = 4
+    ha_restart_threads: int = 16
 
     @classmethod
     def from_mapping(
@@ -182,6 +296,7 @@ class Settings:
         environ = os.environ if environ is None else environ
         converters: dict[type | str, Callable[[str], Any]] = {
             "int": int,
+            "float": float,
             "bool": _bool,
             "str": str,
         }
@@ -217,6 +332,9 @@ class Settings:
             "password_time_cost",
             "password_memory_kib",
             "signature_window",
+            "federation_jwks_cache_seconds",
+            "federation_http_timeout",
+            "keystone_token_lifetime",
             "failed_sign_in_window",
             "max_body_bytes",
             "max_header_bytes",
@@ -225,6 +343,10 @@ class Settings:
             "max_document_depth",
             "max_document_elements",
             "max_element_attributes",
+            "crash_restart_max_delay",
+            "crash_restart_window",
+            "connection_limit",
+            "channel_timeout",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -232,15 +354,47 @@ class Settings:
         # Argon2 needs at least 8 KiB per lane; Concord hashes with 4 lanes.
         if self.password_memory_kib < 32:
             raise ValueError("setting password_memory_kib: must be at least 32 (KiB)")
+        if not 0 <= self.signature_clock_skew <= self.signature_window:
+            raise ValueError(
+                "setting signature_clock_skew: must be between 0 and signature_window "
+                f"({self.signature_window})"
+            )
         for name in (
             "credential_cache_seconds",
+            "federation_token_leeway",
+            "federation_jwks_refresh_cooldown",
             "failed_sign_ins_per_source",
             "failed_sign_ins_per_user",
+            "crash_restart_first_delay",
+            "crash_restart_max_attempts",
+            "usage_settle_seconds",
+            "usage_interval",
+            "image_list_sync_interval",
+            "accounting_push_interval",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name}: must be 0 (off) or more")
         if not 1 <= self.port <= 65535:
             raise ValueError("setting port: must be between 1 and 65535")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", self.site_name):
+            raise ValueError(
+                "setting site_name: 1 to 64 letters, digits, '.', '_' or '-', starting with "
+                "a letter or digit"
+            )
+        if any(char.isspace() for char in self.glue_token):
+            raise ValueError("setting glue_token: must not contain white space")
+        if any(char.isspace() or char == ":" for char in self.image_list_token):
+            raise ValueError("setting image_list_token: must not contain white space or ':'")
+        if bool(self.image_list_certificate) != bool(self.image_list_key):
+            raise ValueError("settings image_list_certificate and image_list_key go together")
+        if self.accounting_push_url and not self.accounting_push_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ValueError("setting accounting_push_url: must be an http(s) URL")
+        if any(char.isspace() for char in self.accounting_push_token):
+            raise ValueError("setting accounting_push_token: must not contain white space")
+        if self.image_list_lifetime <= 0:
+            raise ValueError("setting image_list_lifetime: must be more than 0")
         if any(char.isspace() for char in self.metrics_token):
             raise ValueError("setting metrics_token: must not contain white space")
         for name, check in (
@@ -253,10 +407,56 @@ class Settings:
                     check(value)
                 except ValueError as exc:
                     raise ValueError(f"setting {name}: {exc}") from None
+        try:
+            self.ha_config()
+        except ValueError as exc:
+            raise ValueError(f"setting ha_{exc}") from None
+        if self.restart_crashed_guests not in [choice.value for choice in RestartCrashed]:
+            raise ValueError("setting restart_crashed_guests: must be 'ha', 'all' or 'none'")
+        if self.crash_restart_first_delay > self.crash_restart_max_delay:
+            raise ValueError(
+                "setting crash_restart_first_delay: must not exceed crash_restart_max_delay"
+            )
+        if self.usage_period not in ("hour", "day"):
+            raise ValueError("setting usage_period: must be 'hour' or 'day'")
+        for name in ("usage_compute_service",):
+            value = getattr(self, name)
+            if not value or len(value) > 255 or any(not c.isprintable() for c in value):
+                raise ValueError(f"setting {name}: must be 1 to 255 printable characters")
         if self.log_format not in ("json", "text"):
             raise ValueError("setting log_format: must be 'json' or 'text'")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("setting log_level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+    def ha_config(self) -> HaConfig:
+        """The ``ha_*`` settings as the engine's HA takes them.
+
+        :raises ValueError: ``<name> must be ...`` for a value out of range.
+        """
+        return HaConfig(
+            check_interval=self.ha_check_interval,
+            probe_timeout=self.ha_probe_timeout,
+            suspect_after=self.ha_suspect_after,
+            down_after=self.ha_down_after,
+            fence_timeout=self.ha_fence_timeout,
+            stale_after=self.ha_stale_after,
+            storm_share=self.ha_storm_share,
+            storm_window=self.ha_storm_window,
+            fence_retry_first=self.ha_fence_retry_first,
+            fence_retry_max=self.ha_fence_retry_max,
+            restarts_per_host=self.ha_restarts_per_host,
+            restart_threads=self.ha_restart_threads,
+        )
+
+    def crash_restart_policy(self) -> CrashRestartPolicy:
+        """How crashed guests are restarted in place (engine.compute.crash_restart)."""
+        return CrashRestartPolicy(
+            which=RestartCrashed(self.restart_crashed_guests),
+            first_delay=float(self.crash_restart_first_delay),
+            max_delay=float(self.crash_restart_max_delay),
+            max_attempts=self.crash_restart_max_attempts,
+            window=float(self.crash_restart_window),
+        )
 
     def server_keys(self) -> ServerKeys:
         """Load the server keys from ``server_key_file``, or from the default file.

@@ -126,7 +126,8 @@ def edge_tween_factory(handler: Handler, registry: Registry) -> Handler:
             response.headers["Server"] = server_header(products, safe_path(request))
             elapsed = time.perf_counter() - started
             route = request.matched_route.name if request.matched_route else "-"
-            metrics.observe(request.method, route, response.status_int, elapsed)
+            kind, operation = metrics.classify(request, route)
+            metrics.observe(request.method, route, response.status_int, elapsed, kind, operation)
             log.info(
                 "request",
                 extra={

@@ -3,7 +3,7 @@
 Both renderings build their absolute URLs from this one value: OCCI's
 ``Location`` and ``X-OCCI-Location`` headers, link targets and the base that
 turns a client's absolute references back into paths; CIMI's ``baseURI``,
-every ``href`` and ``Location``. Where it comes from (docs/security-settings.rst):
+every ``href`` and ``Location``. Where it comes from (docs/security.rst, "The public URL"):
 
 1. the setting ``public_url`` (``https://cloud.example.org``), when set: the
    request's ``Host`` and any ``X-Forwarded-*`` header are never read, so a

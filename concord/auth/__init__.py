@@ -1,13 +1,20 @@
 """Authentication: every request resolves to an :class:`engine.scope.Scope`.
 
-Two schemes are accepted in the ``Authorization`` header:
+Three kinds of credentials are accepted:
 
-* ``Basic`` (RFC 7617) with a user name and password;
-* ``CONCORD-HMAC-SHA256`` with an API key, a timestamp, a nonce and an
-  HMAC-SHA256 signature over a canonical request (:mod:`concord.auth.signing`).
+* ``Authorization: Basic`` (RFC 7617) with a user name and password;
+* an HTTP Message Signature (RFC 9421, ``Signature-Input`` and ``Signature``)
+  made with an API key's secret, with a ``Content-Digest`` (RFC 9530) of any
+  body, under the profile of the top-level :mod:`signing` package;
+* ``Authorization: Bearer`` with a JSON Web Token of a trusted OpenID Connect
+  issuer, for federated users (:mod:`concord.auth.bearer`).
 
-A failure is always 401 with a ``WWW-Authenticate`` challenge for both
-schemes, and the same message whatever went wrong. A source address or a user
-name with too many recent failed Basic sign-ins is answered 429 with
-``Retry-After`` before any password is hashed (:mod:`concord.auth.throttle`).
+Without an ``Authorization`` header, an ``X-Auth-Token`` of the Keystone
+subset (``federation/keystone.py``, :mod:`engine.federation.tokens`) is
+accepted instead.
+
+A failure is always 401 with a ``WWW-Authenticate`` challenge, and the same
+message whatever went wrong. A source address or a user name with too many
+recent failed Basic sign-ins is answered 429 with ``Retry-After`` before any
+password is hashed (:mod:`concord.auth.throttle`).
 """

@@ -6,25 +6,34 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from pyramid.httpexceptions import HTTPTooManyRequests
 
-from concord.auth import signing
+import signing
+from concord.auth.bearer import BEARER, authenticate_bearer
 from concord.auth.throttle import SignInThrottle, retry_after, source_of
 from engine.db import utcnow
 from engine.errors import AuthenticationFailed
+from engine.federation.tokens import TokenService
 from engine.scope import Scope
 from engine.tenancy.credentials import SIGN_IN_FAILED, CredentialService
 
 if TYPE_CHECKING:
     from pyramid.request import Request
 
+log = logging.getLogger("concord.auth")
+
 BASIC = "Basic"
+#: What WebOb leaves unencoded in ``request.path`` (RFC 3986 pchar and "/").
+PATH_SAFE = "/~!$&'()*+,;=:@"
 
 
 class VerifiedPasswordCache:
@@ -80,13 +89,22 @@ def authenticate(request: Request) -> Scope:
     :raises AuthenticationFailed: no, malformed, wrong, expired or replayed credentials.
     """
     header = request.headers.get("Authorization")
+    if "Signature-Input" in request.headers or "Signature" in request.headers:
+        if header:
+            # Two sets of credentials: which one the request means is ambiguous.
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        return _signed(request)
     if not header:
+        token = request.headers.get("X-Auth-Token")
+        if token:
+            # A token of the Keystone subset (federation.keystone).
+            return TokenService(request.dbsession, request.registry.server_keys).resolve(token)[0]
         raise AuthenticationFailed("authentication required")
     scheme = header.split(" ", 1)[0]
     if scheme.lower() == BASIC.lower():
         return _basic(request, header)
-    if scheme.upper() == signing.SCHEME:
-        return _signed(request, header)
+    if scheme.lower() == BEARER.lower():
+        return authenticate_bearer(request, header)
     # The same answer as for a wrong password (see the package docstring).
     raise AuthenticationFailed(SIGN_IN_FAILED)
 
@@ -140,38 +158,68 @@ def _throttled(wait: float) -> HTTPTooManyRequests:
     )
 
 
-def _signed(request: Request, header: str) -> Scope:
-    try:
-        parts = signing.parse_authorization(header)
-    except ValueError as exc:
-        raise AuthenticationFailed(f"malformed signed request: {exc}") from None
-    window = request.registry.concord_settings.signature_window
+def target_uri(request: Request) -> str:
+    """The absolute URL of the request on its public base (``request.public_url``,
+    never the Host header when ``public_url`` is set): what a signature covers.
+
+    The path is the one received, as sent, where the WSGI server tells it
+    (``REQUEST_URI``, as waitress and gunicorn do; less the ``SCRIPT_NAME``
+    that the base already holds); otherwise the decoded path re-encoded the
+    way WebOb encodes ``request.path``. The query string is the one received,
+    in its order.
+    """
+    path = quote(request.path_info or "/", safe=PATH_SAFE)
+    raw = request.environ.get("REQUEST_URI")
+    if raw:
+        raw = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
+        script = quote(request.script_name, safe=PATH_SAFE)
+        path = (raw[len(script) :] if script and raw.startswith(script) else raw) or "/"
+    query = request.query_string
+    return str(request.public_url) + path + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """The request as the signature library reads it (``signing.verify``)."""
+
+    method: str
+    url: str
+    headers: Any
+
+
+def _signed(request: Request) -> Scope:
+    settings = request.registry.concord_settings
     now = utcnow()
-    if abs(now.timestamp() - parts.timestamp) > window:
-        raise AuthenticationFailed("the signed request has expired (check the client's clock)")
     credentials = CredentialService(
         request.dbsession, request.registry.password_hasher, request.registry.server_keys
     )
-    secret, scope = credentials.key_for_signature(parts.access_key, now)
-    canonical = signing.canonical_request(
-        request.method,
-        # request.path is the path re-encoded; script_name + path_info would be
-        # decoded already, and canonical_path would decode a literal '%' twice.
-        request.path,
-        request.query_string,
-        request.host,
-        request.headers.get("Content-Type", ""),
-        request.body,
-    )
-    expected = signing.signature(secret, canonical, parts.timestamp, parts.nonce)
-    if not signing.verify(expected, parts.signature):
-        raise AuthenticationFailed(SIGN_IN_FAILED)
+    scopes: list[Scope] = []
+
+    def secret_of(access_key: str) -> str:
+        # Raises AuthenticationFailed for an unknown, revoked or expired key:
+        # the library turns it into a refusal like any bad signature.
+        secret, scope = credentials.key_for_signature(access_key, now)
+        scopes.append(scope)
+        return secret
+
+    try:
+        message = _Signed(request.method, target_uri(request), request.headers)
+        verified = signing.verify(
+            message,
+            request.body,
+            secret_of=secret_of,
+            max_age=settings.signature_window,
+            clock_skew=settings.signature_clock_skew,
+        )
+    except (signing.SignatureRefused, UnicodeError) as exc:
+        log.info("signed request refused: %s", exc)
+        raise AuthenticationFailed(SIGN_IN_FAILED) from None
     # The nonce is recorded in its own committed transaction: a request that
-    # later fails (and rolls back) must still not be replayable.
+    # later fails (and rolls back) must still not be replayable. It is kept
+    # until the signature could no longer pass the age check anyway.
+    expires = verified.created + settings.signature_window + settings.signature_clock_skew
     with request.registry.database.transaction() as session:
         CredentialService(session).remember_nonce(
-            parts.access_key,
-            parts.nonce,
-            dt.datetime.fromtimestamp(parts.timestamp + window, dt.UTC),
+            verified.key_id, verified.nonce, dt.datetime.fromtimestamp(expires, dt.UTC)
         )
-    return scope
+    return scopes[-1]

@@ -7,7 +7,7 @@ the server hashes. :class:`SignInThrottle` keeps, for each source and each
 user name, how many recent attempts failed; past the limit a Basic request
 is answered 429 with ``Retry-After`` *before* any password is hashed.
 
-The rules (docs/authentication.rst, "Throttling failed sign-ins"):
+The rules (docs/security.rst, "Throttling failed sign-ins"):
 
 * Only Basic sign-ins that reach the password hash count: a request with no
   credentials (a client probing ``HEAD /-/``), a malformed header or a bad

@@ -15,6 +15,7 @@ import sys
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from concord.cli import sign
 from concord.cli.context import CommandError, Context, print_table
 from engine.db import utcnow
 from engine.scope import Scope
@@ -105,6 +106,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = apikey.add_parser("revoke", help="revoke an API key")
     p.add_argument("access_key")
     p.set_defaults(handler=apikey_revoke)
+    sign.add_parser(apikey)
 
     limit = sub.add_parser("limit", help="manage resource limits").add_subparsers(
         dest="action", required=True

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from concord.settings import Settings
@@ -78,11 +79,45 @@ class Context:
         except ServerKeyError as exc:
             raise CommandError(str(exc)) from None
 
+    @property
+    def database_name(self) -> str:
+        """The database the settings name, as a message shows it (never its password)."""
+        return database_name(self.settings.database_url)
+
+    def create_database_file(self) -> None:
+        """Make the directory of an SQLite file, for the commands that create the database."""
+        path = sqlite_path(self.settings.database_url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def require_database(self) -> None:
+        """Refuse a database that does not exist yet, rather than create an empty one.
+
+        SQLite makes a file at the first connection: an administration command run in the
+        wrong directory would otherwise leave an empty ``var/concord.sqlite`` there and
+        report a schema problem about it.
+        """
+        path = sqlite_path(self.settings.database_url)
+        if path is not None and not path.exists():
+            raise CommandError(
+                f"no database at {path}: create it with 'concord db upgrade' (or "
+                "'concord init'), or name the one to use with CONCORD_DATABASE_URL "
+                "(CONCORD_DEMO=true for the demo's)"
+            )
+
+    def require_current_schema(self) -> None:
+        """Refuse a database that is missing or whose schema is not current, naming it."""
+        self.require_database()
+        if not is_current(self.database):
+            raise CommandError(
+                f"the database schema is not current in {self.database_name}: "
+                "run 'concord db upgrade'"
+            )
+
     @contextmanager
     def system(self) -> Iterator[tuple[Session, Scope]]:
         """A transaction acting as Concord itself (the local administrator)."""
-        if not is_current(self.database):
-            raise CommandError("the database schema is not current: run 'concord db upgrade'")
+        self.require_current_schema()
         with self.database.transaction() as session:
             root = TenancyService(session).root()
             yield session, Scope.system(root)
@@ -113,11 +148,23 @@ def make_context(args: argparse.Namespace) -> Context:
         if getattr(args, name, False) is True
     }
     settings = load_settings(getattr(args, "config", None), overrides)
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
     return Context(settings, Database(settings.database_url))
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The absolute path of an SQLite database file, or None for any other database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).absolute()
+
+
+def database_name(database_url: str) -> str:
+    """A database as messages name it: an SQLite file by its path, others by URL sans password."""
+    path = sqlite_path(database_url)
+    if path is not None:
+        return str(path)
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def fail(message: str) -> int:
@@ -131,7 +178,9 @@ def run_guarded(function: Any, *args: Any) -> int:
     try:
         result = function(*args)
     except (EngineError, CommandError) as exc:
-        return fail(str(exc))
+        detail = getattr(exc, "detail", "")
+        # The hypervisor's own words (a missing socket, a refused key) say what to fix.
+        return fail(f"{exc}: {detail}" if detail else str(exc))
     return int(result or 0)
 
 

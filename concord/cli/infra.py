@@ -13,10 +13,16 @@ import argparse
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from concord.cli import ha as ha_cli
+from concord.cli import maintenance
 from concord.cli.context import CommandError, Context, inventory_service, print_table
+from concord.cli.groups import find_group
+from concord.cli.operator import Names, guests_on
 from engine.allocation.allocators import DEFAULT_ALLOCATOR
 from engine.allocation.requests import ComputeRequest
 from engine.allocation.service import AllocationService
+from engine.compute.groups import live_member_hosts
+from engine.ha.returning import check_no_open_item, prepare_return
 from engine.inventory.capacity import pool_limit
 from engine.inventory.models import AllocationState, Cluster, Host, HostState, Zone
 from engine.inventory.service import InventoryService, first_enabled_zone
@@ -90,9 +96,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--tag", action="append", default=[], help="with --explain: a host tag it requires"
     )
     p.add_argument("--account", help="with --explain: its owner's account, for dedications")
+    p.add_argument(
+        "--group", help="with --explain and --account: the placement group it would join"
+    )
+    p.add_argument("--project", help="with --group: the project the group was made in")
     p.set_defaults(handler=host_list)
     for verb, text in (
-        ("maintenance", "put a host into maintenance (no new guests)"),
         ("enable", "bring a host back up and accept new guests"),
         ("disable", "stop placing new guests on a host"),
         ("refresh", "re-read a host's size and pools from libvirt"),
@@ -101,6 +110,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         p = host.add_parser(verb, help=text)
         p.add_argument("name")
         p.set_defaults(handler=host_action, verb=verb)
+    maintenance.add_parser(host)
+
+    ha_cli.add_host_parsers(host)
 
     pool = sub.add_parser("pool", help="manage primary storage pools").add_subparsers(
         dest="action", required=True
@@ -293,6 +305,13 @@ def explain_placement(
         account = session.scalar(sa.select(Account).where(Account.name == args.account))
         if account is None:
             raise CommandError(f"no account {args.account!r}")
+    group, group_hosts = None, frozenset[str]()
+    if args.group:
+        if not args.account:
+            raise CommandError("--group needs --account (a group is named within its owner's)")
+        group = find_group(session, args.group, args.account, args.project)
+        # Read, not claimed: explaining places nothing.
+        group_hosts = frozenset(h for h in live_member_hosts(session, group.id) if h)
     request = ComputeRequest(
         zone.id,
         args.vcpus,
@@ -300,6 +319,9 @@ def explain_placement(
         host_tags=frozenset(args.tag),
         account_id=account.id if account else None,
         domain_id=account.domain_id if account else None,
+        group_policy=group.policy.value if group else None,
+        group_hosts=group_hosts,
+        group_name=group.name if group else None,
     )
     return {
         host.name: "ok" if why is None else f"no: {why}"
@@ -311,13 +333,8 @@ def host_action(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.system() as (session, system):
         inventory = inventory_service(session)
         host = inventory.find_host(system, args.name)
-        if args.verb == "maintenance":
-            inventory.set_host_state(system, host.id, HostState.MAINTENANCE)
-            message = f"host {host.name} is in maintenance"
-        elif args.verb == "enable":
-            inventory.set_host_state(system, host.id, HostState.UP)
-            inventory.set_host_allocation(system, host.id, AllocationState.ENABLED)
-            message = f"host {host.name} is up and enabled"
+        if args.verb == "enable":
+            message = _enable_host(session, inventory, system, host)
         elif args.verb == "disable":
             inventory.set_host_allocation(system, host.id, AllocationState.DISABLED)
             message = f"host {host.name} takes no new guests"
@@ -328,9 +345,43 @@ def host_action(ctx: Context, args: argparse.Namespace) -> None:
                 f"{host.memory_mib} MiB"
             )
         else:
-            inventory.remove_host(system, host.id)
+            _remove_host(session, inventory, system, host)
             message = f"removed host {args.name}"
     print(message)
+
+
+def _enable_host(session: Session, inventory: InventoryService, system: Scope, host: Host) -> str:
+    """Bring a host back: refused while HA works on it; a down host loses its stale guests first."""
+    check_no_open_item(session, host)
+    lines = []
+    if host.state is HostState.DOWN:
+        # Still out of placement here: nothing can start on it meanwhile.
+        back = prepare_return(session, inventory.drivers(host.uri), host)
+        if back.removed:
+            lines.append(
+                f"removed {len(back.removed)} stale guest definition(s) of computes that run "
+                "elsewhere now"
+            )
+        lines += [f"left guest {guest_id}: {why}" for guest_id, why in back.left]
+    inventory.set_host_state(system, host.id, HostState.UP)
+    inventory.set_host_allocation(system, host.id, AllocationState.ENABLED)
+    return "\n".join([*lines, f"host {host.name} is up and enabled"])
+
+
+def _remove_host(session: Session, inventory: InventoryService, system: Scope, host: Host) -> None:
+    """Remove a host; when guests block it, say which (the inventory only counts them)."""
+    guests = guests_on(session, host.id)
+    if guests:
+        names = Names(session)
+        listed = ", ".join(
+            f"{g.name or '-'} ({g.id}, {names.account(g.account_id)}, {g.state})" for g in guests
+        )
+        raise CommandError(
+            f"host {host.name!r} still has {len(guests)} compute(s) placed on it: {listed}; "
+            "delete or move them first (concord compute list --host "
+            f"{host.name})"
+        )
+    inventory.remove_host(system, host.id)
 
 
 def pool_share(ctx: Context, args: argparse.Namespace) -> None:

@@ -7,15 +7,35 @@ import sys
 from collections.abc import Sequence
 
 from concord import __version__
-from concord.cli import admin, allocators, catalog, conformance, infra, serve, serverkey, worker
+from concord.cli import (
+    admin,
+    alerts,
+    allocators,
+    catalog,
+    conformance,
+    federation,
+    groups,
+    ha,
+    infra,
+    networks,
+    operator,
+    serve,
+    serverkey,
+    thresholds,
+    usage,
+    worker,
+)
 from concord.cli.context import CommandError, fail, make_context, run_guarded
+from concord.logs import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to document the CLI)."""
     parser = argparse.ArgumentParser(
         prog="concord",
-        description="Concord: a standards cloud server (OCCI 1.2 and CIMI 2.0).",
+        description=(
+            "Concord: a standards cloud server (OGF OCCI 1.2; DMTF CIMI, DSP0263 1.1.0 wire form)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"concord {__version__}")
     parser.add_argument(
@@ -30,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     infra.add_parsers(sub)
     catalog.add_parsers(sub)
     allocators.add_parsers(sub)
+    groups.add_parsers(sub)
+    federation.add_parsers(sub)
+    alerts.add_parsers(sub)
+    ha.add_parsers(sub)
+    thresholds.add_parsers(sub)
+    operator.add_parsers(sub)
+    usage.add_parsers(sub)
+    networks.add_parsers(sub)
     return parser
 
 
@@ -40,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = make_context(args)
     except CommandError as exc:
         return fail(str(exc))
+    if args.command not in ("serve", "worker") and ctx.settings.log_level.upper() == "DEBUG":
+        # Administration commands print their own results; their log (the driver's
+        # connection attempts, for one) is shown when asked for with CONCORD_LOG_LEVEL=DEBUG.
+        configure_logging(ctx.settings.log_format, "DEBUG")
     try:
         return run_guarded(args.handler, ctx, args)
     except BrokenPipeError:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 from typing import Any
 
 import sqlalchemy as sa
 from pyramid.router import Router
 
-from concord.background import start_background
+from concord.background import (
+    start_background,
+    start_federation_schedule,
+    start_usage_schedule,
+)
 from concord.cli.context import CommandError, Context
 from concord.demo import (
     DEMO_PASSWORD,
@@ -17,11 +22,14 @@ from concord.demo import (
     DemoCredentialsFound,
     check_no_demo_credentials,
     demo_var_dir,
+    describe_capacity,
     describe_zone,
     is_loopback,
+    provision_demo_networks,
     provision_demo_tenant,
     provision_demo_zone,
     remove_demo_credentials,
+    save_demo_hosts,
 )
 from concord.logs import configure_logging
 from concord.settings import Settings
@@ -63,6 +71,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def db_upgrade(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.create_database_file()
     before = current_revision(ctx.database)
     upgrade(ctx.database, server_keys=ctx.server_keys)
     after = current_revision(ctx.database)
@@ -73,6 +82,7 @@ def db_upgrade(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def db_current(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.require_database()
     print(
         f"database revision {current_revision(ctx.database) or 'empty'}; "
         f"code expects {head_revision()}"
@@ -81,6 +91,7 @@ def db_current(ctx: Context, args: argparse.Namespace) -> None:
 
 def init(ctx: Context, args: argparse.Namespace) -> None:
     """Create ROOT, the ``admins`` account and one administrator; print its password once."""
+    ctx.create_database_file()
     upgrade(ctx.database, server_keys=ctx.server_keys)
     with ctx.database.transaction() as session:
         tenancy = TenancyService(session, ctx.hasher)
@@ -104,7 +115,7 @@ def init(ctx: Context, args: argparse.Namespace) -> None:
 
 def serve(ctx: Context, args: argparse.Namespace) -> None:
     """Upgrade the schema, optionally provision the demo, and serve until interrupted."""
-    from concord.app import make_app
+    from concord.app import freeze_after_start_up, make_app
 
     settings = ctx.settings
     host = args.host or settings.host
@@ -117,6 +128,7 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
             f"--demo serves a well-known password and binds to loopback only, not {host}"
         )
     configure_logging(settings.log_format, settings.log_level)
+    ctx.create_database_file()
     upgrade(ctx.database, server_keys=ctx.server_keys)
     if not demo and not settings.remove_demo_credentials:
         # Before binding: a refused server holds no port.
@@ -133,7 +145,7 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
         server = _bind(app, host, port, args.threads, settings)
     except OSError as exc:
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    demo_zone = ""
+    demo_zone = demo_capacity = ""
     removed = False
     with ctx.database.transaction() as session:
         TenancyService(session).ensure_root()
@@ -142,9 +154,24 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
         if demo:
             provision_demo_tenant(session, ctx.hasher)
             zone = provision_demo_zone(session, demo_var_dir(settings.database_url))
+            provision_demo_networks(session, zone)
             demo_zone = describe_zone(session, zone)
+            demo_capacity = describe_capacity(session, zone)
     stop_background = (
-        start_background(ctx.database, run_worker=True) if settings.embedded_worker else None
+        start_background(
+            ctx.database,
+            run_worker=True,
+            ha=settings.ha_config() if settings.ha_enabled else None,
+            crash_policy=settings.crash_restart_policy(),
+        )
+        if settings.embedded_worker
+        else None
+    )
+    stop_usage = start_usage_schedule(ctx.database, settings) if settings.embedded_worker else None
+    stop_federation = (
+        start_federation_schedule(ctx.database, settings, ctx.server_keys)
+        if settings.embedded_worker
+        else None
     )
     base = f"http://{host}:{port}"
     if removed:
@@ -161,28 +188,69 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
     print(f"  health: {base}/healthz   metrics: {base}/metrics", flush=True)
     if demo:
         print(f"  demo {demo_zone}", flush=True)
+        print(f"  demo capacity: {demo_capacity}", flush=True)
+        print(
+            "  capacity by zone, pod, cluster, host and pool: CONCORD_DEMO=true concord capacity,"
+            f" or GET {base}/capacity as a root administrator",
+            flush=True,
+        )
         print(f"  demo credentials: {DEMO_USER} / {DEMO_PASSWORD}", flush=True)
         print(f"  try: curl -u {DEMO_USER}:{DEMO_PASSWORD} {base}/-/", flush=True)
+    freeze_after_start_up()
+    # SIGTERM (systemd, docker, a test) stops the server as Ctrl-C does, so that the
+    # shutdown below runs: the worker finishes, and the demo saves its hosts.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        if stop_usage is not None:
+            stop_usage()
+        if stop_federation is not None:
+            stop_federation()
         if stop_background is not None:
             stop_background()
+        if demo:
+            with ctx.database.session() as session:
+                saved = save_demo_hosts(session, demo_var_dir(settings.database_url))
+            print(f"saved the demo hosts ({saved} guest(s)) for the next start", flush=True)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+#: waitress refuses by itself (in plain text) only what exceeds Concord's own
+#: limits this many times over: below that, the request reaches the edge tween,
+#: which refuses it in the client's rendering (docs/security.rst, "Serving").
+BACKSTOP = 2
+#: Room for the request line and the bytes waitress counts that Concord does
+#: not (": " and CRLF of each header line).
+HEADER_SLACK = 16 * 1024
+
+
+def waitress_options(settings: Settings) -> dict[str, Any]:
+    """The options of waitress that come from the settings."""
+    return {
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": settings.channel_timeout,
+        # Idle connections are looked for this often: one lives at most
+        # channel_timeout plus this.
+        "cleanup_interval": max(1, min(30, settings.channel_timeout // 2)),
+        "max_request_body_size": BACKSTOP * settings.max_body_bytes,
+        "max_request_header_size": BACKSTOP * settings.max_header_bytes + HEADER_SLACK,
+        "ident": None,  # our edge tween sets the Server header (GFD.223 §3.2)
+    }
 
 
 def _bind(app: Router, host: str, port: int, threads: int, settings: Settings) -> Any:
     """A waitress server listening on ``host:port`` (raises OSError when it cannot)."""
     from waitress.server import create_server
 
-    return create_server(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
-        max_request_body_size=settings.max_body_bytes,
-        max_request_header_size=settings.max_header_bytes,
-        ident=None,  # our edge tween sets the Server header (GFD.223 §3.2)
+    from concord.spelling import keep_spelling
+
+    return keep_spelling(
+        create_server(app, host=host, port=port, threads=threads, **waitress_options(settings))
     )

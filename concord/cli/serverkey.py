@@ -3,7 +3,7 @@
 ``generate`` prints a new key; ``rotate`` puts a new key first in the key
 file (keeping the others, for decryption) and re-encrypts every secret under
 it; ``reencrypt`` re-encrypts every secret under the file's first key, after
-an operator has changed the file by hand (docs/authentication.rst,
+an operator has changed the file by hand (docs/security.rst,
 "Rotating the server key").
 """
 
