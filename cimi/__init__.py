@@ -25,13 +25,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cimi.mapping import BINDINGS, route
+
 if TYPE_CHECKING:
     from pyramid.config import Configurator
+    from pyramid.request import Request
 
 
 def includeme(config: Configurator) -> None:
     """Serve CIMI below ``/cimi/`` (needs ``concord.services`` for ``request.engine``)."""
     from cimi.views.errors import render_cimi_error
+    from cimi.views.support import SPEC_VERSION
 
     # Order matters: the CEP and the redirects before the catch-all path.
     config.add_route("cimi.root", "/cimi")
@@ -39,7 +43,27 @@ def includeme(config: Configurator) -> None:
     config.add_route("cimi.cep", "/cimi/cloudEntryPoint")
     config.add_route("cimi.path", "/cimi/*segments")
     config.add_view("cimi.views.cep.root", route_name="cimi.root.slash")
+    config.registry.metrics.classify_route(
+        "cimi.path", {b.type_name for b in BINDINGS}, _metric_labels
+    )
     config.add_error_renderer("/cimi", render_cimi_error)
     # DSP0263 defines no product token; CIMI paths do not claim OCCI's.
     config.add_server_product("/cimi", "")
+    config.add_interface("org.dmtf.cimi", "/cimi/cloudEntryPoint", SPEC_VERSION, "basic,hmac,oidc")
     config.scan("cimi.views")
+
+
+def _metric_labels(request: Request) -> tuple[str, str]:
+    """The CIMI type and operation of a request, for the HTTP metrics' labels."""
+    found = route(tuple(request.matchdict.get("segments", ())))
+    if found is None:
+        return "-", "-"
+    binding, _ids, is_resource = found
+    operation = {
+        "GET": "read" if is_resource else "query",
+        "HEAD": "read" if is_resource else "query",
+        "POST": "action" if is_resource else "add",
+        "PUT": "edit",
+        "DELETE": "delete",
+    }.get(request.method, "-")
+    return binding.type_name, operation

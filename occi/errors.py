@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 from pyramid.response import Response
 from pyramid.view import exception_view_config
 
-from concord.errors import ErrorReport, render, request_id
+from concord.errors import ErrorReport, render, request_id, translated
 from concord.negotiation import choose
+from occi.mapping.errors import translate
 from occi.mapping.filters import PageTooLarge
 from occi.negotiation import (
     JSON,
@@ -46,7 +47,11 @@ _ERROR_MEDIA = [TEXT_PLAIN, TEXT_OCCI_PLAIN, TEXT_OCCI, OCCI_JSON, JSON]
 
 
 def render_occi_error(request: Request, report: ErrorReport) -> Response:
-    """Render an error in the OCCI media type the client accepts (text/plain by default)."""
+    """Render an error in the OCCI media type the client accepts (text/plain by default).
+
+    An engine error's message is written in OCCI's words from its structured
+    details (:func:`occi.mapping.errors.translate`)."""
+    report = translated(report, translate)
     media = choose(request, _ERROR_MEDIA, default=TEXT_PLAIN) or TEXT_PLAIN
     if media in (OCCI_JSON, JSON):
         body = json.dumps(

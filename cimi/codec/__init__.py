@@ -53,10 +53,14 @@ def decode(
     return decoder(data, table, mode=mode, strict=strict, limits=limits)
 
 
-def encode(table: Table, value: Any, media_type: str) -> bytes:
-    """Encode a neutral *value* of *table* as *media_type* (JSON or XML)."""
+def encode(table: Table, value: Any, media_type: str, *, trusted: bool = False) -> bytes:
+    """Encode a neutral *value* of *table* as *media_type* (JSON or XML).
+
+    :param trusted: *value* is the server's own (a response): encoded without
+        re-checking every value (:func:`~cimi.codec.binding.unbind_trusted`).
+    """
     if media_type == XML:
-        return xml_codec.encode(table, value)
+        return xml_codec.encode(table, value, trusted=trusted)
     if media_type == JSON:
-        return json_codec.encode(table, value)
+        return json_codec.encode(table, value, trusted=trusted)
     raise ValueError(f"no CIMI encoder for {media_type!r}")

@@ -13,10 +13,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from cimi.codec.binding import Mode, bind, unbind
+from cimi.codec.binding import Mode, bind, unbind, unbind_trusted
 from cimi.codec.limits import DEFAULT_LIMITS, Limits
 from cimi.errors import DecodeError
 from cimi.resources import Table
+from concord import compact_json
 from concord.limits import check_json_shape
 
 MEDIA_TYPE = "application/json"
@@ -95,13 +96,18 @@ def decode(
 
 
 def dumps(wire: Any, *, indent: int | None = None) -> bytes:
-    """Serialise a wire form as UTF-8 JSON."""
+    """Serialise a wire form as UTF-8 JSON: compact (orjson), or indented for people."""
+    if indent is None:
+        return compact_json.dumps(wire)
     return json.dumps(wire, ensure_ascii=False, indent=indent).encode("utf-8")
 
 
-def encode(table: Table, value: Any, *, indent: int | None = None) -> bytes:
+def encode(table: Table, value: Any, *, indent: int | None = None, trusted: bool = False) -> bytes:
     """Encode a neutral value of type *table* as a JSON document.
 
-    :raises EncodeError: when *value* does not fit the table.
+    :param trusted: the server built *value* itself: skip the checks
+        (:func:`~cimi.codec.binding.unbind_trusted`, same output).
+    :raises EncodeError: when *value* does not fit the table (checked path).
     """
-    return dumps(unbind(table, value), indent=indent)
+    wire = unbind_trusted(table, value) if trusted else unbind(table, value)
+    return dumps(wire, indent=indent)

@@ -40,7 +40,7 @@ from typing import Any
 
 from lxml import etree
 
-from cimi.codec.binding import Mode, bind, target_table, unbind
+from cimi.codec.binding import Mode, bind, target_table, unbind, unbind_trusted
 from cimi.codec.limits import DEFAULT_LIMITS, Limits
 from cimi.codec.scalars import to_text
 from cimi.errors import DecodeError
@@ -370,10 +370,12 @@ def from_wire(table: Table, wire: dict[str, Any]) -> etree._Element:
     return root
 
 
-def encode(table: Table, value: Any, *, pretty: bool = False) -> bytes:
+def encode(table: Table, value: Any, *, pretty: bool = False, trusted: bool = False) -> bytes:
     """Encode a neutral value of type *table* as an XML document (UTF-8, with declaration).
 
-    :raises EncodeError: when *value* does not fit the table.
+    :param trusted: the server built *value* itself: skip the checks
+        (:func:`~cimi.codec.binding.unbind_trusted`, same output).
+    :raises EncodeError: when *value* does not fit the table (checked path).
     """
-    root = from_wire(table, unbind(table, value))
+    root = from_wire(table, unbind_trusted(table, value) if trusted else unbind(table, value))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=pretty)

@@ -15,6 +15,7 @@ them by Collection path, which is also the URL layout below the base URI::
     networks/<id>, networks/<id>/networkPorts, networkTemplates/<id>,
     networkConfigs/<id>, networkPorts/<id>, addresses/<id>, addressTemplates/<id>
     jobs/<id>, resourceMetadata/<Type>
+    meters/<id>, meters/<id>/samples/<id>, meterConfigs/<type>
 
 Tables of state and action translations are in :mod:`cimi.mapping.states`;
 template parameters in :mod:`cimi.mapping.parameters`. Nothing here knows
@@ -45,6 +46,7 @@ from cimi.mapping.machines import (
     MachineVolumes,
 )
 from cimi.mapping.metadata import ResourceMetadatas, cloud_entry_point
+from cimi.mapping.meters import MeterConfigurations, Meters, MeterSamples
 from cimi.mapping.networks import Addresses, NetworkPorts, Networks, PortsOfNetwork
 from cimi.mapping.templates import (
     AddressTemplates,
@@ -73,6 +75,8 @@ _TOP: tuple[Binding, ...] = (
     Addresses(),
     AddressTemplates(),
     Jobs(),
+    Meters(),
+    MeterConfigurations(),
 )
 #: The CIMI types with a Collection in the CloudEntryPoint.
 SERVED: tuple[str, ...] = (*(b.type_name for b in _TOP), "ResourceMetadata")
@@ -85,6 +89,7 @@ BINDINGS: tuple[Binding, ...] = (
     MachineInterfaces(),
     InterfaceAddresses(),
     PortsOfNetwork(),
+    MeterSamples(),
 )
 #: Collection path (keys from the base URI) -> binding.
 BY_PATH: Mapping[tuple[str, ...], Binding] = MappingProxyType({b.path: b for b in BINDINGS})

@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from cimi.errors import OperationNotSupported
 from cimi.mapping.links import Links
+from cimi.query.sql import Columns
 from cimi.resources import ACTION_PREFIX, Table, collection_of, table
 from engine.errors import InvalidInput, NotFound
 from engine.resources.checks import check_whole_gib
@@ -112,11 +113,27 @@ def const(value: Any) -> Getter:
     return lambda obj, ctx, href: value
 
 
-def ref(key: str, column: str) -> Getter:
-    """A getter for a reference to ``<base><key>/<obj.column>`` (None when unset)."""
+def public_id(ctx: Context, model: type[Any], row_id: str | None) -> str | None:
+    """The id a client knows the ``model`` row ``row_id`` by: the id its owner chose,
+    else the row's (:mod:`engine.resources.ids`), so that a resource has one id in
+    both renderings, whichever created it."""
+    if row_id is None:
+        return None
+    row = ctx.engine.session.get(model, row_id)
+    return str(getattr(row, "public_id", row_id)) if row is not None else str(row_id)
+
+
+def ref(key: str, column: str, model: type[Any] | None = None) -> Getter:
+    """A getter for a reference to ``<base><key>/<id>`` (None when unset).
+
+    :param model: the referenced rows' model, whose ids a client may have
+        chosen: the href then carries the :func:`public_id` of ``obj.column``.
+    """
 
     def get(obj: Any, ctx: Context, href: str) -> Any:
         target = getattr(obj, column)
+        if target and model is not None:
+            target = public_id(ctx, model, target)
         return {"href": ctx.links.of(key, target)} if target else None
 
     return get
@@ -130,6 +147,14 @@ def operation(rel: str, href: str) -> dict[str, str]:
 def pruned(value: Mapping[str, Any]) -> dict[str, Any]:
     """*value* without empty attributes: an empty string, map or array is absent (5.5.15)."""
     return {k: v for k, v in value.items() if v is not None and v != "" and v != [] and v != {}}
+
+
+class ScopedListing(Protocol):
+    """An engine service that lists and counts what a scope sees, filtered in SQL."""
+
+    def list(self, scope: Scope, **query: Any) -> builtins.list[Any]: ...
+
+    def count(self, scope: Scope, *, where: Any = None) -> int: ...
 
 
 class Binding:
@@ -161,13 +186,14 @@ class Binding:
 
     # -- identity --------------------------------------------------------------
 
-    def ids(self, obj: Any) -> tuple[str, ...]:
-        """The URL ids of *obj*: one per element of :attr:`path`."""
-        return (str(obj.id),)
+    def ids(self, ctx: Context, obj: Any) -> tuple[str, ...]:
+        """The URL ids of *obj*: one per element of :attr:`path` (a resource's
+        public id: the one its owner chose, if any)."""
+        return (str(getattr(obj, "public_id", obj.id)),)
 
     def href(self, ctx: Context, obj: Any) -> str:
         """The ``id`` of *obj*."""
-        return self.href_of(ctx, self.ids(obj))
+        return self.href_of(ctx, self.ids(ctx, obj))
 
     def href_of(self, ctx: Context, ids: tuple[str, ...]) -> str:
         """The URL of the resource with *ids*."""
@@ -193,6 +219,40 @@ class Binding:
 
     def check_parent(self, ctx: Context, parent: tuple[str, ...]) -> None:
         """Raise NotFound when the parent resource of a sub-collection is not visible."""
+
+    def columns(self, ctx: Context) -> Columns | None:
+        """How the entries' attributes are computed in SQL, or None: queried in memory.
+
+        A binding that returns a description also implements
+        :meth:`fetch_page` and :meth:`count` (:mod:`cimi.mapping.queried`).
+        """
+        return None
+
+    def fetch_page(
+        self,
+        ctx: Context,
+        parent: tuple[str, ...],
+        where: Any,
+        order_by: builtins.list[Any],
+        offset: int,
+        limit: int | None,
+    ) -> builtins.list[Any]:
+        """The objects of the Collection that satisfy *where*, sorted and paged in SQL."""
+        return self.listing(ctx).list(
+            ctx.scope, where=where, order_by=order_by, offset=offset, limit=limit
+        )
+
+    def count(self, ctx: Context, parent: tuple[str, ...], where: Any) -> int:
+        """How many objects of the Collection satisfy *where*."""
+        return self.listing(ctx).count(ctx.scope, where=where)
+
+    def listing(self, ctx: Context) -> ScopedListing:
+        """The engine service that pages a top-level Collection in SQL.
+
+        Bindings whose :meth:`columns` describe them override this, or
+        :meth:`fetch_page` and :meth:`count` themselves.
+        """
+        raise NotImplementedError
 
     def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
         """Load, in a few queries, what rendering *objs* needs (collections)."""
@@ -291,6 +351,7 @@ __all__ = [
     "const",
     "operation",
     "pruned",
+    "public_id",
     "ref",
     "sub",
 ]

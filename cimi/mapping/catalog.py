@@ -28,7 +28,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from cimi.mapping import states
+from cimi.mapping import names, states
 from cimi.mapping.base import (
     COMMON_EDITS,
     KIB_PER_GIB,
@@ -39,9 +39,11 @@ from cimi.mapping.base import (
     attr,
     capacity_gib,
     const,
+    public_id,
 )
 from cimi.mapping.templates import name_for
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
+from engine.compute.models import Compute
 from engine.errors import InvalidInput
 from engine.lifecycle import Action
 from engine.scope import Scope
@@ -60,8 +62,17 @@ class CatalogBinding(Binding):
     model: ClassVar[type[Any]]
     edits = COMMON_EDITS
 
+    #: Whether hrefs carry readable names (configurations and images of machines).
+    named: ClassVar[bool] = False
+
+    def ids(self, ctx: Context, obj: Any) -> tuple[str, ...]:
+        if self.named:
+            return (names.href_id(ctx, self.model, obj.id),)
+        return super().ids(ctx, obj)
+
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> Any:
-        return ctx.engine.catalog.get_entry(ctx.scope, self.model, ids[0])
+        wanted = names.entry_id(ctx, self.model, ids[0]) if self.named else ids[0]
+        return ctx.engine.catalog.get_entry(ctx.scope, self.model, wanted)
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
         return ctx.engine.catalog.list_entries(ctx.scope, self.model)
@@ -92,6 +103,7 @@ class MachineConfigurations(CatalogBinding):
     type_name = "MachineConfiguration"
     path = ("machineConfigs",)
     model = ComputeOffering
+    named = True
     fields = (
         ("cpu", attr("vcpus")),
         ("memory", attr("memory_mib", KIB_PER_MIB)),
@@ -134,13 +146,16 @@ class MachineImages(CatalogBinding):
     type_name = "MachineImage"
     path = ("machineImages",)
     model = Image
+    named = True
     fields = (
         ("state", _image_state),
         ("type", const("IMAGE")),
         (
             "imageLocation",
             lambda i, ctx, href: (
-                ctx.links.of("machines", i.source_compute_id) if i.source_compute_id else None
+                ctx.links.of("machines", public_id(ctx, Compute, i.source_compute_id) or "")
+                if i.source_compute_id
+                else None
             ),
         ),
     )
@@ -164,6 +179,7 @@ class MachineImages(CatalogBinding):
             image_name=name,
             image_description=value.get("description"),
         )
+        ctx.memo.pop("terms.Image", None)  # the catalog grew: names are made over it
         image = ctx.engine.catalog.get_entry(ctx.scope, Image, job.parameters["image_id"])
         if value.get("properties"):
             ctx.engine.catalog.update_entry(
@@ -205,10 +221,16 @@ class VolumeImages(CatalogBinding):
     type_name = "VolumeImage"
     path = ("volumeImages",)
     model = Image
+    named = True
     edits: ClassVar[Mapping[str, str]] = {}
     fields = (
         ("state", _image_state),
-        ("imageLocation", lambda i, ctx, href: {"href": ctx.links.of("machineImages", i.id)}),
+        (
+            "imageLocation",
+            lambda i, ctx, href: {
+                "href": ctx.links.of("machineImages", names.href_id(ctx, Image, i.id))
+            },
+        ),
         ("bootable", const(True)),
     )
 

@@ -26,13 +26,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cimi.mapping import states
-from cimi.mapping.base import Binding, Context, attr
+from cimi.mapping import names, states
+from cimi.mapping.base import Binding, Context, attr, public_id
 from cimi.resources import ACTION_PREFIX
+from engine.catalog.models import Image
+from engine.compute.models import Compute
 from engine.events.models import Event
 from engine.jobs.models import Job, JobState
-from engine.network.models import NetworkInterface
-from engine.storage.models import StorageAttachment
+from engine.network.models import Network, NetworkInterface
+from engine.storage.models import StorageAttachment, Volume
 
 #: How many of the newest jobs the JobCollection shows (Job retention, cimi.md 6.8).
 JOB_WINDOW = 1000
@@ -61,6 +63,13 @@ TARGETS = {
     "network": "networks",
     "image": "machineImages",
 }
+#: engine target type -> its model (its rows' public ids are the hrefs' ids).
+MODELS: dict[str, type[Any]] = {
+    "compute": Compute,
+    "volume": Volume,
+    "network": Network,
+    "image": Image,
+}
 LINKS = {
     "network_interface": (NetworkInterface, "networkInterfaces"),
     "storage_attachment": (StorageAttachment, "volumes"),
@@ -79,7 +88,10 @@ def action_of(job: Job) -> str:
 def target_of(ctx: Context, job: Job) -> str | None:
     """The href of a job's target resource, if it can still be named."""
     if job.target_type in TARGETS:
-        return ctx.links.of(TARGETS[job.target_type], job.target_id)
+        model = MODELS[job.target_type]
+        if model is Image:
+            return ctx.links.of("machineImages", names.href_id(ctx, Image, job.target_id))
+        return ctx.links.of(TARGETS[job.target_type], public_id(ctx, model, job.target_id) or "")
     if job.target_type not in LINKS:
         return None
     model, key = LINKS[job.target_type]
@@ -90,12 +102,16 @@ def target_of(ctx: Context, job: Job) -> str | None:
         query = sa.select(Event.payload).where(Event.resource_id == job.target_id).limit(1)
         payload = session.scalar(query) or {}
         compute_id = payload.get("compute_id")
-    return ctx.links.of("machines", compute_id, key, job.target_id) if compute_id else None
+    if compute_id is None:
+        return None
+    machine = public_id(ctx, Compute, compute_id) or compute_id
+    return ctx.links.of("machines", machine, key, public_id(ctx, model, job.target_id) or "")
 
 
 def _affected(job: Job, ctx: Context, href: str) -> Any:
     if job.action == "compute.capture" and job.parameters.get("image_id"):
-        return [{"href": ctx.links.of("machineImages", job.parameters["image_id"])}]
+        image = names.href_id(ctx, Image, job.parameters["image_id"])
+        return [{"href": ctx.links.of("machineImages", image)}]
     target = target_of(ctx, job)
     return [{"href": target}] if target else None
 

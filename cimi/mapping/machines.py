@@ -33,19 +33,24 @@ from cimi.mapping.base import (
     Binding,
     Context,
     Outcome,
+    ScopedListing,
     attr,
     const,
+    public_id,
     ref,
     sub,
 )
 from cimi.mapping.parameters import device_of
+from cimi.mapping.queried import machine_columns
 from cimi.mapping.templates import name_for, template_parameters
+from cimi.mapping.zones import ZONE_FIELD, chosen_zone
+from cimi.query.sql import Columns
 from engine.catalog.models import Image
 from engine.compute.models import Compute
 from engine.errors import InvalidInput, NotFound
 from engine.lifecycle import Kind
-from engine.network.models import NetworkInterface
-from engine.storage.models import StorageAttachment
+from engine.network.models import Network, NetworkInterface
+from engine.storage.models import StorageAttachment, Volume
 from engine.templates.models import TemplateKind
 
 #: libvirt/engine architecture -> CIMI cpuArch (5.14.1).
@@ -79,6 +84,27 @@ def _capturable(ctx: Context, compute: Compute) -> bool:
     return image is not None and image.location is not None
 
 
+def _group_of(ctx: Context, compute: Compute, what: str) -> str | None:
+    """The name or policy of the compute's placement group (a Concord extension)."""
+    known = ctx.memo.get("machines.groups")
+    if known is not None and compute.id in known["checked"]:
+        group = known["groups"].get(compute.id)
+    else:
+        group = ctx.engine.placement_groups.groups_of([compute.id]).get(compute.id)
+        # The name and the policy are two attributes of one lookup (issue 15).
+        known = ctx.memo.setdefault("machines.groups", {"checked": set(), "groups": {}})
+        known["checked"].add(compute.id)
+        if group is not None:
+            known["groups"][compute.id] = group
+    if group is None:
+        return None
+    return group.name if what == "name" else group.policy.value
+
+
+def _offered(state: str) -> builtins.list[str]:
+    return states.offered(Kind.COMPUTE, state, states.MACHINE_ACTIONS)
+
+
 class Machines(Binding):
     """Machine (5.14.1) over Compute."""
 
@@ -92,6 +118,11 @@ class Machines(Binding):
         ("cpuArch", lambda c, ctx, href: ARCHITECTURES.get(c.arch)),
         ("volumes", sub("volumes")),
         ("networkInterfaces", sub("networkInterfaces")),
+        ("placementGroup", lambda c, ctx, href: _group_of(ctx, c, "name")),
+        ("placementPolicy", lambda c, ctx, href: _group_of(ctx, c, "policy")),
+        ("highlyAvailable", attr("ha_enabled")),
+        ("stateMessage", attr("state_message")),
+        ZONE_FIELD,
     )
     edits = COMMON_EDITS
 
@@ -101,34 +132,57 @@ class Machines(Binding):
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Compute]:
         return ctx.engine.compute.list(ctx.scope)
 
+    def columns(self, ctx: Context) -> Columns:
+        return machine_columns(ctx, ARCHITECTURES)
+
+    def listing(self, ctx: Context) -> ScopedListing:
+        return ctx.engine.compute
+
     def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
         ids = [c.id for c in objs]
+        groups = ctx.engine.placement_groups.groups_of(ids)
+        ctx.memo["machines.groups"] = {"checked": set(ids), "groups": groups}
+        # Whether a guest has a disk matters only where its state offers
+        # capture: no reads for a Collection of running Machines (issue 15).
+        capturing = [c for c in objs if "capture" in _offered(c.state)]
+        if not capturing:
+            ctx.memo["machines.with_disk"] = {"checked": set(ids), "yes": set()}
+            return
+        ids = [c.id for c in capturing]
         session = ctx.engine.session
         attached = set(
             session.scalars(
                 sa.select(StorageAttachment.compute_id).where(StorageAttachment.compute_id.in_(ids))
             )
         )
-        images = {c.image_id for c in objs if c.image_id}
-        with_bytes = set(
-            session.scalars(
-                sa.select(Image.id).where(Image.id.in_(images), Image.location.is_not(None))
+        images = {c.image_id for c in capturing if c.image_id}
+        with_bytes = set()
+        if images:
+            with_bytes = set(
+                session.scalars(
+                    sa.select(Image.id).where(Image.id.in_(images), Image.location.is_not(None))
+                )
             )
-        )
-        yes = attached | {c.id for c in objs if c.image_id in with_bytes}
-        ctx.memo["machines.with_disk"] = {"checked": set(ids), "yes": yes}
+        yes = attached | {c.id for c in capturing if c.image_id in with_bytes}
+        ctx.memo["machines.with_disk"] = {"checked": {c.id for c in objs}, "yes": yes}
 
     def can_add(self, ctx: Context, parent: tuple[str, ...]) -> bool:
         return ctx.scope.account_id is not None
 
     def add(self, ctx: Context, parent: tuple[str, ...], value: dict[str, Any]) -> Outcome:
         params = template_parameters(ctx, value, "machineTemplate", TemplateKind.COMPUTE)
+        if value.get("highlyAvailable") is not None:  # the HA extension (docs/cimi.rst)
+            params = {**params, "ha_enabled": value["highlyAvailable"]}
+        zone_id = chosen_zone(ctx, value)  # the zone extension (cimi.mapping.zones)
         compute, job = ctx.engine.templates.launch_compute(
             ctx.scope,
+            zone_id=zone_id,
             name=name_for(value, "machine"),
             description=value.get("description"),
             properties=value.get("properties"),
             parameters=params,
+            placement_group=value.get("placementGroup"),
+            placement_policy=value.get("placementPolicy"),
         )
         return Outcome(compute, job=job, location=self.href(ctx, compute), created=True)
 
@@ -143,7 +197,7 @@ class Machines(Binding):
         return Outcome(job=job, location=self.href(ctx, obj))
 
     def actions_now(self, ctx: Context, obj: Compute, href: str) -> builtins.list[tuple[str, str]]:
-        offered = states.offered(Kind.COMPUTE, obj.state, states.MACHINE_ACTIONS)
+        offered = _offered(obj.state)
         actions = [(name, href) for name in offered if name != "capture"]
         if "capture" in offered and _capturable(ctx, obj):
             actions.append(("capture", ctx.links.of("machineImages")))
@@ -170,7 +224,17 @@ class _MachinePart(Binding):
     """A resource of a Machine's sub-collection: its parent must be visible."""
 
     def check_parent(self, ctx: Context, parent: tuple[str, ...]) -> None:
-        ctx.engine.compute.get(ctx.scope, parent[0])
+        self.machine(ctx, parent)
+
+    @staticmethod
+    def machine(ctx: Context, parent: tuple[str, ...]) -> Compute:
+        """The Machine a URL's first id names (by its public id or its row id)."""
+        return ctx.engine.compute.get(ctx.scope, parent[0])
+
+    @staticmethod
+    def machine_id(ctx: Context, obj: Any) -> str:
+        """The public id of the Machine a link belongs to."""
+        return public_id(ctx, Compute, obj.compute_id) or obj.compute_id
 
 
 class MachineDisks(_MachinePart):
@@ -184,18 +248,18 @@ class MachineDisks(_MachinePart):
     )
     common = False
 
-    def ids(self, obj: Any) -> tuple[str, ...]:
-        return (obj["compute_id"], "boot")
+    def ids(self, ctx: Context, obj: Any) -> tuple[str, ...]:
+        return (obj["machine_id"], "boot")
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
-        compute = ctx.engine.compute.get(ctx.scope, parent[0])
+        compute = self.machine(ctx, parent)
         image = ctx.engine.session.get(Image, compute.image_id) if compute.image_id else None
         if image is None or image.location is None:
             return []
-        return [{"compute_id": compute.id, "capacity": image.size_bytes // 1024}]
+        return [{"machine_id": compute.public_id, "capacity": image.size_bytes // 1024}]
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> Any:
-        found = [d for d in self.fetch_all(ctx, ids[:1]) if d["compute_id"] == ids[0]]
+        found = self.fetch_all(ctx, ids[:1])
         if ids[1] != "boot" or not found:
             raise NotFound(f"no disk {ids[1]!r}")
         return found[0]
@@ -208,21 +272,21 @@ class MachineVolumes(_MachinePart):
     path = ("machines", "volumes")
     fields = (
         ("initialLocation", lambda a, ctx, href: f"/dev/{a.device}"),
-        ("volume", ref("volumes", "volume_id")),
+        ("volume", ref("volumes", "volume_id", Volume)),
     )
 
-    def ids(self, obj: StorageAttachment) -> tuple[str, ...]:
-        return (obj.compute_id, obj.id)
+    def ids(self, ctx: Context, obj: StorageAttachment) -> tuple[str, ...]:
+        return (self.machine_id(ctx, obj), obj.public_id)
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> StorageAttachment:
         attachment = ctx.engine.attachments.get_attachment(ctx.scope, ids[1])
-        if attachment.compute_id != ids[0]:
-            raise NotFound(f"no storage attachment {ids[1]!r}")
+        if attachment.compute_id != self.machine(ctx, ids).id:
+            raise NotFound(f"no MachineVolume {ids[1]!r}")
         return attachment
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
-        self.check_parent(ctx, parent)
-        return ctx.engine.attachments.list_attachments(ctx.scope, compute_id=parent[0])
+        compute = self.machine(ctx, parent)
+        return ctx.engine.attachments.list_attachments(ctx.scope, compute_id=compute.id)
 
     def can_add(self, ctx: Context, parent: tuple[str, ...]) -> bool:
         return ctx.scope.account_id is not None
@@ -252,25 +316,25 @@ class MachineInterfaces(_MachinePart):
     path = ("machines", "networkInterfaces")
     fields = (
         ("addresses", sub("addresses")),
-        ("network", ref("networks", "network_id")),
-        ("networkPort", ref("networkPorts", "id")),
+        ("network", ref("networks", "network_id", Network)),
+        ("networkPort", ref("networkPorts", "id", NetworkInterface)),
         ("state", lambda n, ctx, href: states.state_of(states.LINK, n.state)),
         ("macAddress", attr("mac")),
         ("networkType", const("PRIVATE")),
     )
 
-    def ids(self, obj: NetworkInterface) -> tuple[str, ...]:
-        return (obj.compute_id, obj.id)
+    def ids(self, ctx: Context, obj: NetworkInterface) -> tuple[str, ...]:
+        return (self.machine_id(ctx, obj), obj.public_id)
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> NetworkInterface:
         nic = ctx.engine.interfaces.get_interface(ctx.scope, ids[1])
-        if nic.compute_id != ids[0]:
-            raise NotFound(f"no network interface {ids[1]!r}")
+        if nic.compute_id != self.machine(ctx, ids).id:
+            raise NotFound(f"no MachineNetworkInterface {ids[1]!r}")
         return nic
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
-        self.check_parent(ctx, parent)
-        return ctx.engine.interfaces.list_interfaces(ctx.scope, compute_id=parent[0])
+        compute = self.machine(ctx, parent)
+        return ctx.engine.interfaces.list_interfaces(ctx.scope, compute_id=compute.id)
 
     def can_add(self, ctx: Context, parent: tuple[str, ...]) -> bool:
         return ctx.scope.account_id is not None
@@ -300,10 +364,10 @@ class InterfaceAddresses(Binding):
 
     type_name = "MachineNetworkInterfaceAddress"
     path = ("machines", "networkInterfaces", "addresses")
-    fields = (("address", ref("addresses", "id")),)
+    fields = (("address", ref("addresses", "id", NetworkInterface)),)
 
-    def ids(self, obj: NetworkInterface) -> tuple[str, ...]:
-        return (obj.compute_id, obj.id, obj.id)
+    def ids(self, ctx: Context, obj: NetworkInterface) -> tuple[str, ...]:
+        return (_MachinePart.machine_id(ctx, obj), obj.public_id, obj.public_id)
 
     def check_parent(self, ctx: Context, parent: tuple[str, ...]) -> None:
         MachineInterfaces().fetch(ctx, parent)

@@ -4,7 +4,8 @@ One ResourceMetadata per type the CloudEntryPoint offers, plus one for the
 CloudEntryPoint itself, at ``resourceMetadata/<Type>``: ``typeURI`` (spelled
 so, as 1.1 and Sirocco do, not Deltacloud's ``typeUri``, cimi.md 6.14), the
 capabilities of cimi.md 2.13 (values as text, lists comma-separated), the
-type's actions, and Concord's extension attributes (the Credential ``key``).
+type's actions, and Concord's extension attributes (the Credential ``key``, the
+Machine's ``placementGroup`` and ``placementPolicy``).
 """
 
 from __future__ import annotations
@@ -56,11 +57,51 @@ ACTIONS: Mapping[str, Sequence[str]] = {
     "Machine": tuple(MACHINE_ACTIONS),
     "Network": tuple(NETWORK_ACTIONS),
 }
+#: The availability zone extension (cimi.mapping.zones).
+ZONE: Mapping[str, Any] = {
+    "name": "zone",
+    "namespace": EXTENSION_NAMESPACE,
+    "type": "string",
+    "required": False,
+}
 #: Concord's extension attributes, by type (5.11: namespace, type, required).
 ATTRIBUTES: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "Credential": (
         {"name": "key", "namespace": EXTENSION_NAMESPACE, "type": "string", "required": True},
     ),
+    # Placement groups (docs/cimi.rst): named in a MachineCreate, shown on the Machine.
+    "Machine": (
+        {
+            "name": "placementGroup",
+            "namespace": EXTENSION_NAMESPACE,
+            "type": "string",
+            "required": False,
+        },
+        {
+            "name": "placementPolicy",
+            "namespace": EXTENSION_NAMESPACE,
+            "type": "string",
+            "required": False,
+        },
+        # High availability (docs/ha.rst): asked for in a MachineCreate, shown on the Machine.
+        {
+            "name": "highlyAvailable",
+            "namespace": EXTENSION_NAMESPACE,
+            "type": "boolean",
+            "required": False,
+        },
+        {
+            "name": "stateMessage",
+            "namespace": EXTENSION_NAMESPACE,
+            "type": "string",
+            "required": False,
+        },
+        # Availability zones (docs/cimi.rst): chosen in a MachineCreate, shown on the Machine.
+        ZONE,
+    ),
+    # The same zones, chosen in a VolumeCreate or NetworkCreate (cimi.mapping.zones).
+    "Volume": (ZONE,),
+    "Network": (ZONE,),
 }
 
 
@@ -78,7 +119,7 @@ class ResourceMetadatas(Binding):
     def __init__(self, served: Sequence[str] = ()) -> None:
         self.served = tuple(t for t in _described() if t == "CloudEntryPoint" or t in served)
 
-    def ids(self, obj: str) -> tuple[str, ...]:
+    def ids(self, ctx: Context, obj: str) -> tuple[str, ...]:
         return (obj,)
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> str:

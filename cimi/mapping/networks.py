@@ -26,8 +26,22 @@ import ipaddress
 from typing import Any, ClassVar
 
 from cimi.mapping import states
-from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, attr, const, ref, sub
+from cimi.mapping.base import (
+    COMMON_EDITS,
+    Binding,
+    Context,
+    Outcome,
+    ScopedListing,
+    attr,
+    const,
+    ref,
+    sub,
+)
+from cimi.mapping.queried import network_columns
 from cimi.mapping.templates import name_for, template_parameters
+from cimi.mapping.zones import ZONE_FIELD, chosen_zone
+from cimi.query.sql import Columns
+from engine.compute.models import Compute
 from engine.errors import NotFound
 from engine.lifecycle import Kind
 from engine.network.models import Network, NetworkInterface
@@ -43,6 +57,7 @@ class Networks(Binding):
         ("state", lambda n, ctx, href: states.state_of(states.NETWORK, n.state)),
         ("networkType", const("PRIVATE")),
         ("networkPorts", sub("networkPorts")),
+        ZONE_FIELD,
     )
     edits = COMMON_EDITS
 
@@ -52,6 +67,12 @@ class Networks(Binding):
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Network]:
         return ctx.engine.network.list(ctx.scope)
 
+    def columns(self, ctx: Context) -> Columns:
+        return network_columns(ctx)
+
+    def listing(self, ctx: Context) -> ScopedListing:
+        return ctx.engine.network
+
     def can_add(self, ctx: Context, parent: tuple[str, ...]) -> bool:
         return ctx.scope.account_id is not None
 
@@ -59,6 +80,7 @@ class Networks(Binding):
         params = template_parameters(ctx, value, "networkTemplate", TemplateKind.NETWORK)
         network, job = ctx.engine.templates.launch_network(
             ctx.scope,
+            zone_id=chosen_zone(ctx, value),  # the zone extension (cimi.mapping.zones)
             name=name_for(value, "network"),
             description=value.get("description"),
             properties=value.get("properties"),
@@ -93,7 +115,7 @@ class NetworkPorts(Binding):
     path: ClassVar[tuple[str, ...]] = ("networkPorts",)
     fields = (
         ("state", lambda n, ctx, href: states.state_of(states.PORT, n.state)),
-        ("network", ref("networks", "network_id")),
+        ("network", ref("networks", "network_id", Network)),
     )
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> NetworkInterface:
@@ -109,20 +131,20 @@ class PortsOfNetwork(NetworkPorts):
     path = ("networks", "networkPorts")
 
     def href(self, ctx: Context, obj: Any) -> str:
-        return ctx.links.of("networkPorts", obj.id)
+        return ctx.links.of("networkPorts", obj.public_id)
 
     def check_parent(self, ctx: Context, parent: tuple[str, ...]) -> None:
         ctx.engine.network.get(ctx.scope, parent[0])
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> NetworkInterface:
         nic = super().fetch(ctx, ids[1:])
-        if nic.network_id != ids[0]:
-            raise NotFound(f"no network port {ids[1]!r}")
+        if nic.network_id != ctx.engine.network.get(ctx.scope, ids[0]).id:
+            raise NotFound(f"no NetworkPort {ids[1]!r}")
         return nic
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
-        self.check_parent(ctx, parent)
-        return ctx.engine.interfaces.list_interfaces(ctx.scope, network_id=parent[0])
+        network = ctx.engine.network.get(ctx.scope, parent[0])
+        return ctx.engine.interfaces.list_interfaces(ctx.scope, network_id=network.id)
 
 
 def _network(ctx: Context, nic: NetworkInterface) -> Network | None:
@@ -155,8 +177,8 @@ class Addresses(Binding):
         ("defaultGateway", lambda n, ctx, href: getattr(_network(ctx, n), "gateway", None)),
         ("protocol", lambda n, ctx, href: f"IPv{_ip(n).version}" if n.ip_address else None),
         ("mask", lambda n, ctx, href: _mask(n, ctx)),
-        ("network", ref("networks", "network_id")),
-        ("resource", ref("machines", "compute_id")),
+        ("network", ref("networks", "network_id", Network)),
+        ("resource", ref("machines", "compute_id", Compute)),
     )
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> NetworkInterface:

@@ -24,7 +24,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cimi.errors import DecodeError
+from cimi.mapping import names
 from cimi.mapping.base import KIB_PER_GIB, KIB_PER_MIB, Context, capacity_gib, pruned
+from engine.catalog.models import ComputeOffering, Image
 
 #: The initial states Concord creates Machines in (InitialStates capability).
 INITIAL_STATES = {"STARTED": True, "STOPPED": False}
@@ -71,17 +73,20 @@ def machine_parameters(ctx: Context, value: Mapping[str, Any], path: str) -> dic
         if config.get("cpuArch") not in (None, "x86_64"):
             raise refuse(f"{here}.cpuArch", f"CPU architecture {config['cpuArch']}")
         if "href" in config:
-            params["offering_id"] = ctx.links.id_of(
-                config["href"], "machineConfigs", "MachineConfiguration", here
+            params["offering_id"] = names.entry_id(
+                ctx,
+                ComputeOffering,
+                ctx.links.id_of(config["href"], "machineConfigs", "MachineConfiguration", here),
             )
         if "cpu" in config:
             params["vcpus"] = config["cpu"]
         if "memory" in config:
             params["memory_mib"] = math.ceil(config["memory"] / KIB_PER_MIB)
     if value.get("machineImage") is not None:
-        params["image_id"] = _href(
+        image = _href(
             ctx, value["machineImage"], "machineImages", "MachineImage", f"{path}.machineImage"
         )
+        params["image_id"] = names.entry_id(ctx, Image, image)
     credential = value.get("credential")
     if credential is not None:
         here = f"{path}.credential"
@@ -145,7 +150,9 @@ def machine_value(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
     links = ctx.links
     config = pruned(
         {
-            "href": links.of("machineConfigs", params["offering_id"])
+            "href": links.of(
+                "machineConfigs", names.href_id(ctx, ComputeOffering, params["offering_id"])
+            )
             if "offering_id" in params
             else None,
             "cpu": params.get("vcpus"),
@@ -164,7 +171,9 @@ def machine_value(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
         {
             "initialState": None if start is None else ("STARTED" if start else "STOPPED"),
             "machineConfig": config,
-            "machineImage": {"href": links.of("machineImages", params["image_id"])}
+            "machineImage": {
+                "href": links.of("machineImages", names.href_id(ctx, Image, params["image_id"]))
+            }
             if "image_id" in params
             else None,
             "credential": credential,
@@ -222,9 +231,10 @@ def volume_parameters(ctx: Context, value: Mapping[str, Any], path: str) -> dict
                 raise DecodeError(f"{here}.capacity: a volume has at least 1 KiB")
             params["size_gib"] = capacity_gib(config["capacity"], f"{here}.capacity")
     if value.get("volumeImage") is not None:
-        params["image_id"] = _href(
+        image = _href(
             ctx, value["volumeImage"], "volumeImages", "VolumeImage", f"{path}.volumeImage"
         )
+        params["image_id"] = names.entry_id(ctx, Image, image)
     return params
 
 
@@ -242,7 +252,9 @@ def volume_value(ctx: Context, params: Mapping[str, Any]) -> dict[str, Any]:
     return pruned(
         {
             "volumeConfig": config,
-            "volumeImage": {"href": links.of("volumeImages", params["image_id"])}
+            "volumeImage": {
+                "href": links.of("volumeImages", names.href_id(ctx, Image, params["image_id"]))
+            }
             if "image_id" in params
             else None,
         }

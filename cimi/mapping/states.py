@@ -160,9 +160,21 @@ def _allowed(kind: Kind, state: str) -> frozenset[Action]:
         return frozenset()
 
 
+#: offered() by (kind, state, table identity): the action tables are module
+#: constants and the lifecycle immutable, and a Collection asks once per entry.
+_OFFERED: dict[tuple[Kind, str, int], tuple[Mapping[str, tuple[Action, ...]], list[str]]] = {}
+
+
 def offered(kind: Kind, state: str, table: Mapping[str, tuple[Action, ...]]) -> list[str]:
     """The CIMI actions of *table* that a resource of *kind* in *state* accepts now."""
-    return [name for name, candidates in table.items() if engine_action(kind, state, candidates)]
+    key = (kind, state, id(table))
+    found = _OFFERED.get(key)
+    if found is None:
+        names = [
+            name for name, candidates in table.items() if engine_action(kind, state, candidates)
+        ]
+        found = _OFFERED[key] = (table, names)  # the table kept: its identity stays valid
+    return list(found[1])
 
 
 def deletable(kind: Kind, state: str) -> bool:

@@ -16,8 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from cimi.mapping import states
-from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, attr
+from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, ScopedListing, attr
+from cimi.mapping.queried import volume_columns
 from cimi.mapping.templates import name_for, template_parameters
+from cimi.mapping.zones import ZONE_FIELD, chosen_zone
+from cimi.query.sql import Columns
 from engine.lifecycle import Kind
 from engine.storage.models import StorageAttachment, Volume
 from engine.templates.models import TemplateKind
@@ -40,6 +43,7 @@ class Volumes(Binding):
         ("state", lambda v, ctx, href: states.state_of(states.VOLUME, v.state)),
         ("capacity", lambda v, ctx, href: v.size_bytes // 1024),
         ("bootable", attr("bootable")),
+        ZONE_FIELD,
     )
     edits = COMMON_EDITS
 
@@ -48,6 +52,12 @@ class Volumes(Binding):
 
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Volume]:
         return ctx.engine.storage.list(ctx.scope)
+
+    def columns(self, ctx: Context) -> Columns:
+        return volume_columns(ctx)
+
+    def listing(self, ctx: Context) -> ScopedListing:
+        return ctx.engine.storage
 
     def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
         ids = [v.id for v in objs]
@@ -62,6 +72,7 @@ class Volumes(Binding):
         params = template_parameters(ctx, value, "volumeTemplate", TemplateKind.VOLUME)
         volume, job = ctx.engine.templates.launch_volume(
             ctx.scope,
+            zone_id=chosen_zone(ctx, value),  # the zone extension (cimi.mapping.zones)
             name=name_for(value, "volume"),
             description=value.get("description"),
             properties=value.get("properties"),

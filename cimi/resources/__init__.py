@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from cimi.resources import credentials, machines, networks, system, volumes
+from cimi.resources import credentials, machines, meters, networks, system, volumes
 from cimi.resources._common import collection_table
 from cimi.resources._model import (
     ACTION_PREFIX,
@@ -86,6 +86,9 @@ COLLECTION_KEYS: Mapping[str, str] = MappingProxyType(
         "Address": "addresses",
         "AddressTemplate": "addressTemplates",
         "Job": "jobs",
+        "Meter": "meters",
+        "Sample": "samples",
+        "MeterConfiguration": "meterConfigurations",
         "ResourceMetadata": "resourceMetadata",
     }
 )
@@ -98,6 +101,7 @@ def _build() -> dict[str, Table]:
         *credentials.TABLES,
         *volumes.TABLES,
         *networks.TABLES,
+        *meters.TABLES,
     ]
     tables = {t.name: t for t in base}
     for member, key in COLLECTION_KEYS.items():

@@ -165,8 +165,12 @@ def collection_table(member: Table, items: str) -> Table:
     )
 
 
-def create_request(member: str, template: str, template_type: str) -> Table:
-    """The ``<Member>Create`` body of 5.5.12.1: a template by reference or by value."""
+def create_request(member: str, template: str, template_type: str, *extra: Field) -> Table:
+    """The ``<Member>Create`` body of 5.5.12.1: a template by reference or by value.
+
+    :param extra: Concord's extension attributes (5.1 allows them), after the
+        template.
+    """
     name = member + "Create"
     fields = (
         RESOURCE_URI,
@@ -174,5 +178,6 @@ def create_request(member: str, template: str, template_type: str) -> Table:
         string("description", CR),
         PROPERTIES,
         ref(template, template_type, CR, create_required=True, doc="5.5.12.1 the template"),
+        *extra,
     )
     return Table(name, fields, Role.REQUEST, uri=type_uri(name), doc=f"5.5.12.1 create {member}")

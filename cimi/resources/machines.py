@@ -11,6 +11,7 @@ from __future__ import annotations
 from cimi.resources._common import (
     CR,
     RW,
+    boolean,
     collection,
     create_request,
     enum,
@@ -58,6 +59,8 @@ CPU_ARCHITECTURES = (
     "SPARC",
 )
 IMAGE_STATES = ("CREATING", "AVAILABLE", "DELETING", "ERROR")
+#: Concord extension (docs/cimi.rst): the policies of a placement group.
+PLACEMENT_POLICIES = ("affinity", "anti-affinity")
 IMAGE_TYPES = ("IMAGE", "SNAPSHOT", "PARTIAL_SNAPSHOT")
 NETWORK_TYPES = ("PUBLIC", "PRIVATE")
 #: Base64 (RFC 4648, no line breaks); valid in Python, ECMA 262 and XSD regex syntax.
@@ -73,6 +76,14 @@ MACHINE = resource(
     collection("volumes", "MachineVolume", doc="5.14.1 attached Volumes"),
     collection("networkInterfaces", "MachineNetworkInterface", doc="5.14.1 network interfaces"),
     ref("eventLog", doc="5.14.1 the Machine's EventLog"),
+    string("placementGroup", doc="Concord extension: the placement group it joined"),
+    enum("placementPolicy", PLACEMENT_POLICIES, doc="Concord extension: its group's policy"),
+    boolean(
+        "highlyAvailable",
+        doc="Concord extension: restarted on another host when its host fails (docs/ha.rst)",
+    ),
+    string("stateMessage", doc="Concord extension: why the Machine is in its state"),
+    string("zone", doc="Concord extension: the name of the availability zone it is placed in"),
     doc="5.14.1 Machine: a virtual machine.",
 )
 
@@ -172,7 +183,33 @@ MACHINE_TEMPLATE = resource(
     doc="5.14 MachineTemplate: how to create a Machine.",
 )
 
-MACHINE_CREATE = create_request("Machine", "machineTemplate", "MachineTemplate")
+MACHINE_CREATE = create_request(
+    "Machine",
+    "machineTemplate",
+    "MachineTemplate",
+    string(
+        "placementGroup",
+        CR,
+        doc="Concord extension: the caller's placement group the new Machine joins",
+    ),
+    enum(
+        "placementPolicy",
+        PLACEMENT_POLICIES,
+        CR,
+        doc="Concord extension: the policy of a new group (or of the named one)",
+    ),
+    boolean(
+        "highlyAvailable",
+        CR,
+        doc="Concord extension: restart it elsewhere when its host fails (default: the offering's)",
+    ),
+    string(
+        "zone",
+        CR,
+        doc="Concord extension: the availability zone to place it in, by name "
+        "(default: the first enabled zone)",
+    ),
+)
 
 TABLES = (
     MACHINE,

@@ -33,6 +33,7 @@ NETWORK = resource(
     collection("networkPorts", "NetworkPort", doc="5.16 ports of this Network"),
     ref("forwardingGroup", doc="5.16 the ForwardingGroup it belongs to"),
     ref("eventLog", doc="5.16 the Network's EventLog"),
+    string("zone", doc="Concord extension: the name of the availability zone it is placed in"),
     doc="5.16 Network: a layer-2 network.",
 )
 
@@ -89,7 +90,17 @@ ADDRESS_TEMPLATE = resource(
     doc="AddressTemplate (1.x): how to create an Address.",
 )
 
-NETWORK_CREATE = create_request("Network", "networkTemplate", "NetworkTemplate")
+NETWORK_CREATE = create_request(
+    "Network",
+    "networkTemplate",
+    "NetworkTemplate",
+    string(
+        "zone",
+        CR,
+        doc="Concord extension: the availability zone to place it in, by name "
+        "(default: the first enabled zone)",
+    ),
+)
 ADDRESS_CREATE = create_request("Address", "addressTemplate", "AddressTemplate")
 
 TABLES = (

@@ -53,9 +53,9 @@ CEP_COLLECTIONS: tuple[tuple[str, str | None], ...] = (
     ("forwardingGroups", None),
     ("forwardingGroupTemplates", None),
     ("jobs", "Job"),
-    ("meters", None),
+    ("meters", "Meter"),
     ("meterTemplates", None),
-    ("meterConfigs", None),
+    ("meterConfigs", "MeterConfiguration"),
     ("eventLogs", None),
     ("eventLogTemplates", None),
 )

@@ -29,6 +29,7 @@ VOLUME = resource(
     boolean("bootable", doc="5.15 whether a Machine can boot from it"),
     collection("images", None, doc="5.15 VolumeImages of this Volume"),
     ref("eventLog", doc="5.15 the Volume's EventLog"),
+    string("zone", doc="Concord extension: the name of the availability zone it is placed in"),
     doc="5.15 Volume: a block storage device.",
 )
 
@@ -56,6 +57,16 @@ VOLUME_TEMPLATE = resource(
     doc="5.15 VolumeTemplate: how to create a Volume.",
 )
 
-VOLUME_CREATE = create_request("Volume", "volumeTemplate", "VolumeTemplate")
+VOLUME_CREATE = create_request(
+    "Volume",
+    "volumeTemplate",
+    "VolumeTemplate",
+    string(
+        "zone",
+        CR,
+        doc="Concord extension: the availability zone to place it in, by name "
+        "(default: the first enabled zone)",
+    ),
+)
 
 TABLES = (VOLUME, VOLUME_CONFIGURATION, VOLUME_IMAGE, VOLUME_TEMPLATE, VOLUME_CREATE)

@@ -25,10 +25,11 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config
 
 from cimi.errors import OperationNotSupported
+from cimi.mapping.errors import translate
 from cimi.resources import NS
 from cimi.views.resources import allowed_methods
 from cimi.views.support import JSON, XML, finish, requested_format
-from concord.errors import ErrorReport, render, request_id
+from concord.errors import ErrorReport, render, request_id, translated
 from concord.negotiation import choose
 
 if TYPE_CHECKING:
@@ -50,7 +51,11 @@ def _xml(report: ErrorReport, rid: str) -> bytes:
 
 
 def render_cimi_error(request: Request, report: ErrorReport) -> Response:
-    """Render an error under ``/cimi`` as JSON or XML."""
+    """Render an error under ``/cimi`` as JSON or XML.
+
+    An engine error's message and details are written in CIMI's words from its
+    structured details (:func:`cimi.mapping.errors.translate`)."""
+    report = translated(report, translate)
     media = requested_format(request) or choose(request, [JSON, XML], default=JSON) or JSON
     rid = request_id(request)
     if media == XML:

@@ -20,6 +20,7 @@ from pyramid.view import view_config
 
 from cimi.codec import Mode
 from cimi.mapping import body_references
+from cimi.mapping.errors import operation_uri
 from cimi.resources import ACTION_PREFIX, NS_ALT, table
 from cimi.views.resources import add, supports, target
 from cimi.views.support import answer, check_version, context, media_type, read_body
@@ -63,18 +64,21 @@ def post(request: Request) -> Response:
         with body_references():
             outcome = binding.act(ctx, obj, name, body)
     except InvalidTransition as exc:
-        raise _in_cimi_words(exc, binding.render(ctx, obj), name) from None
+        raise _in_cimi_words(exc, binding.render(ctx, obj), name, binding.type_name) from None
     return answer(request, ctx, binding, outcome)
 
 
-def _in_cimi_words(exc: InvalidTransition, current: dict[str, Any], name: str) -> Exception:
+def _in_cimi_words(
+    exc: InvalidTransition, current: dict[str, Any], name: str, type_name: str
+) -> Exception:
     """The engine's refusal, told with the resource's CIMI state and operations (409)."""
-    offered = sorted(str(op["rel"]).rsplit("/", 1)[-1] for op in current.get("operations", ()))
-    state = current.get("state", "its current state")
+    offered = sorted(operation_uri(str(op["rel"])) for op in current.get("operations", ()))
+    state = current.get("state", "in its current state")
     return InvalidTransition(
-        f"{name} is not possible in state {state}; the resource offers: {', '.join(offered)}",
-        action=name,
-        state=str(state),
+        f"cannot {name} this {type_name}: it is {state}; operations allowed now: "
+        f"{', '.join(offered) or 'none'}",
+        operations=" ".join(offered),
+        resourceState=str(state),
     )
 
 

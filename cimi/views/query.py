@@ -3,13 +3,18 @@
 A Collection is built from the binding's entries rendered to the neutral form,
 then (in this order, as SlipStream does) filtered (``$filter``), sorted
 (``$orderby``), counted, paged (``$first``/``$last``), expanded (``$expand``)
-and trimmed (``$select``). Decisions (docs/cimi.rst):
+and trimmed (``$select``). The first four run in the database for the
+Collections that describe their attributes in SQL (:mod:`cimi.mapping.queried`:
+Machines, Volumes, Networks), so that only the page's rows are read and
+rendered; in memory for the others. Decisions (docs/cimi.rst):
 
 * ``count`` is the number of entries that match ``$filter``, before paging,
   so that a client paging through a Collection knows its size;
 * ``$select`` on a Collection names attributes of its entries (``name``, or
   ``machines/name``) or of the Collection (``count``); ``id`` and ``count``
-  (required, 5.5.12) are always kept, and an entry keeps its ``id``;
+  (required, 5.5.12) are always kept, and an entry keeps its ``id``; an
+  attribute both have (``$select=id``) selects it in the entries too, so
+  ``$select=id`` lists the entries' ids;
 * ``$expand`` replaces a reference by the referenced resource (its ``href``
   kept), or a Collection reference by the Collection (entries included);
   references to what Concord does not serve, or that the caller cannot see,
@@ -24,6 +29,7 @@ from cimi.codec.binding import target_table
 from cimi.mapping import Binding, Context, route
 from cimi.mapping.base import operation
 from cimi.query import CollectionQuery, Expansion, Selection, matches, order, page, project
+from cimi.query.sql import compile_filter, order_clauses
 from cimi.resources import Kind, Table
 from engine.errors import NotFound
 
@@ -41,15 +47,13 @@ def collection(
     :raises NotFound: the parent resource is not visible.
     """
     binding.check_parent(ctx, parent)
-    objects = binding.fetch_all(ctx, parent)
-    binding.prepare(ctx, objects)
-    entries = [binding.render(ctx, obj) for obj in objects]
-    if query.filter is not None:
-        entries = [entry for entry in entries if matches(query.filter, entry)]
-    if query.orderby:
-        entries = order(entries, query.orderby)
-    count = len(entries)
-    entries = page(entries, query.first, query.last)
+    found = in_database(ctx, binding, parent, query)
+    if found is not None:
+        count, objects = found
+        binding.prepare(ctx, objects)
+        entries = [binding.render(ctx, obj) for obj in objects]
+    else:
+        count, entries = in_memory(ctx, binding, parent, query)
     if expand and (query.expand.all or query.expand.names):
         entries = [expanded(ctx, e, binding.table, query.expand) for e in entries]
     href = binding.collection_href(ctx, parent)
@@ -62,6 +66,49 @@ def collection(
     return selected_collection(value, table, query.select)
 
 
+def in_database(
+    ctx: Context, binding: Binding, parent: tuple[str, ...], query: CollectionQuery
+) -> tuple[int, list[Any]] | None:
+    """``count`` and the objects of the requested page, filtered, sorted and paged in SQL.
+
+    None when the binding has no SQL description or the query names an
+    attribute it lacks: :func:`in_memory` answers instead. Only the page's
+    rows are read; a second statement counts the matches when paging hides
+    some of them.
+    """
+    columns = binding.columns(ctx)
+    if columns is None:
+        return None
+    where = None if query.filter is None else compile_filter(query.filter, columns)
+    order_by = order_clauses(query.orderby, columns)
+    if (query.filter is not None and where is None) or order_by is None:
+        return None
+    offset = 0 if query.first is None else query.first - 1
+    limit = None if query.last is None else max(query.last - offset, 0)
+    objects = [] if limit == 0 else binding.fetch_page(ctx, parent, where, order_by, offset, limit)
+    if offset == 0 and (limit is None or len(objects) < limit):
+        return len(objects), objects  # the page holds every match: no count needed
+    return binding.count(ctx, parent, where), objects
+
+
+def in_memory(
+    ctx: Context, binding: Binding, parent: tuple[str, ...], query: CollectionQuery
+) -> tuple[int, list[dict[str, Any]]]:
+    """``count`` and the entries of the page: every object rendered, then the query applied.
+
+    What every Collection without a SQL description does, and the oracle the
+    SQL path is tested against.
+    """
+    objects = binding.fetch_all(ctx, parent)
+    binding.prepare(ctx, objects)
+    entries = [binding.render(ctx, obj) for obj in objects]
+    if query.filter is not None:
+        entries = [entry for entry in entries if matches(query.filter, entry)]
+    if query.orderby:
+        entries = order(entries, query.orderby)
+    return len(entries), page(entries, query.first, query.last)
+
+
 def selected_collection(
     value: dict[str, Any], table: Table, selection: Selection
 ) -> dict[str, Any]:
@@ -71,6 +118,7 @@ def selected_collection(
     items = table.items_field
     assert items is not None  # noqa: S101 (every Collection table has entries)
     keep = {"id", "count"}
+    entry_table = items.table or target_table(items)
     entry_paths: set[tuple[str, ...]] = set()
     whole_entries = False
     for path in selection.paths:
@@ -79,9 +127,12 @@ def selected_collection(
                 whole_entries = True
             else:
                 entry_paths.add(path[1:])
-        elif table.get(path[0]) is not None:
+            continue
+        if table.get(path[0]) is not None:
             keep.add(path[0])
-        else:
+        if table.get(path[0]) is None or entry_table.get(path[0]) is not None:
+            # An attribute the entries have too (``id``): a client selecting it
+            # wants the entries' values, not entries trimmed away.
             entry_paths.add(path)
     result = {k: v for k, v in value.items() if k in keep}
     if whole_entries:
@@ -128,4 +179,11 @@ def resolve(ctx: Context, href: str) -> dict[str, Any] | None:
         return None
 
 
-__all__ = ["collection", "expanded", "resolve", "selected_collection"]
+__all__ = [
+    "collection",
+    "expanded",
+    "in_database",
+    "in_memory",
+    "resolve",
+    "selected_collection",
+]

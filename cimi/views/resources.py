@@ -26,6 +26,7 @@ from cimi.mapping import Binding, body_references, route
 from cimi.mapping.base import Binding as BaseBinding
 from cimi.query import CollectionQuery, Selection, check_query, parse_query, project
 from cimi.resources import Access, Place, create_table
+from cimi.resources._model import NESTED_KINDS
 from cimi.views.query import collection, expanded
 from cimi.views.support import (
     answer,
@@ -133,10 +134,34 @@ def edit(request: Request) -> Response:
     ctx = context(request)
     obj = binding.fetch(ctx, ids)
     value = read_body(request, binding.table, Mode.EDIT)
-    changes = _changes(binding, binding.render(ctx, obj), value, _query(request).select)
+    current = binding.render(ctx, obj)
+    _check_unchanged(binding, current, read_body(request, binding.table, Mode.REPRESENTATION))
+    changes = _changes(binding, current, value, _query(request).select)
     with body_references():
         outcome = binding.edit(ctx, obj, changes)
     return answer(request, ctx, binding, outcome)
+
+
+def _check_unchanged(binding: Binding, current: dict[str, Any], body: dict[str, Any]) -> None:
+    """Refuse a PUT that gives a read-only or create-only attribute a new value.
+
+    A client may send back what it read (the decoder drops those attributes,
+    cimi.md 2.7), but a *different* value is a change the provider will not
+    make: a silent 200 would let the client believe it was made (DSP0263
+    4.2.1.3; issue 17), so it is a 400 naming the attribute. Scalars only:
+    references, collections and structures are the provider's own links.
+    """
+    for field in binding.table.fields:
+        if field.access is Access.READ_WRITE or field.place is Place.IMPLIED:
+            continue
+        if field.many or field.kind in NESTED_KINDS or field.name not in body:
+            continue
+        if body[field.name] != current.get(field.name):
+            raise InvalidInput(
+                f"{field.name} cannot be changed on a {binding.type_name}: it is "
+                f"{current.get(field.name)!r}; send the current value or leave it out",
+                field=field.name,
+            )
 
 
 def _changes(

@@ -23,6 +23,13 @@ NETWORK_MIXINS = "http://schemas.ogf.org/occi/infrastructure/network#"
 NETWORKINTERFACE_MIXINS = "http://schemas.ogf.org/occi/infrastructure/networkinterface#"
 CREDENTIALS = "http://schemas.ogf.org/occi/infrastructure/credentials#"
 COMPUTE_MIXINS = "http://schemas.ogf.org/occi/infrastructure/compute#"
+#: The OpenStack-namespace contextualisation Mixins EGI's federated cloud agreed
+#: before GFD.224 had its own (ooi, rOCCI-server's OpenStack backend); IM's OCCI
+#: connector (``im`` 1.19.1, IM/connectors/OCCI.py ``launch``) still sends them
+#: with every compute. Read as aliases of ``user_data`` and ``ssh_key``
+#: (occi.md §10 item 23; docs/occi.rst, "Robustness choices").
+OPENSTACK_INSTANCE = "http://schemas.openstack.org/compute/instance#"
+OPENSTACK_CREDENTIALS = "http://schemas.openstack.org/instance/credentials#"
 
 #: GFD.224 writes sizes as "Float, 10^9 (GiB)": 10^9 is a gigabyte, GiB 2^30
 #: bytes. Concord reads GiB, as rOCCI and the CRTP value tables do (1.0 = 1 GiB).
@@ -312,10 +319,12 @@ SSH_KEY = Mixin(
             "occi.credentials.ssh.publickey",
             required=True,
             description="The public key to inject into the compute instance",
+            aliases=("org.openstack.credentials.publickey.data",),
         ),
     ),
     applies=(COMPUTE.type_id,),
     location="/mixin/ssh_key/",
+    aliases=(OPENSTACK_CREDENTIALS + "public_key",),
 )
 
 # GFD.224 §3.5.4 Contextualization mixin: applies only to compute. GFD.224
@@ -332,10 +341,12 @@ USER_DATA = Mixin(
             required=True,
             description="Contextualization data (e.g. a script) supplied once, "
             "at creation; it cannot be updated",
+            aliases=("org.openstack.compute.user_data",),
         ),
     ),
     applies=(COMPUTE.type_id,),
     location="/mixin/user_data/",
+    aliases=(OPENSTACK_INSTANCE + "user_data",),
 )
 
 KINDS = (COMPUTE, STORAGE, NETWORK, NETWORKINTERFACE, STORAGELINK)

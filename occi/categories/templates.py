@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
+from concord.terms import make_term
 from occi.categories.infrastructure import (
     COMPUTE,
     IPNETWORK,
@@ -27,7 +27,7 @@ from occi.categories.infrastructure import (
     SSH_KEY,
     USER_DATA,
 )
-from occi.categories.types import TERM, Attribute, AttributeType, Mixin
+from occi.categories.types import Attribute, AttributeType, Mixin
 from occi.model import AttributeValue, CategoryDefinition, check_value
 
 #: GFD.221 §3.1: "the base URL http://schemas.ogf.org/occi/ is reserved".
@@ -50,20 +50,6 @@ def known_attributes() -> dict[str, Attribute]:
         for attribute in category.rendered_attributes():
             known.setdefault(attribute.name, attribute)
     return known
-
-
-def make_term(text: str) -> str:
-    """A valid term (GFD.229 ``term``) made from any identifier, e.g. an image name.
-
-    Characters outside ``[A-Za-z0-9._-]`` become ``_``; a leading ``.``, ``-``
-    or ``_`` gets an ``x`` in front.
-
-    :raises ValueError: for an empty ``text``.
-    """
-    if not text:
-        raise ValueError("a term cannot be empty")
-    term = re.sub(r"[^A-Za-z0-9._-]", "_", text)
-    return term if TERM.fullmatch(term) else "x" + term
 
 
 def provider_scheme(provider: str, name: str) -> str:

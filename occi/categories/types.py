@@ -73,6 +73,8 @@ class Attribute:
     :param minimum: the lowest allowed number, if bounded.
     :param maximum: the highest allowed number, if bounded.
     :param unit: the unit of a number, e.g. ``GiB`` (GFD.224's "10^9 (GiB)").
+    :param aliases: other names clients send for this attribute, read as this
+        one and never rendered (docs/occi.rst, "Robustness choices").
     """
 
     name: str
@@ -86,13 +88,16 @@ class Attribute:
     minimum: int | float | None = None
     maximum: int | float | None = None
     unit: str | None = None
+    aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not ATTRIBUTE_NAME.fullmatch(self.name):
-            raise ValueError(f"invalid attribute name {self.name!r} (GFD.229 attribute-name)")
+        for name in (self.name, *self.aliases):
+            if not ATTRIBUTE_NAME.fullmatch(name):
+                raise ValueError(f"invalid attribute name {name!r} (GFD.229 attribute-name)")
         if self.default is not None:
             check_value(self.default, f"{self.name} default")
         object.__setattr__(self, "enum", tuple(self.enum))
+        object.__setattr__(self, "aliases", tuple(self.aliases))
 
     @property
     def value_pattern(self) -> str | None:
@@ -243,17 +248,20 @@ class Mixin(Category):
     :param depends: type identifiers of the Mixins it depends on.
     :param applies: type identifiers of the Kinds it applies to (empty: any).
     :param location: the path of its collection (GFD.226 §4.2: MUST be given).
+    :param aliases: other type identifiers clients send for this Mixin, read as
+        this one and never rendered (the registry resolves them).
     """
 
     depends: tuple[str, ...] = ()
     applies: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()
     location: str = ""
+    aliases: tuple[str, ...] = ()
     category_class: ClassVar[str] = "mixin"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("depends", "applies", "actions"):
+        for name in ("depends", "applies", "actions", "aliases"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def definition(self) -> CategoryDefinition:

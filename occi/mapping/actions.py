@@ -9,9 +9,17 @@ Refusals: an Action the target's Kind does not define, a term that differs
 from the body's, parameters the Action does not define or values it refuses
 are 400 (GFD.185: "unavailable action"); an Action the entity's state does
 not allow now is the engine's :class:`~engine.errors.InvalidTransition`, 409.
-On a collection the Action must be one of every member's Kind (GFD.221
-§3.2.5), and it is applied to all members or to none: one refusal rolls the
-whole request back.
+Without a ``method``, an Action means the first engine action of its
+defaults (:data:`occi.mapping.states.DEFAULTS`) the state allows, so every
+Action an entity renders can be invoked as rendered.
+
+On a collection (a Kind's or a Mixin's) the Action must be one of every
+member's Kind (GFD.221 §3.2.5). It is applied to every member on which it can
+apply; members already in the state it leads to (or on their way there) are
+left alone, so ``start`` on ``/compute/`` with some computes running is 200.
+A member in a state from which the Action cannot apply (``start`` of a
+compute being deleted, ``stop`` of one in error) makes the request a 409
+naming it, checked before anything is queued: all members or none.
 
 ``save`` (GFD.224 §3.1) is the engine's capture, which needs a stopped
 compute; its answer is the new OS template ("MUST lead to a response
@@ -26,9 +34,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine import lifecycle
 from engine.catalog.models import Image
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, InvalidTransition
 from engine.lifecycle import Action as EngineAction
+from engine.lifecycle import State
 from occi.categories.types import Action
 from occi.mapping import states
 from occi.mapping import tables as t
@@ -127,11 +137,15 @@ def perform(
     invocation: ActionInvocation | None,
     *,
     tables: Sequence[t.KindTable] = (),
+    collection: bool = False,
 ) -> Outcome:
     """Invoke an Action on every entity of ``entities`` (see the module docstring).
 
     :param tables: the Kinds the target may hold, to check the Action against
         when the collection is empty (otherwise the members' Kinds are used).
+    :param collection: the target is a collection: members already where the
+        Action leads are skipped, and a member it cannot apply to is a 409
+        before anything is queued.
     """
     kinds = list(dict.fromkeys(e.table for e in entities))
     if not kinds:
@@ -140,19 +154,44 @@ def perform(
         if not kinds:
             raise InvalidInput(f"{term!r} is not an action of what this collection holds")
     action, values = check_invocation(kinds, term, invocation)
-    method = values.get("method")
-    images: list[str] = []
+    given = values.get("method")
+    method = given if isinstance(given, str) else None
+    plan: list[tuple[Loaded, EngineAction]] = []
     for entity in entities:
-        engine_action = states.engine_action(
-            entity.table.engine_kind, term, method if isinstance(method, str) else None
-        )
+        kind = entity.table.engine_kind
+        state = State(entity.row.state)
+        allowed = lifecycle.allowed_actions(kind, state)
+        engine_action = states.engine_action(kind, term, method, allowed)
         if engine_action is None:
             raise InvalidInput(f"{action.type_id} with method {method!r} is not supported")
+        if collection and engine_action not in allowed:
+            meant = states.candidates(kind, term, method)
+            if any(state in lifecycle.reached_by(kind, a) for a in meant):
+                continue  # already where the Action leads: nothing to do
+            offered = states.applicable_terms(kind, allowed)
+            raise InvalidTransition(
+                f"cannot {term} {entity.location}: it is {states.occi_state(kind, state)} "
+                f"(its applicable actions: {', '.join(offered) or 'none'}); "
+                "nothing was done to the collection",
+                kind=str(kind),
+                id=entity.id,
+                state=str(state),
+                action=str(engine_action),
+                allowed=sorted(str(a) for a in allowed),
+            )
+        plan.append((entity, engine_action))
+    images: list[str] = []
+    for entity, engine_action in plan:
         image_id = _invoke(ctx, entity, engine_action, values)
         if image_id is not None:
             images.append(image_id)
     if term == "save" and images:
-        made = [os_template(ctx.engine.catalog.get_entry(ctx.scope, Image, i)) for i in images]
+        ctx.forget_registry()  # the catalog grew: terms are made over what the caller sees
+        found = ctx.catalog_templates.by_entry
+        made = [
+            found.get(i) or os_template(ctx.engine.catalog.get_entry(ctx.scope, Image, i))
+            for i in images
+        ]
         return Outcome(templates=CategoryDefinitions(tuple(m.definition() for m in made)))
     return Outcome(tuple(load_one(ctx, e.table, e.id) for e in entities))
 

@@ -11,8 +11,10 @@ apply, required attributes are present. Then, per Kind, the table's
   default configuration (GFD.224 §3.5.2). Inline links (GFD.223 §3.7: "MUST
   be created") are checked first, the compute is placed where their volumes
   are reached, and they become prepared attachments and interfaces,
-  completed by the compute's creation job. Computes are created running: GFD.224's "initial
-  -> inactive" is the instant before the provider starts them.
+  completed by the compute's creation job. A compute with no networkinterface
+  link joins its owner's default network of the zone, if there is one
+  (:mod:`engine.network.defaults`). Computes are created running: GFD.224's
+  "initial -> inactive" is the instant before the provider starts them.
 * storage: ``StorageService.create_volume`` (sizes rounded up to whole GiB).
 * network: ``NetworkService.create_network``, up once created.
 * storagelink / networkinterface: ``attach`` / ``attach_interface`` between
@@ -20,9 +22,10 @@ apply, required attributes are present. Then, per Kind, the table's
 
 Attributes the engine takes no keyword for (an architecture, a share) are
 checked against the created entity instead: a value Concord cannot honour
-is refused (400) rather than silently dropped. Server-managed attributes
-(ids, states) in a creation request are ignored. Tags among the Mixins are
-put on the new entity.
+is refused (400) rather than silently dropped. An ``occi.core.id`` chooses
+the new entity's id (:func:`check_chosen_id`); states in a creation request
+are ignored; an inline link chooses its own id the same way (its ``self`` or its
+``occi.core.id``). Tags among the Mixins are put on the new entity.
 """
 
 from __future__ import annotations
@@ -30,17 +33,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.catalog.models import ComputeOffering
 from engine.errors import InvalidInput
 from occi.categories import infrastructure as infra
+from occi.mapping import placement, units, validate
 from occi.mapping import tables as t
-from occi.mapping import units, validate
 from occi.mapping.context import OcciContext
 from occi.mapping.errors import occi_names
+from occi.mapping.group_mixins import is_group_mixin
 from occi.mapping.load import Loaded, load_one, location_of, parse_location
-from occi.mapping.templates import template_entry
+from occi.mapping.templates import HA
 from occi.mapping.validate import Checked, same_value
+from occi.mapping.zones import chosen_zone
 from occi.model import ID, Entity, EntityRendering, LinkRendering
 
 #: The Mixins every entity of a Kind carries without asking (see occi.mapping.render).
@@ -63,7 +69,7 @@ def check_rendering(ctx: OcciContext, table: t.KindTable, rendering: Entity) -> 
             category=table.kind.type_id,
         )
     checked = validate.check(
-        ctx.registry,
+        ctx.registry_for(rendering.mixins),
         table,
         kind=rendering.kind,
         mixins=rendering.mixins,
@@ -75,15 +81,28 @@ def check_rendering(ctx: OcciContext, table: t.KindTable, rendering: Entity) -> 
     return checked
 
 
-def check_chosen_id(table: t.KindTable, checked: Checked, chosen_id: str | None) -> None:
-    """An ``occi.core.id`` in a PUT creation must name the path's id (GFD.221 §3.4)."""
+def check_chosen_id(table: t.KindTable, checked: Checked, chosen_id: str | None) -> str | None:
+    """The id a creation request chooses, if any.
+
+    A PUT at a new path chooses the path's id, and an ``occi.core.id`` beside
+    it must name the same (GFD.221 §3.4). A POST chooses the id its
+    ``occi.core.id`` names (``urn:uuid:<id>``, ``urn:concord:<kind>:<id>`` or a
+    bare id, as IM's OCCI connector sends), so that an inline link in the same
+    request can name the new compute as its source; the engine checks it
+    (:mod:`engine.resources.ids`: valid, and free in the caller's account).
+    """
     given = checked.values.get(ID)
-    if chosen_id is None or given is None:
-        return
+    if given is None:
+        return chosen_id
+    if chosen_id is None:
+        if not isinstance(given, str):
+            raise InvalidInput("occi.core.id is a string", attribute=ID)
+        return units.id_of_urn(table.term, given)
     if given not in (chosen_id, units.urn(table.term, chosen_id)):
         raise InvalidInput(
             f"occi.core.id {given!r} does not match the path's id {chosen_id!r}", attribute=ID
         )
+    return chosen_id
 
 
 def arguments(checked: Checked) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -105,11 +124,11 @@ def _compute_size(
     ctx: OcciContext, checked: Checked, kwargs: dict[str, Any], later: dict[str, Any]
 ) -> None:
     for mixin in checked.templates(infra.OS_TPL):
-        entry = template_entry(mixin.type_id)
+        entry = ctx.catalog_templates.entry(mixin.type_id)
         if entry is not None:
             kwargs["image_id"] = entry[1]
     chosen = checked.templates(infra.RESOURCE_TPL)
-    entry = template_entry(chosen[0].type_id) if chosen else None
+    entry = ctx.catalog_templates.entry(chosen[0].type_id) if chosen else None
     if entry is not None:
         # GFD.224 §3.5.2: the template's size overrides the resource's.
         kwargs["offering_id"] = entry[1]
@@ -161,11 +180,17 @@ def _check_after(table: t.KindTable, facts: t.Facts, later: dict[str, Any]) -> N
             )
 
 
-def _tag(ctx: OcciContext, checked: Checked, resource_id: str) -> None:
+def _tag(ctx: OcciContext, checked: Checked, resource_id: str) -> bool:
+    """Assign the user mixins of *checked* as tags; whether there was any."""
+    tagged = False
     for mixin in checked.mixins:
         tag = ctx.tag(mixin.type_id)
-        if tag is not None:
+        # A group's Mixin in Concord's scheme is no saved tag: joining the
+        # group is its membership (occi.mapping.group_mixins).
+        if tag is not None and not is_group_mixin(tag):
             ctx.tags.assign(ctx.scope, tag, checked.table.engine_kind.value, resource_id)
+            tagged = True
+    return tagged
 
 
 def create(
@@ -177,20 +202,30 @@ def create(
     :raises InvalidInput: the rendering is not a valid creation request.
     """
     checked = check_rendering(ctx, table, rendering)
-    check_chosen_id(table, checked, chosen_id)
+    chosen_id = check_chosen_id(table, checked, chosen_id)
     kwargs, later = arguments(checked)
+    zone_id = chosen_zone(ctx.zones, checked.mixin_ids())
+    if zone_id is not None:
+        kwargs["zone_id"] = zone_id
     engine, scope = ctx.engine, ctx.scope
     row: Any
+    linked = False  # whether the new resource got links in this request
     with occi_names(table):
         if table is t.COMPUTE and isinstance(rendering, EntityRendering):
             kwargs.setdefault("name", table.term)
             _compute_size(ctx, checked, kwargs, later)
+            if HA.type_id in checked.mixin_ids():
+                kwargs["ha_enabled"] = True  # else the offering's setting
             links = _resolve_inline_links(ctx, rendering.links)
             volumes = [link.target for link in links if link.table is t.STORAGELINK]
+            kwargs.update(placement.creation_arguments(ctx, checked))
             row, _job = engine.compute.create(
                 scope, compute_id=chosen_id, start=True, volumes=volumes, **kwargs
             )
             _inline_links(ctx, row, links)
+            linked = bool(links)
+            if not any(link.table is t.NETWORKINTERFACE for link in links):
+                linked = engine.interfaces.join_default_network(scope, row) is not None or linked
             facts = t.Facts(row)
         elif table is t.STORAGE:
             kwargs.setdefault("name", table.term)
@@ -207,7 +242,12 @@ def create(
         else:  # check_rendering made sure resources and links are what their Kind says
             raise InvalidInput(f"not a {table.term} rendering")
     _check_after(table, facts, later)
-    _tag(ctx, checked, row.id)
+    tagged = _tag(ctx, checked, row.id)
+    if table in (t.COMPUTE, t.STORAGE, t.NETWORK) and not linked and not tagged:
+        # Created in this transaction, which no other can see yet: it has no
+        # links and no tags but those this request gave it, and it got none,
+        # so reading them back would find nothing (three statements saved).
+        return Loaded(table, facts, [], [])
     return load_one(ctx, table, row.id)
 
 
@@ -257,7 +297,7 @@ def _resolve_inline_links(ctx: OcciContext, links: Sequence[LinkRendering]) -> l
         target_table = t.LINK_TARGETS[table.term]
         target_id = _endpoint(link.target, target_table, "occi.core.target", link.target_kind)
         checked = validate.check(
-            ctx.registry,
+            ctx.registry_for(link.mixins),
             table,
             kind=link.kind,
             mixins=link.mixins,
@@ -277,21 +317,50 @@ def _inline_links(ctx: OcciContext, compute: Any, links: Sequence[_InlineLink]) 
     engine, scope = ctx.engine, ctx.scope
     for link in links:
         source = link.rendering.source
-        if source is not None and source != location_of(t.COMPUTE, compute.id):
+        if source is not None and source not in {
+            location_of(t.COMPUTE, compute.id),
+            location_of(t.COMPUTE, compute.public_id),
+        }:
             raise InvalidInput(
                 f"link {link.index + 1}: the source of an inline link is the new compute"
             )
         kwargs, later = arguments(link.checked)
+        chosen = _inline_link_id(link)
         row: Any
         with occi_names(link.table):
             if link.table is t.STORAGELINK:
-                row = engine.attachments.prepare_attachment(scope, compute, link.target, **kwargs)
+                row = engine.attachments.prepare_attachment(
+                    scope, compute, link.target, attachment_id=chosen, **kwargs
+                )
                 facts = t.Facts(row)
             else:
-                row = engine.interfaces.prepare_interface(scope, compute, link.target, **kwargs)
+                row = engine.interfaces.prepare_interface(
+                    scope, compute, link.target, nic_id=chosen, **kwargs
+                )
                 facts = t.Facts(row, gateway=link.target.gateway)
         _check_after(link.table, facts, later)
         _tag(ctx, link.checked, row.id)
+
+
+def _inline_link_id(link: _InlineLink) -> str | None:
+    """The id an inline link chooses: its ``self`` location (GFD.229 §5.5.2) or its
+    ``occi.core.id``, which must agree; None when it gives neither.
+
+    A client names its links as it names the compute (IM's OCCI connector sends
+    both, ``im-<uuid>``), and keeps them to delete them later: the id is honoured
+    as a compute's is (free in the caller's account, :mod:`engine.resources.ids`).
+    """
+    location = link.rendering.location
+    from_location = None
+    if location is not None:
+        parsed = parse_location(urlsplit(location).path)
+        if parsed is None or parsed[0] is not link.table:
+            raise InvalidInput(
+                f"link {link.index + 1}: self must be a {link.table.term} location here "
+                f"(/{link.table.term}/<id>), not {location[:200]!r}"
+            )
+        from_location = parsed[1]
+    return check_chosen_id(link.table, link.checked, from_location)
 
 
 def _link_table(link: LinkRendering, index: int) -> t.KindTable:

@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from engine.errors import InvalidInput
 from occi.categories.registry import CategoryRegistry
-from occi.categories.types import Category, Kind, Mixin
+from occi.categories.types import Attribute, Category, Kind, Mixin
 from occi.mapping.validate import same_value
 from occi.model import (
     SOURCE,
@@ -207,6 +207,60 @@ def require_defined_attributes(registry: CategoryRegistry, wanted: Filter, kind:
         )
 
 
+#: Query parameters a collection's GET reads besides attribute filters (GFD.223 §3.4).
+PAGING = frozenset({"page", "number"})
+
+
+def has_query_filter(query: Mapping[str, str], also: Iterable[str] = ()) -> bool:
+    """Whether *query* holds anything :func:`query_filter` must look up.
+
+    Without, the view need not build the caller's category registry (two
+    catalog reads and every Category: most of a location listing's cost,
+    issue 15) only to find nothing to filter.
+    """
+    known = PAGING | set(also)
+    return any(name not in known for name in query)
+
+
+def query_filter(
+    registry: CategoryRegistry, query: Mapping[str, str], also: Iterable[str] = ()
+) -> dict[str, AttributeValue]:
+    """Attribute filters given as query parameters (``?occi.compute.state=active``).
+
+    GFD.223 §3.5 filters with headers only, but a client that puts an
+    attribute in the query means the same, and one whose parameter the server
+    ignored would take the whole collection for the filtered one. So every
+    parameter other than ``page`` and ``number`` must be an attribute some
+    Kind or Mixin defines (``occi.core.source`` and ``target`` too), and is
+    a filter by equality; anything else is a 400 naming it.
+
+    :param also: other parameter names the request takes (DELETE's ``confirm``).
+    :raises InvalidInput: an unknown parameter, or a value the attribute refuses.
+    """
+    known = PAGING | set(also)
+    definitions: dict[str, Attribute | None] = {SOURCE: None, TARGET: None}
+    for category in registry:
+        for attribute in category.rendered_attributes():
+            definitions.setdefault(attribute.name, attribute)
+    found: dict[str, AttributeValue] = {}
+    for name, value in query.items():
+        if name in known:
+            continue
+        if name not in definitions:
+            raise InvalidInput(
+                f"unknown query parameter {name[:200]!r}: a collection takes page and number, "
+                "and filters by the attributes its Kinds and Mixins define "
+                "(?occi.compute.state=active)",
+                parameter=name[:200],
+            )
+        definition = definitions[name]
+        try:
+            found[name] = value if definition is None else definition.coerce(value)
+        except ValueError as exc:
+            raise InvalidInput(f"query parameter {exc}", parameter=name) from None
+    return found
+
+
 def apply(registry: CategoryRegistry, entities: Iterable[Entity], wanted: Filter) -> list[Entity]:
     """The entities that pass ``wanted``."""
     return [e for e in entities if matches(registry, e, wanted)]
@@ -223,6 +277,7 @@ __all__ = [
     "filter_categories",
     "matches",
     "page_of",
+    "query_filter",
     "related",
     "require_defined_attributes",
 ]

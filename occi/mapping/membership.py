@@ -24,11 +24,13 @@ from collections.abc import Iterable, Sequence
 
 from engine.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from engine.resources.tag_models import Tag
+from occi.categories.placement import POLICIES
 from occi.categories.templates import tag_from_definition
 from occi.categories.types import Kind, Mixin
-from occi.mapping import filters, templates, update
+from occi.mapping import filters, placement, templates, update
 from occi.mapping import tables as t
 from occi.mapping.context import OcciContext
+from occi.mapping.group_mixins import GROUP_LOCATION
 from occi.mapping.load import Loaded, load_all
 from occi.mapping.paths import MixinCollection, UnboundCollection
 from occi.mapping.render import mixins_of
@@ -48,7 +50,9 @@ def _check_location(ctx: OcciContext, location: str, reserved: frozenset[str]) -
     for kind in ctx.registry.kinds():
         if kind.location and location.startswith(kind.location):
             raise AlreadyExists(f"{location} is inside the collection of {kind.type_id}")
-    if any(location == r or location.startswith(r) for r in reserved):
+    # The collections of the groups' Mixins in Concord's scheme come and go
+    # with the groups (occi.mapping.group_mixins): no tag may take one first.
+    if any(location == r or location.startswith(r) for r in (*reserved, GROUP_LOCATION)):
         raise AlreadyExists(f"{location} is used by this server for something else")
 
 
@@ -65,10 +69,16 @@ def _check_definition(ctx: OcciContext, definition: CategoryDefinition) -> list[
             table.engine_kind.value for table in t.TABLES.values() if table.kind.is_a(applies)
         ]
     for depends in definition.depends:
-        if ctx.tag(depends) is None:
+        if ctx.tag(depends) is None and depends not in POLICIES:
             raise InvalidInput(
-                f"a user Mixin depends only on the caller's other user Mixins, not {depends}"
+                f"a user Mixin depends only on the caller's other user Mixins, or on a "
+                f"placement Mixin, not {depends}"
             )
+    if placement.policy_of(definition.depends) is not None:
+        # A placement group groups computes (occi.categories.placement).
+        if set(kinds) - {"compute"}:
+            raise InvalidInput("a placement group's Mixin applies to computes only")
+        return ["compute"]
     return sorted(set(kinds))
 
 
@@ -91,6 +101,10 @@ def define(
             raise InvalidInput(f"{definition.type_id}: {exc}") from None
         _check_location(ctx, mixin.location, reserved)
         kinds = _check_definition(ctx, definition)
+        policy = placement.policy_of(mixin.depends)
+        if policy is not None:
+            # The engine's group of that name, made now if the account has none.
+            ctx.engine.placement_groups.ensure(ctx.scope, mixin.term, policy)
         ctx.tags.define(
             ctx.scope,
             namespace=mixin.scheme,
@@ -118,6 +132,14 @@ def undefine(ctx: OcciContext, definitions: CategoryDefinitions) -> None:
             raise PermissionDenied(
                 f"{definition.type_id} is defined by the provider and cannot be removed"
             )
+        made = ctx.group(definition.type_id)
+        if made is not None:  # a group's Mixin in Concord's scheme: no tag, the group goes
+            ctx.engine.placement_groups.delete(ctx.scope, made.name)  # 409 while it has guests
+            ctx.forget_registry()
+            continue
+        group = placement.group_of(tag)
+        if group is not None:  # 409 while it has guests: they cannot leave it
+            ctx.engine.placement_groups.delete(ctx.scope, group[0])
         ctx.tags.delete(ctx.scope, tag.id)
         ctx.forget_registry()
 
@@ -171,6 +193,7 @@ def associate(ctx: OcciContext, target: MixinCollection, entities: Sequence[Load
             update.associate(ctx, target.mixin, entity)
         else:
             _check_applies(target, entity)
+            placement.refuse_membership_change(tag, target.mixin.type_id)
             ctx.tags.assign(ctx.scope, tag, entity.table.engine_kind.value, entity.id)
 
 
@@ -179,6 +202,7 @@ def replace(ctx: OcciContext, target: MixinCollection, entities: Sequence[Loaded
     tag = _tag_of(ctx, target)
     if tag is None:
         raise _provider(target, "update")
+    placement.refuse_membership_change(tag, target.mixin.type_id)
     for entity in entities:
         _check_applies(target, entity)
     ctx.tags.replace_members(ctx.scope, tag, [(e.table.engine_kind.value, e.id) for e in entities])
@@ -191,6 +215,7 @@ def dissociate(
     tag = _tag_of(ctx, target)
     if tag is None:
         raise _provider(target, "update")
+    placement.refuse_membership_change(tag, target.mixin.type_id)
     if entities is None:
         ctx.tags.replace_members(ctx.scope, tag, [])
         return

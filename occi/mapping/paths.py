@@ -3,6 +3,7 @@
 * ``/-/`` (and its RFC 5785 mirror): the query interface;
 * a Kind's or Mixin's location (bound paths): its collection;
 * ``<kind location><id>`` (no trailing slash): an entity;
+* ``/meter/`` and ``/meter/<id>``: the usage meters (:mod:`occi.mapping.usage`);
 * any other path ending in ``/`` above bound locations (unbound paths,
   ``/`` included): the union of the collections below it, which GFD.223
   §3.1 allows ("MAY represent the union").
@@ -21,6 +22,7 @@ from occi.categories.registry import CategoryRegistry
 from occi.categories.types import Kind, Mixin
 from occi.mapping import tables as t
 from occi.mapping.load import parse_location
+from occi.mapping.usage import MeterCollection, MeterPath, parse_meter_location
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,15 @@ class UnboundCollection(Collection):
     mixins: tuple[MixinCollection, ...]
 
 
-Target = QueryInterface | EntityPath | KindCollection | MixinCollection | UnboundCollection
+Target = (
+    QueryInterface
+    | EntityPath
+    | KindCollection
+    | MixinCollection
+    | UnboundCollection
+    | MeterCollection
+    | MeterPath
+)
 
 
 def kind_tables(kind: Kind) -> tuple[t.KindTable, ...]:
@@ -95,7 +105,14 @@ def _bound(category: Kind | Mixin, path: str) -> KindCollection | MixinCollectio
 
 
 def resolve_static(registry: CategoryRegistry, path: str) -> Target | None:
-    """An entity path, or a Kind's collection, from the static registry alone."""
+    """An entity path, or a Kind's collection, from the static registry alone.
+
+    The usage meters' Kind is no engine table: its paths resolve to contexts
+    of their own (:mod:`occi.mapping.usage`), which only GET reads.
+    """
+    meters = parse_meter_location(path)
+    if meters is not None:
+        return meters
     parsed = parse_location(path)
     if parsed is not None:
         return EntityPath(*parsed)
@@ -136,6 +153,8 @@ __all__ = [
     "Collection",
     "EntityPath",
     "KindCollection",
+    "MeterCollection",
+    "MeterPath",
     "MixinCollection",
     "QueryInterface",
     "Target",

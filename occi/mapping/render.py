@@ -3,9 +3,10 @@
 Attributes come from the Kind's table (:mod:`occi.mapping.tables`); the
 Mixins an entity carries follow from its rows: its OS and resource
 templates (``image_id``, ``offering_id``), ``ssh_key`` and ``user_data``
-when it has those values, ``ipnetwork`` / ``ipnetworkinterface`` on every
-network and interface (every engine network is an IP network), and its
-tags. Actions are those its state allows now (GFD.223 §3.7).
+when it has those values, Concord's ``ha`` when its HA flag is set,
+``ipnetwork`` / ``ipnetworkinterface`` on every network and interface
+(every engine network is an IP network), and its tags. Actions are those
+its state allows now (GFD.223 §3.7).
 """
 
 from __future__ import annotations
@@ -18,26 +19,33 @@ from engine.lifecycle import State, allowed_actions
 from occi.categories import infrastructure as infra
 from occi.mapping import states, tables
 from occi.mapping.load import Loaded, location_of
-from occi.mapping.templates import os_template_id, resource_template_id, tag_type_id
-from occi.model import AttributeValue, Entity, EntityCollection, EntityRendering, LinkRendering
+from occi.mapping.templates import HA, tag_type_id
+from occi.model import (
+    AttributeValue,
+    Entity,
+    EntityCollection,
+    EntityRendering,
+    LinkRendering,
+    trusted,
+)
 
 
 def implicit_mixins(entity: Loaded) -> list[str]:
     """The type identifiers of the provider Mixins an entity carries (not its tags)."""
     row, table = entity.row, entity.table
     if table is tables.COMPUTE:
-        mixins = []
-        if row.image_id:
-            mixins.append(os_template_id(row.image_id))
-        if row.offering_id:
-            mixins.append(resource_template_id(row.offering_id))
+        mixins = [*entity.template_ids, *entity.zone_ids]
         if row.ssh_public_key is not None:
             mixins.append(infra.SSH_KEY.type_id)
         if row.user_data is not None:
             mixins.append(infra.USER_DATA.type_id)
+        if row.ha_enabled:
+            mixins.append(HA.type_id)
         return mixins
     if table is tables.NETWORK:
-        return [infra.IPNETWORK.type_id]
+        return [infra.IPNETWORK.type_id, *entity.zone_ids]
+    if table is tables.STORAGE:
+        return list(entity.zone_ids)
     if table is tables.NETWORKINTERFACE:
         return [infra.IPNETWORKINTERFACE.type_id]
     return []
@@ -84,15 +92,20 @@ def render_link(entity: Loaded) -> LinkRendering:
     row = entity.row
     target_table = tables.LINK_TARGETS[entity.table.term]
     target_id = row.network_id if entity.table is tables.NETWORKINTERFACE else row.volume_id
+    source_id = row.compute_id
+    if entity.endpoints is not None:
+        source_id, target_id = entity.endpoints
     mixins = mixins_of(entity)
-    return LinkRendering(
+    # Built from engine rows: the unchecked constructor (occi.model.trusted).
+    return trusted(
+        LinkRendering,
         target=location_of(target_table, target_id),
         kind=entity.table.kind.type_id,
         mixins=tuple(mixins),
         attributes=attributes_of(entity, mixins),
         location=entity.location,
         target_kind=target_table.kind.type_id,
-        source=location_of(tables.COMPUTE, row.compute_id),
+        source=location_of(tables.COMPUTE, source_id),
         source_kind=tables.COMPUTE.kind.type_id,
     )
 
@@ -100,7 +113,8 @@ def render_link(entity: Loaded) -> LinkRendering:
 def render_resource(entity: Loaded) -> EntityRendering:
     """A resource with its links (GFD.221 §3.4.1)."""
     mixins = mixins_of(entity)
-    return EntityRendering(
+    return trusted(
+        EntityRendering,
         kind=entity.table.kind.type_id,
         mixins=tuple(mixins),
         attributes=attributes_of(entity, mixins),

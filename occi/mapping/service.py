@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from occi.categories.types import Category
-from occi.mapping import actions, create, filters, membership, update
+from occi.mapping import actions, create, filters, membership, sql_filters, update, usage
 from occi.mapping import tables as t
 from occi.mapping.context import OcciContext
 from occi.mapping.load import Loaded, load_all, load_location, load_one
@@ -109,11 +109,25 @@ class OcciService:
         for gone in (entity, *entity.links):
             self.ctx.tags.forget(gone.id)
 
+    # -- usage meters (occi.categories.usage): read only ---------------------------
+
+    def meter(self, target: usage.MeterPath) -> Entity:
+        """A usage meter the caller may see."""
+        return usage.read_meter(self.ctx, target)
+
+    def meters(
+        self, wanted: filters.Filter, page: filters.Page | None, *, full: bool = True
+    ) -> EntityCollection:
+        """The usage meters the caller may see, filtered then paginated."""
+        return usage.list_meters(self.ctx, wanted, page, full=full)
+
     # -- collections (GFD.223 §3.7) ---------------------------------------------
 
-    def _members(self, target: Collection, *, full: bool) -> list[Loaded]:
+    def _members(
+        self, target: Collection, *, full: bool, where: sql_filters.Conditions | None = None
+    ) -> list[Loaded]:
         if isinstance(target, KindCollection):
-            return load_all(self.ctx, target.tables, full=full)
+            return load_all(self.ctx, target.tables, full=full, where=where)
         if isinstance(target, MixinCollection):
             return membership.members(self.ctx, target)
         if isinstance(target, UnboundCollection):
@@ -127,18 +141,29 @@ class OcciService:
         page: filters.Page | None = None,
         *,
         full: bool = True,
-    ) -> EntityCollection:
+    ) -> EntityCollection | Locations:
         """A collection's members, filtered then paginated (GFD.223 §3.4, §3.5).
 
-        :param full: full renderings; without, locations only (text listings).
+        :param full: full renderings; without, their locations only (text
+            listings), unless a filter needs the renderings to match against.
         """
-        entities = self._members(target, full=full or bool(wanted))
+        where = None
+        if wanted.attributes and isinstance(target, KindCollection):
+            # What SQL can decide runs in the listing's query (issue 15);
+            # the rest, Categories included, is matched on the renderings.
+            where, rest = sql_filters.split(target.tables, wanted.attributes)
+            wanted = filters.Filter(wanted.categories, rest)
+        entities = self._members(target, full=full or bool(wanted), where=where or None)
         if wanted:
             kept = filters.apply(self.ctx.registry, [render(e) for e in entities], wanted)
             chosen = page.slice(kept) if page else kept
             return EntityCollection.of(chosen)
         chosen_entities = page.slice(entities) if page else entities
-        return collection(chosen_entities, full=full)
+        if not full:
+            # A text listing prints locations only (GFD.229 §3.1.2): no rendering
+            # object per member (issue 15), the renderers take Locations as is.
+            return Locations(tuple(entity.location for entity in chosen_entities))
+        return collection(chosen_entities)
 
     def create(self, target: KindCollection, documents: EntityCollection) -> list[Entity]:
         """Create each entity of ``documents`` in the Kind's collection (GFD.223 §3.7)."""
@@ -191,7 +216,9 @@ class OcciService:
                 return outcome.templates
             return render(outcome.entities[0])
         members = self._members(target, full=True)
-        outcome = actions.perform(self.ctx, members, term, invocation, tables=target.tables)
+        outcome = actions.perform(
+            self.ctx, members, term, invocation, tables=target.tables, collection=True
+        )
         if outcome.templates is not None:
             return outcome.templates
         return collection(outcome.entities)

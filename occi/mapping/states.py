@@ -43,7 +43,11 @@ COMPUTE_STATES: Mapping[State, str] = MappingProxyType(
         S.STOPPING: "active",
         S.RESTARTING: "active",
         S.PAUSING: "active",
-        S.SUSPENDING: "active",
+        # Not "the state being left": a paused compute being hibernated is
+        # suspended before and after, and a running one is on its way to
+        # suspended; rendering it active would tell a client polling for
+        # suspended that the suspend was undone (issue 17).
+        S.SUSPENDING: "suspended",
         S.RESUMING: "suspended",
         S.CAPTURING: "inactive",
     }
@@ -164,9 +168,49 @@ ACTION_TERMS: Mapping[Kind, Mapping[Action, str]] = MappingProxyType(
 )
 
 
-def engine_action(kind: Kind, term: str, method: str | None) -> Action | None:
-    """The engine action an OCCI action (and method) means, or None if there is none."""
+#: An action invoked without ``method``: the engine actions it may mean, in order
+#: of preference; the first one the entity's state allows is taken. So every
+#: action an entity renders can be invoked as rendered, with no method: ``stop``
+#: of a suspended compute powers it off (a paused guest cannot answer ACPI),
+#: ``suspend`` keeps memory in RAM (method ``suspend``) and, on a compute
+#: already paused that way, saves it to disk (``hibernate``), and ``start``
+#: resumes a paused one.
+DEFAULTS: Mapping[Kind, Mapping[str, tuple[Action, ...]]] = MappingProxyType(
+    {
+        Kind.COMPUTE: MappingProxyType(
+            {
+                "start": (A.START, A.RESUME),
+                "stop": (A.STOP, A.FORCE_STOP),
+                "suspend": (A.PAUSE, A.SUSPEND),
+            }
+        ),
+    }
+)
+
+
+def engine_action(
+    kind: Kind, term: str, method: str | None, allowed: Iterable[Action] = ()
+) -> Action | None:
+    """The engine action an OCCI action (and method) means, or None if there is none.
+
+    :param allowed: the engine actions the entity's state allows now; without
+        a method, the first of the term's :data:`DEFAULTS` among them wins.
+    """
+    if method is None:
+        candidates = DEFAULTS.get(kind, {}).get(term, ())
+        now = set(allowed)
+        for candidate in candidates:
+            if candidate in now:
+                return candidate
     return ACTIONS.get(kind, {}).get((term, method))
+
+
+def candidates(kind: Kind, term: str, method: str | None) -> tuple[Action, ...]:
+    """Every engine action ``term`` (and ``method``) may mean on a ``kind``."""
+    if method is None and term in DEFAULTS.get(kind, {}):
+        return DEFAULTS[kind][term]
+    found = ACTIONS.get(kind, {}).get((term, method))
+    return () if found is None else (found,)
 
 
 def applicable_terms(kind: Kind, allowed: Iterable[Action]) -> list[str]:
@@ -182,11 +226,13 @@ __all__ = [
     "ACTIONS",
     "ACTION_TERMS",
     "COMPUTE_STATES",
+    "DEFAULTS",
     "GONE",
     "NETWORK_STATES",
     "STATES",
     "STORAGE_STATES",
     "applicable_terms",
+    "candidates",
     "engine_action",
     "link_state",
     "occi_state",

@@ -56,7 +56,7 @@ from occi.model import AttributeValue
 class Change(enum.StrEnum):
     """How an attribute changes after creation."""
 
-    #: Only the server sets it (ids, states); a client's different value is refused (403).
+    #: Only the server sets it (ids, states); a client's different value is refused (400).
     SERVER = "server"
     #: The service's ``update``, at any time.
     UPDATE = "update"
@@ -141,7 +141,7 @@ class KindTable:
 
 def _entity_fields(kind_term: str, *, link: bool = False) -> tuple[Field, ...]:
     def identifier(facts: Facts) -> str:
-        return units.urn(kind_term, facts.row.id)
+        return units.urn(kind_term, facts.row.public_id)
 
     # The engine keeps a link's name but has no way to change it later.
     title_change = Change.FIXED if link else Change.UPDATE

@@ -104,6 +104,15 @@ def urn(kind_term: str, resource_id: str) -> str:
     return f"urn:concord:{kind_term}:{resource_id}"
 
 
+def id_of_urn(kind_term: str, value: str) -> str:
+    """The id an ``occi.core.id`` names: the inverse of :func:`urn`, or the value itself
+    (clients also send bare ids, as IM's OCCI connector does: ``im-<uuid>``)."""
+    for prefix in ("urn:uuid:", f"urn:concord:{kind_term}:"):
+        if value.startswith(prefix):
+            return value.removeprefix(prefix)
+    return value
+
+
 __all__ = [
     "ARCHITECTURES",
     "BYTES_PER_GIB",
@@ -113,6 +122,7 @@ __all__ = [
     "device_path",
     "gib_as_mib",
     "gib_as_whole_gib",
+    "id_of_urn",
     "mib_as_gib",
     "occi_architecture",
     "urn",

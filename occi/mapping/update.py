@@ -10,8 +10,11 @@ what the request does           answer
 ==============================  =============================================================
 gives the current value         nothing to do (also for immutable attributes: a client that
                                 sends back what it read is not changing anything)
-changes a state or its message  ignored: observations of the server, not settable (GFD.224)
-changes another immutable one   403 (GFD.185: "attempt to modify an immutable attribute")
+changes an immutable one        400 naming it, nothing changes: states, their messages and
+                                ``occi.core.id`` included (GFD.185 said 403 for "attempt to
+                                modify an immutable attribute"; a refusal of the value the
+                                client sent is a 400 like every other, and a silent 200 would
+                                let the client believe it happened)
 changes an ``update`` field     the service's ``update``
 changes a ``resize`` field      the service's ``resize``; the engine resizes a compute only
                                 when it is stopped (409 otherwise) and grows volumes only (400)
@@ -34,19 +37,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import Conflict, InvalidInput, PermissionDenied
+from engine.errors import Conflict, InvalidInput
 from occi.categories import infrastructure as infra
 from occi.categories.types import Mixin
+from occi.mapping import placement, validate
 from occi.mapping import tables as t
-from occi.mapping import validate
 from occi.mapping.context import OcciContext
 from occi.mapping.create import IMPLICIT
 from occi.mapping.errors import occi_names
+from occi.mapping.group_mixins import is_group_mixin
 from occi.mapping.load import Loaded, load_one
 from occi.mapping.render import attributes_of, implicit_mixins, render_link
-from occi.mapping.templates import template_entry
+from occi.mapping.templates import HA
 from occi.mapping.validate import Checked, same_value
-from occi.model import ID, Entity, EntityRendering, LinkRendering
+from occi.mapping.zones import chosen_zone
+from occi.model import Entity, EntityRendering, LinkRendering
 
 
 def _check_shape(entity: Loaded, rendering: Entity) -> None:
@@ -83,11 +88,12 @@ def _attribute_changes(
             raise Conflict(f"{name} cannot be set on this {table.term}", attribute=name)
         if same_value(current.get(name), value):
             continue
-        if field.change is t.Change.SERVER and name != ID:
-            continue  # a state read earlier and sent back: an observation, not a wish
         if field.change is t.Change.SERVER or not checked.definitions[name].mutable:
-            raise PermissionDenied(
-                f"{name} is immutable (GFD.221 §3.2.2): it stays {current.get(name)!r}",
+            # Refused, not dropped: a client whose change vanished with a 200 believes
+            # it happened (issue 17). 400, as for any other value the server refuses.
+            raise InvalidInput(
+                f"{name} is immutable (GFD.221 §3.2.2): it is {current.get(name)!r}; "
+                "send the current value or leave it out",
                 attribute=name,
             )
         if field.change is t.Change.FIXED:
@@ -103,7 +109,9 @@ def _attribute_changes(
     return update, resize
 
 
-def _template_changes(entity: Loaded, checked: Checked, resize: dict[str, Any]) -> None:
+def _template_changes(
+    ctx: OcciContext, entity: Loaded, checked: Checked, resize: dict[str, Any]
+) -> None:
     current = set(implicit_mixins(entity))
     for mixin in checked.templates(infra.OS_TPL):
         if mixin.type_id not in current:
@@ -113,13 +121,13 @@ def _template_changes(entity: Loaded, checked: Checked, resize: dict[str, Any]) 
                 category=mixin.type_id,
             )
     for mixin in checked.templates(infra.RESOURCE_TPL):
-        entry = template_entry(mixin.type_id)
+        entry = ctx.catalog_templates.entry(mixin.type_id)
         if mixin.type_id not in current and entry is not None:
             # GFD.224 §3.5.2: the new template replaces the old one and its size wins.
             resize["offering_id"] = entry[1]
             resize.pop("vcpus", None)
             resize.pop("memory_mib", None)
-    for mixin in (infra.SSH_KEY, infra.USER_DATA):
+    for mixin in (infra.SSH_KEY, infra.USER_DATA, HA):
         if mixin.type_id in checked.mixin_ids() and mixin.type_id not in current:
             raise Conflict(
                 f"{mixin.type_id} is given when the compute is created, not later",
@@ -130,13 +138,18 @@ def _template_changes(entity: Loaded, checked: Checked, resize: dict[str, Any]) 
 def _tag_changes(ctx: OcciContext, entity: Loaded, checked: Checked, full: bool) -> None:
     kind = entity.table.engine_kind.value
     wanted = {m.type_id for m in checked.mixins if ctx.tag(m.type_id) is not None}
+    carried = {tag.namespace + tag.name for tag in entity.tags}
     for mixin in checked.mixins:
         tag = ctx.tag(mixin.type_id)
         if tag is not None:
-            ctx.tags.assign(ctx.scope, tag, kind, entity.id)
+            if mixin.type_id not in carried:
+                placement.refuse_membership_change(tag, mixin.type_id)
+            if not is_group_mixin(tag):  # a group's Mixin of Concord's scheme: no saved tag
+                ctx.tags.assign(ctx.scope, tag, kind, entity.id)
     if full:
         for tag in entity.tags:
             if tag.namespace + tag.name not in wanted:
+                placement.refuse_membership_change(tag, tag.namespace + tag.name)
                 ctx.tags.unassign(ctx.scope, tag, entity.id)
 
 
@@ -153,9 +166,16 @@ def update(ctx: OcciContext, entity: Loaded, rendering: Entity, *, full: bool) -
         kind_required=full,
         extra_mixins=(*implicit_mixins(entity), *IMPLICIT.get(table.term, ())),
     )
+    moved = chosen_zone(ctx.zones, checked.mixin_ids() - set(entity.zone_ids))
+    if moved is not None:
+        raise Conflict(
+            f"the availability zone of a {table.term} is chosen when it is created; "
+            "Concord does not move resources between zones",
+            category=ctx.zones[moved].type_id,
+        )
     update_kw, resize_kw = _attribute_changes(entity, checked, full)
     if table is t.COMPUTE:
-        _template_changes(entity, checked, resize_kw)
+        _template_changes(ctx, entity, checked, resize_kw)
     engine, scope = ctx.engine, ctx.scope
     with occi_names(table):
         if update_kw:

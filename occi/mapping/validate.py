@@ -82,6 +82,8 @@ def resolve_mixins(
         mixin = registry.get(type_id)
         if not isinstance(mixin, Mixin):
             raise InvalidInput(f"{type_id} is not a Mixin this server offers", category=type_id)
+        if mixin in found:
+            continue  # named twice: once by its own type identifier, once by an alias
         if type_id in TEMPLATE_PARENTS:
             raise InvalidInput(
                 f"{type_id} is the parent of the templates; choose one of them (a Mixin "
@@ -105,12 +107,14 @@ def resolve_mixins(
 
 
 def definitions(table: KindTable, mixins: Iterable[Mixin]) -> dict[str, Attribute]:
-    """Every attribute the Kind and the Mixins define; the Kind's definition wins
-    (a template only gives the Kind's attribute a default, GFD.221 §3.2.4)."""
+    """Every attribute the Kind and the Mixins define, by name and by alias; the
+    Kind's definition wins (a template only gives the Kind's attribute a default,
+    GFD.221 §3.2.4)."""
     found: dict[str, Attribute] = {}
     for mixin in mixins:
         for attribute in mixin.attributes:
-            found.setdefault(attribute.name, attribute)
+            for name in (attribute.name, *attribute.aliases):
+                found.setdefault(name, attribute)
     found.update({attribute.name: attribute for attribute in table.kind.all_attributes()})
     return found
 
@@ -135,8 +139,14 @@ def check_attributes(
                 "Mixins (see /-/)",
                 attribute=name,
             )
+        if definition.name in values:
+            raise InvalidInput(
+                f"{name} and {definition.name} are the same attribute: give it once",
+                attribute=definition.name,
+            )
         try:
-            values[name] = definition.coerce(value)
+            # An alias is stored under the attribute's own name (see Attribute.aliases).
+            values[definition.name] = definition.coerce(value)
         except ValueError as exc:
             raise InvalidInput(str(exc), attribute=name) from None
     return values, known
@@ -174,6 +184,8 @@ def check_required(checked: Checked) -> None:
         a.name for mixin in checked.mixins for a in mixin.attributes if a.default is not None
     }
     for name, definition in checked.definitions.items():
+        if name != definition.name:
+            continue  # an alias: the attribute is checked under its own name
         if name == ID or not definition.required or not definition.mutable:
             continue
         if name in ("occi.core.source", "occi.core.target"):
@@ -206,5 +218,10 @@ def same_value(current: AttributeValue | None, wanted: AttributeValue | None) ->
         and not isinstance(current, bool)
         and not isinstance(wanted, bool)
     ):
-        return abs(float(current) - float(wanted)) <= 1e-9 * max(1.0, abs(float(current)))
+        if isinstance(current, int) and isinstance(wanted, int):
+            return current == wanted  # exact, and no float overflow for huge integers
+        try:
+            return abs(float(current) - float(wanted)) <= 1e-9 * max(1.0, abs(float(current)))
+        except OverflowError:
+            return False  # an integer past every float equals no (finite) float
     return current == wanted

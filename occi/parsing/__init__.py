@@ -34,6 +34,7 @@ __all__ = [
     "Parser",
     "PlainParser",
     "UnsupportedMediaType",
+    "chosen_type",
     "parser_for",
 ]
 
@@ -73,15 +74,49 @@ PARSERS: dict[str, Parser] = {
 }
 
 
+def _listed(content_type: str | None) -> list[tuple[str, str]]:
+    """``(media type, charset)`` of each comma-separated item of a Content-Type value."""
+    items = []
+    for item in (content_type or "").split(","):
+        media_type, *parameters = item.split(";")
+        charset = "utf-8"
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "charset":
+                charset = value.strip().strip('"') or charset
+        if media_type.strip():
+            items.append((media_type.strip().lower(), charset))
+    return items
+
+
+def chosen_type(content_type: str | None) -> tuple[str, str]:
+    """``(media type, charset)`` a request's Content-Type is read as ("" when none given).
+
+    A value that lists several media types, comma-separated, is read as the
+    first one listed that an OCCI parser reads: IM's OCCI connector (the EGI
+    federation's production client, ``im`` 1.19.1) sends
+    ``Content-Type: text/plain,text/occi`` with every POST, meaning "the data is
+    in the body". RFC 9110 §8.3 allows one type only; docs/occi.rst records this
+    robustness choice and its evidence.
+
+    :raises UnsupportedMediaType: when no listed type is one OCCI reads (the
+        view answers 415, naming the first).
+    """
+    listed = _listed(content_type)
+    if not listed:
+        return "", "utf-8"
+    for media_type, charset in listed:
+        if media_type in PARSERS:
+            return media_type, charset
+    raise UnsupportedMediaType(listed[0][0])
+
+
 def parser_for(content_type: str | None) -> Parser:
-    """The parser for a Content-Type header value (parameters such as charset ignored).
+    """The parser for a Content-Type header value (see :func:`chosen_type`).
+
+    Without a Content-Type the data is read from the headers, as for text/occi.
 
     :raises UnsupportedMediaType: for a type OCCI does not read (the view answers 415).
     """
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if not media_type:
-        return PARSERS["text/occi"]
-    try:
-        return PARSERS[media_type]
-    except KeyError:
-        raise UnsupportedMediaType(media_type) from None
+    media_type, _charset = chosen_type(content_type)
+    return PARSERS[media_type or "text/occi"]

@@ -122,9 +122,16 @@ def _inline_link(link: LinkRendering, base_url: str | None) -> Header:
         # link-type is unquoted in the ABNF; every implementation quotes it, and
         # a list of several type identifiers needs the quotes (occi.md §4.1).
         parts.append(f"category={quote(' '.join(categories))}")
+    # The target is the link-value's URI already; it is repeated as the
+    # occi.core.target attribute (with its kind), as it is in a link's own
+    # rendering (GFD.229 §3.1.2 attribute mapping), because clients read it
+    # from there: IM's OCCI connector finds a volume's id in an inline Link
+    # by occi.core.target only (get_attached_volumes_from_info).
     endpoints = {
         SOURCE: link.source and absolute(base_url, link.source),
+        TARGET: absolute(base_url, link.target),
         SOURCE_KIND: link.source_kind,
+        TARGET_KIND: link.target_kind,
     }
     for name, value in (*endpoints.items(), *link.attributes.items()):
         if value is not None:

@@ -14,11 +14,11 @@ serialises it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from functools import singledispatch
 from typing import Any
 
+from concord import compact_json
 from occi.categories.types import Category, as_definition
 from occi.model import (
     ID,
@@ -41,8 +41,8 @@ _COLLECTION_KEYS = {"kind": "kinds", "mixin": "mixins", "action": "actions"}
 
 
 def dumps(data: object) -> str:
-    """Serialise JSON data as UTF-8-ready text (no ASCII escaping, no NaN)."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    """Serialise JSON data as compact text (no ASCII escaping; :mod:`concord.compact_json`)."""
+    return compact_json.dumps(data).decode("utf-8")
 
 
 def attribute_description(attribute: AttributeDefinition) -> dict[str, Any]:

@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING
 
 from pyramid.view import view_config
 
-from occi.mapping.filters import page_of
+from engine.errors import InvalidInput
+from occi.mapping.filters import Filter, has_query_filter, query_filter
 from occi.mapping.paths import Collection, KindCollection
 from occi.views.support import (
     body_locations,
     created,
     full_listing,
     header_filter,
+    listing_filter,
     message,
     negotiate,
     no_content,
@@ -45,7 +47,7 @@ ROUTE = "occi.namespace"
 def list_members(context: Collection, request: Request) -> Response:
     """GET: the members, filtered and paginated."""
     media = negotiate(request)
-    wanted, page = header_filter(request), page_of(query(request))
+    wanted, page = listing_filter(request)
     members = request.occi.listing(context, wanted, page, full=full_listing(media))
     return respond(request, media, members)
 
@@ -64,5 +66,37 @@ def delete_members(context: KindCollection, request: Request) -> Response:
     else all of the Kind's."""
     negotiate(request)
     locations = body_locations(request)
-    request.occi.delete_members(context, header_filter(request), locations)
+    given = query(request)
+    wanted = header_filter(request)
+    attributes = {}
+    if has_query_filter(given, also=(CONFIRM,)):
+        attributes = query_filter(request.occi.ctx.registry, given, also=(CONFIRM,))
+    if attributes:
+        wanted = Filter(wanted.categories, {**wanted.attributes, **attributes})
+    if locations is None and not wanted:
+        _require_confirmation(request, given, context)
+    request.occi.delete_members(context, wanted, locations)
     return no_content(request)
+
+
+#: The query parameter (``?confirm=all``) and header (``Concord-Confirm: all``)
+#: that confirm a DELETE of a whole Kind collection.
+CONFIRM = "confirm"
+CONFIRM_HEADER = "Concord-Confirm"
+
+
+def _require_confirmation(request: Request, given: dict[str, str], context: KindCollection) -> None:
+    """A DELETE of every member of a Kind must say so (GFD.223 §3.7 allows it).
+
+    ``curl -X DELETE $B/compute/$ID`` with ``$ID`` empty in a script would
+    otherwise delete every compute of the tenant. The guard is a setting
+    (``occi_confirm_collection_delete``, on by default; docs/occi.rst).
+    """
+    if not request.registry.concord_settings.occi_confirm_collection_delete:
+        return
+    if given.get(CONFIRM) == "all" or request.headers.get(CONFIRM_HEADER, "").lower() == "all":
+        return
+    raise InvalidInput(
+        f"DELETE {context.path} without locations or a filter deletes every member: "
+        f"confirm with ?{CONFIRM}=all or the header '{CONFIRM_HEADER}: all' (docs/occi.rst)"
+    )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyramid.httpexceptions import HTTPMethodNotAllowed, HTTPNotFound
 
+from occi.categories.usage import METER
 from occi.mapping.paths import (
     EntityPath,
     KindCollection,
@@ -27,6 +28,8 @@ from occi.mapping.paths import (
     UnboundCollection,
     resolve_static,
 )
+from occi.mapping.tables import TABLES as KIND_TABLES
+from occi.mapping.usage import MeterCollection, MeterPath
 from occi.negotiation import check_version
 from occi.views.support import query
 
@@ -123,6 +126,19 @@ def includeme(config: Configurator) -> None:
     config.add_route("occi.query.wellknown", QUERY_PATHS[1], factory=query_interface)
     config.add_route_predicate("occi_unclaimed", Unclaimed)
     config.add_route("occi.namespace", "/*subpath", factory=namespace, occi_unclaimed=True)
+    metrics = config.registry.metrics
+    for route in ("occi.query", "occi.query.wellknown"):
+        metrics.classify_route(route, {"query"}, _query_labels)
+    # Kind terms (compute, storage, ..., and the abstract resource and link) and "mixin" for
+    # every mixin's collection: the mixins' own terms are the tenants' and unbounded.
+    kinds = {
+        "resource",
+        "link",
+        "mixin",
+        METER.term,
+        *(table.term for table in KIND_TABLES.values()),
+    }
+    metrics.classify_route("occi.namespace", kinds, _metric_labels)
     for route in ("occi.query", "occi.query.wellknown", "occi.namespace"):
         # No predicates: Pyramid tries these last, after every view that matches
         # the method (views with more predicates are tried first).
@@ -139,3 +155,39 @@ __all__ = [
     "namespace",
     "query_interface",
 ]
+
+
+def _query_labels(request: Request) -> tuple[str, str]:
+    """The query interface's requests: read it, add or delete a mixin."""
+    operation = {"GET": "read", "HEAD": "read", "POST": "add", "DELETE": "delete"}
+    return "query", operation.get(request.method, "-")
+
+
+def _metric_labels(request: Request) -> tuple[str, str]:
+    """The OCCI kind and operation of a request, for the HTTP metrics' labels."""
+    context = request.context
+    method = request.method
+    if isinstance(context, MeterCollection | MeterPath):
+        read = "list" if isinstance(context, MeterCollection) else "read"
+        return METER.term, read if method in ("GET", "HEAD") else "-"
+    if isinstance(context, EntityPath):
+        if method == "POST":
+            operation = "action" if "action" in request.GET else "update"
+        else:
+            operation = {"GET": "read", "HEAD": "read", "PUT": "replace", "DELETE": "delete"}.get(
+                method, "-"
+            )
+        return context.table.term, operation
+    if isinstance(context, KindCollection | MixinCollection | UnboundCollection):
+        if isinstance(context, KindCollection):
+            kind = context.kind.term
+        else:
+            kind = "mixin" if isinstance(context, MixinCollection) else "resource"
+        if method == "POST":
+            operation = "action" if "action" in request.GET else "create"
+        else:
+            operation = {"GET": "list", "HEAD": "list", "PUT": "replace", "DELETE": "delete"}.get(
+                method, "-"
+            )
+        return kind, operation
+    return "-", "-"

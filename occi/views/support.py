@@ -24,7 +24,7 @@ from urllib.parse import unquote_plus
 from pyramid.response import Response
 
 from engine.errors import InvalidInput
-from occi.mapping.filters import Filter
+from occi.mapping.filters import Filter, Page, has_query_filter, page_of, query_filter
 from occi.model import Entity, EntityCollection, Locations
 from occi.negotiation import (
     JSON,
@@ -35,7 +35,14 @@ from occi.negotiation import (
     URI_LIST,
     media_type,
 )
-from occi.parsing import HeaderParser, Message, Parser, parser_for
+from occi.parsing import (
+    HeaderParser,
+    Message,
+    Parser,
+    UnsupportedMediaType,
+    chosen_type,
+    parser_for,
+)
 from occi.parsing.headers import HEADER_NAMES
 from occi.parsing.limits import Limits
 from occi.rendering import render, wsgi_headers
@@ -63,12 +70,20 @@ def full_listing(media: str) -> bool:
 
 
 def message(request: Request) -> Message:
-    """The parts of the request a parser reads (its base URL strips absolute references)."""
+    """The parts of the request a parser reads (its base URL strips absolute references).
+
+    The body's charset is the one of the media type the request is read as
+    (:func:`occi.parsing.chosen_type`), not WebOb's reading of the whole header.
+    """
+    try:
+        _media_type, charset = chosen_type(request.headers.get("Content-Type"))
+    except UnsupportedMediaType:
+        charset = "utf-8"  # a GET's filter headers: its Content-Type names no body
     return Message.from_wsgi(
         request.headers.items(),
         request.body,
         base_url=request.public_url,
-        charset=request.charset or "utf-8",
+        charset=charset,
         limits=Limits.from_settings(request.registry.concord_settings),
     )
 
@@ -82,6 +97,16 @@ def header_filter(request: Request) -> Filter:
     """The filter rendered in the request's headers, if any (GFD.223 §3.5)."""
     document: Entity = HeaderParser().entity(message(request))
     return Filter.of(document)
+
+
+def listing_filter(request: Request) -> tuple[Filter, Page | None]:
+    """A GET listing's filter (headers and attribute query parameters) and page."""
+    given = query(request)
+    wanted, page = header_filter(request), page_of(given)
+    attributes = query_filter(request.occi.ctx.registry, given) if has_query_filter(given) else {}
+    if attributes:
+        wanted = Filter(wanted.categories, {**wanted.attributes, **attributes})
+    return wanted, page
 
 
 def has_body(request: Request) -> bool:
@@ -203,6 +228,7 @@ __all__ = [
     "full_listing",
     "has_body",
     "header_filter",
+    "listing_filter",
     "message",
     "negotiate",
     "no_content",
