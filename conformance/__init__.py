@@ -9,7 +9,7 @@ Layers, from the wire up:
 
 * :mod:`conformance.client` and :mod:`conformance.transports`: requests and
   responses as plain data, a real HTTP transport and an in-process WSGI one,
-  Basic and HMAC (API key) authentication, timeouts.
+  Basic and RFC 9421 signed (API key) authentication, timeouts.
 * :mod:`conformance.formats`: independent parsers and builders for the OCCI text
   and JSON renderings and the CIMI JSON and XML serialisations.
 * :mod:`conformance.discovery`: everything is found by following the server's own

@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     auth = parser.add_argument_group("credentials")
     auth.add_argument("--user", help="HTTP Basic user name")
     auth.add_argument("--password", help="HTTP Basic password (default: $CONFORMANCE_PASSWORD)")
-    auth.add_argument("--api-key", help="API access key (HMAC-signed requests)")
+    auth.add_argument("--api-key", help="API access key (RFC 9421 signed requests)")
     auth.add_argument("--api-secret", help="API secret (default: $CONFORMANCE_API_SECRET)")
     auth.add_argument("--other-user", help="a second identity, for the isolation cases")
     auth.add_argument(

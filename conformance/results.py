@@ -104,6 +104,8 @@ class Result:
     message: str = ""
     evidence: tuple[Evidence, ...] = ()
     duration: float = 0.0
+    #: For a skip: the earlier result whose failure caused it (its :attr:`name`).
+    caused_by: str = ""
 
     @property
     def name(self) -> str:

@@ -9,6 +9,7 @@ exchange of the run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 import time
@@ -203,13 +204,15 @@ class Runner:
         recorder.start_case(case.protocol)
         started = time.perf_counter()
         exchanges: tuple[Exchange, ...] = ()
+        caused_by = ""
+        self.session.current_case = f"{case.id} [{rendering}]" if rendering else case.id
         try:
             case.function(CaseContext(self.session, case, rendering))
             status, message = Status.PASS, ""
         except CaseFailed as exc:
             status, message, exchanges = Status.FAIL, exc.message, exc.exchanges
         except CaseSkipped as exc:
-            status, message = Status.SKIP, str(exc)
+            status, message, caused_by = Status.SKIP, str(exc), exc.caused_by
         except SchemaUnavailable as exc:
             status, message = Status.SKIP, str(exc)
         except TransportError as exc:
@@ -222,7 +225,7 @@ class Runner:
             message = f"harness error {type(exc).__name__}: {exc} ({where.filename}:{where.lineno})"
         if status in (Status.FAIL, Status.ERROR) and not exchanges:
             exchanges = tuple(recorder.current[-1:])
-        return self._result(
+        result = self._result(
             case,
             rendering,
             status,
@@ -230,6 +233,7 @@ class Runner:
             tuple(Evidence.of(e) for e in exchanges),
             time.perf_counter() - started,
         )
+        return dataclasses.replace(result, caused_by=caused_by)
 
     def _result(
         self,

@@ -47,6 +47,7 @@ MODULES = (
     "conformance.cases.occi.links",
     "conformance.cases.occi.mixins",
     "conformance.cases.occi.security",
+    "conformance.cases.occi.standards",
     "conformance.cases.occi.final",
     "conformance.cases.cimi.entry_point",
     "conformance.cases.cimi.protocol",
@@ -54,6 +55,7 @@ MODULES = (
     "conformance.cases.cimi.machines",
     "conformance.cases.cimi.volumes_networks",
     "conformance.cases.cimi.jobs",
+    "conformance.cases.cimi.standards",
 )
 
 

@@ -34,7 +34,15 @@ class CaseFailed(Exception):
 
 
 class CaseSkipped(Exception):
-    """The case cannot run here; the message is the reason, always given."""
+    """The case cannot run here; the message is the reason, always given.
+
+    :param caused_by: the name of the earlier result (``case id [rendering]``) whose
+        failure left this case without what it needs, when that is the reason.
+    """
+
+    def __init__(self, reason: str, caused_by: str = "") -> None:
+        super().__init__(reason)
+        self.caused_by = caused_by
 
 
 @dataclass
@@ -72,6 +80,11 @@ class Session:
     ledger: Ledger = field(default_factory=Ledger)
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     cache: dict[str, Any] = field(default_factory=dict)
+    #: The result (``case id [rendering]``) that was running when each cached failure
+    #: was computed, so that the skips it causes can name it.
+    failed_in: dict[str, str] = field(default_factory=dict)
+    #: The name of the result being run now.
+    current_case: str = ""
     _counter: int = 0
 
     @property
@@ -95,9 +108,14 @@ class Session:
                 self.cache[key] = ("ok", compute())
             except (CaseSkipped, CaseFailed) as exc:
                 self.cache[key] = ("raise", exc)
+                self.failed_in[key] = self.current_case
         state, value = self.cache[key]
         if state == "raise":
             if isinstance(value, CaseFailed) and not failing:
-                raise CaseSkipped(f"needs {key}, which failed: {value.message}")
+                where = self.failed_in.get(key, "")
+                during = f" in {where}" if where else ""
+                raise CaseSkipped(
+                    f"needs {key}, which failed{during}: {value.message}", caused_by=where
+                )
             raise value
         return value

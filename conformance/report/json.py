@@ -50,6 +50,8 @@ def as_dict(report: Report) -> dict[str, Any]:
                 "level": r.level.value,
                 "requirements": list(r.requirements),
                 "message": r.message,
+                # A skip an earlier failure caused: that result's "case [rendering]".
+                "caused_by": r.caused_by or None,
                 "duration": round(r.duration, 4),
                 "evidence": [asdict(e) for e in r.evidence],
             }

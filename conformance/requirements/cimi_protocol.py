@@ -210,6 +210,30 @@ PROTOCOL = table(
             "One consumer's resources are neither listed to nor readable by another.",
             "Needs a second identity (--other-user).",
         ),
+        (
+            "edit.read-only-refused",
+            "4.2.1.3 Update",
+            SHOULD,
+            "An edit giving a read-only attribute (a Machine's state) a new value is refused "
+            "with a client error and changes nothing.",
+            "DSP0263 does not say what becomes of read-only attributes in an edit; a 200 that "
+            "drops the change lets the client believe it was made.",
+        ),
+        (
+            "errors.vocabulary",
+            "4.2.1.5 Operations",
+            SHOULD,
+            "A refused operation's message speaks CIMI: it names the resource's CIMI state "
+            "(STARTED, STOPPED...).",
+            "DSP0263 defines no error resource; the message is what a client shows its user.",
+        ),
+        (
+            "headers.job-uri-spelling",
+            "4.2.1.7 Asynchronous operations",
+            SHOULD,
+            "The job header goes on the wire spelled CIMI-Job-URI, as DSP0263 spells it.",
+            "HTTP field names are case-insensitive; clients exist that compare them as spelled.",
+        ),
     ],
 )
 

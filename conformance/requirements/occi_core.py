@@ -205,5 +205,15 @@ REQUIREMENTS = table(
             "Clients can create and destroy their own Mixins (tags).",
             "The text says 'must' in lower case, so the level is SHOULD.",
         ),
+        (
+            "attribute.immutable-refused",
+            "3.2.2 Attribute mutability",
+            SHOULD,
+            "An update giving an immutable attribute a value other than its current one is "
+            "refused with a client error and changes nothing; the current value sent back is "
+            "accepted.",
+            "GFD.185 (OCCI 1.1 HTTP) lists 403 for it; any 4xx passes. A 200 that drops the "
+            "change lets the client believe it was made.",
+        ),
     ],
 )

@@ -320,6 +320,32 @@ REQUIREMENTS = table(
             "listed to, readable by nor changeable by another.",
             "Needs a second identity (--other-user); another tenant's entity may be 403 or 404.",
         ),
+        (
+            "action.collection-members",
+            "3.7 Actions on collections",
+            SHOULD,
+            "An action on a collection applies to every member it can apply to: members "
+            "already in the state it leads to leave it 200, not a refusal of the whole request.",
+            "GFD.223 allows actions on collections and says nothing of members already there; "
+            "clients start a whole collection expecting the stopped members to start.",
+        ),
+        (
+            "errors.vocabulary",
+            "3.3 Status codes",
+            SHOULD,
+            "A refused action's message speaks OCCI: it names the entity's OCCI state "
+            "(active, inactive, suspended...), not a hypervisor's or another standard's.",
+            "GFD.223 defines no error body; the message is what a client shows its user.",
+        ),
+        (
+            "headers.spelling",
+            "5 Rendering of OCCI headers",
+            SHOULD,
+            "Header names go on the wire as GFD.223 spells them (X-OCCI-Location, "
+            "X-OCCI-Attribute).",
+            "HTTP field names are case-insensitive (RFC 9110 5.1), but OCCI clients exist "
+            "that compare them as spelled.",
+        ),
     ],
 ) + table(
     _D,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.requirements.model import MUST, SHOULD, table
+from conformance.requirements.model import MAY, MUST, SHOULD, table
 
 REQUIREMENTS = table(
     "GFD.224",
@@ -185,6 +185,14 @@ REQUIREMENTS = table(
             "Compute (with HTTP Protocol, Creation)",
             MUST,
             "Links given inline in a Resource creation request are created with it.",
+        ),
+        (
+            "compute.suspended-links",
+            "Compute, Storage Link",
+            MAY,
+            "A suspended compute can take a storagelink, as an active or inactive one can.",
+            "GFD.224 ties links to no compute state; hypervisors attach to paused guests, and "
+            "third-party test sequences link storage to a suspended compute.",
         ),
     ],
 )

@@ -313,7 +313,7 @@ def json_media_type(ctx: CaseContext) -> None:
         ctx.skip("the server does not offer the JSON rendering (406)")
     ctx.check(
         exchange.response.media_type == OCCI_JSON,
-        f"JSON served as {exchange.response.content_type!r}",
+        f"JSON served as {exchange.response.shown('Content-Type')}",
         exchange,
     )
 

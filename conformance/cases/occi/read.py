@@ -166,7 +166,7 @@ def uri_list_listing(ctx: CaseContext) -> None:
     ctx.expect_status(exchange, 200)
     ctx.check(
         exchange.response.media_type == URI_LIST,
-        f"answered {exchange.response.content_type!r}",
+        f"answered {exchange.response.shown('Content-Type')}",
         exchange,
     )
     for line in occi_text.parse_uri_list(exchange.response.text):

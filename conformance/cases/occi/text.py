@@ -118,7 +118,7 @@ def plain_alias(ctx: CaseContext) -> None:
     ctx.expect_status(exchange, 200)
     ctx.check(
         exchange.response.media_type in (TEXT_OCCI_PLAIN, TEXT_PLAIN),
-        f"answered {exchange.response.content_type!r}",
+        f"answered {exchange.response.shown('Content-Type')}",
         exchange,
     )
     ctx.check(
