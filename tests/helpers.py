@@ -2,9 +2,10 @@
 of the database and a cost ratio between two calls.
 
 Imported as ``helpers`` (pytest puts ``tests/`` on ``sys.path`` for the rootdir
-conftest). The signer uses :mod:`concord.auth.signing`, so it checks the server
-against the module it shares with clients; ``test_authentication`` also signs a
-request written out by hand, so the two cannot agree on a mistake unnoticed.
+conftest). The signer uses :mod:`signing`, the profile the server shares with
+clients; ``test_authentication`` also checks a request signed with RFC 9421's
+own test key and signature base written out by hand, so the two cannot agree
+on a mistake unnoticed.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ import atexit
 import base64
 import datetime as dt
 import os
-import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 import engine.tables  # noqa: F401  (every table on Base.metadata)
-from concord.auth import signing
+import signing
 from engine.db import Base, Database
 from engine.tenancy.credentials import CredentialService, IssuedKey
 from engine.tenancy.passwords import PasswordHasher
@@ -36,6 +36,8 @@ from engine.tenancy.server_keys import ServerKeys
 MARIADB_SERVER = os.environ.get("CONCORD_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
 WEBTEST_HOST = "localhost:80"
+#: The base URL Concord decides for WebTest's requests (the default port dropped).
+WEBTEST_BASE = "http://localhost"
 
 
 def _test_server_key_file() -> str:
@@ -78,11 +80,12 @@ def issue_key(
 
 @dataclass(frozen=True)
 class Signer:
-    """Signs requests with one API key, as a client library would."""
+    """Signs requests with one API key, as a client would (through :mod:`signing`)."""
 
     access_key: str
     secret: str
-    host: str = WEBTEST_HOST
+    #: The public base the app under test decides for WebTest's requests.
+    base: str = WEBTEST_BASE
 
     def headers(
         self,
@@ -93,18 +96,24 @@ class Signer:
         content_type: str = "",
         timestamp: int | None = None,
         nonce: str | None = None,
+        fields: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        """The headers of a signed request (Authorization and, if any, Content-Type)."""
-        timestamp = int(time.time()) if timestamp is None else timestamp
-        nonce = secrets.token_hex(12) if nonce is None else nonce
-        canonical = signing.canonical_request(method, path, query, self.host, content_type, body)
-        sig = signing.signature(self.secret, canonical, timestamp, nonce)
-        headers = {
-            "Authorization": signing.authorization_header(self.access_key, timestamp, nonce, sig)
-        }
+        """The headers of a signed request: the signature's, ``Content-Type`` and ``fields``."""
+        sent = dict(fields or {})
         if content_type:
-            headers["Content-Type"] = content_type
-        return headers
+            sent["Content-Type"] = content_type
+        url = self.base + path + (f"?{query}" if query else "")
+        added = signing.sign(
+            method,
+            url,
+            sent.items(),
+            body,
+            key_id=self.access_key,
+            secret=self.secret,
+            created=timestamp,
+            nonce=nonce,
+        )
+        return {**sent, **added}
 
     @classmethod
     def of(cls, key: IssuedKey) -> Signer:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from helpers import basic
 from unit.engine.allocation.rows import store_inventory
 from webtest import TestApp
 
 from engine.db import Database
-from engine.inventory.models import Cluster, Host, StoragePool
+from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone
 
 GIB = 1024**3
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -92,3 +93,24 @@ def test_no_one_else_reads_capacity_or_learns_zone_names(
         assert app.get(path, headers=basic("acmeadmin", "acmeadmin-password"), status=403)
         app.get(path, status=401)
     app.get("/capacity?zone=nowhere", headers=basic("admin", "admin-password"), status=404)
+
+
+def test_an_empty_pod_and_cluster_are_reported_with_zero_figures(
+    app: TestApp, tenancy, database: Database
+) -> None:
+    # An operator builds the inventory top down: the pod and cluster exist
+    # before their first host, and the report must show them (all zero).
+    _inventory(database)
+    with database.transaction() as session:
+        zone_id = session.scalars(sa.select(Zone.id).where(Zone.name == "zone")).one()
+        session.add(Pod(id="p2", zone_id=zone_id, name="p2"))
+        session.flush()
+        session.add(Cluster(id="c2", pod_id="p2", name="c2", hypervisor_type="test"))
+    report = app.get("/capacity", headers=basic("admin", "admin-password")).json["capacity"]
+    paths = [(r["level"], r["path"]) for r in report]
+    assert ("pod", "zone/p2") in paths and ("cluster", "zone/p2/c2") in paths
+    empty = next(r for r in report if r["path"] == "zone/p2/c2")
+    for resource in ("vcpus", "memory_mib", "storage_bytes"):
+        assert set(empty[resource].values()) == {0}
+    zone = report[0]
+    assert zone["vcpus"]["total"] == 16  # the empty cluster adds nothing

@@ -245,7 +245,7 @@ def test_too_many_or_too_long_header_fields_are_431_in_the_rendering(
     assert "X-Long exceeds 200 bytes" in response.text
 
 
-def _chunked_get(app: TestApp, authorization: str, body: bytes) -> str:
+def _chunked_get(app: TestApp, signed: dict[str, str], body: bytes) -> str:
     """GET the query interface with a body and no Content-Length, as a server passes on a
     chunked upload (PEP 3333's ``wsgi.input_terminated``); return the status line."""
     environ = {
@@ -258,7 +258,7 @@ def _chunked_get(app: TestApp, authorization: str, body: bytes) -> str:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": "localhost:80",
         "HTTP_TRANSFER_ENCODING": "chunked",
-        "HTTP_AUTHORIZATION": authorization,
+        **{f"HTTP_{name.upper().replace('-', '_')}": value for name, value in signed.items()},
         "CONTENT_TYPE": "text/plain",
         "wsgi.url_scheme": "http",
         "wsgi.input": io.BytesIO(body),
@@ -281,7 +281,8 @@ def test_a_body_without_content_length_is_limited_too(
     for size, status in ((5000, "413"), (101, "413"), (100, "200")):
         body = b"x" * size
         headers = signer.headers("GET", QUERY, body=body, content_type="text/plain")
-        assert _chunked_get(small_app, headers["Authorization"], body).startswith(status), size
+        fields = {k: v for k, v in headers.items() if k != "Content-Type"}
+        assert _chunked_get(small_app, fields, body).startswith(status), size
 
 
 def test_headers_over_the_limit_are_431(small_app: TestApp, tenancy) -> None:
@@ -320,7 +321,7 @@ def test_query_interface_needs_authentication(app: TestApp, tenancy) -> None:
 
 
 def _kind_lines(text: str) -> dict[str, str]:
-    lines = [line for line in text.split("\r\n") if line]
+    lines = [line for line in text.split("\n") if line]
     kinds = {}
     for line in lines:
         assert line.startswith("Category: "), line
@@ -403,16 +404,19 @@ def test_healthz_reports_an_unreachable_database(settings: Settings, tmp_path) -
         broken.dispose()
 
 
-def _counter(metrics: str, route: str, status: str) -> float:
-    pattern = (
-        r'^concord_http_requests_total\{method="GET",route="'
-        + re.escape(route)
-        + r'",status="'
-        + status
-        + r'"\} (\S+)$'
+def _series(metrics: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """Every sample of ``name``: its labels and value."""
+    found = re.findall(r"^" + re.escape(name) + r"\{([^}]*)\} (\S+)$", metrics, re.MULTILINE)
+    return [(dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(v)) for labels, v in found]
+
+
+def _counter(metrics: str, route: str, status: str, **labels: str) -> float:
+    wanted = {"method": "GET", "route": route, "status": status, **labels}
+    return sum(
+        value
+        for found, value in _series(metrics, "concord_http_requests_total")
+        if all(found.get(k) == v for k, v in wanted.items())
     )
-    found = re.search(pattern, metrics, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
 
 
 def test_metrics_count_requests(app: TestApp, tenancy) -> None:
@@ -428,6 +432,32 @@ def test_metrics_count_requests(app: TestApp, tenancy) -> None:
     assert "concord_http_request_duration_seconds_bucket" in after.text
     # No tenant data in the exposition.
     assert "alice" not in after.text
+
+
+def test_metrics_gauge_the_active_alerts(app: TestApp, database: Database) -> None:
+    from engine.events.alerts import AlertSubject, clear_alert, raise_alert
+
+    def gauge(text: str) -> list[str]:
+        return re.findall(r"^concord_alerts_active\{.*$", text, re.MULTILINE)
+
+    assert gauge(app.get("/metrics", status=200).text) == []
+    with database.transaction() as session:
+        for pool in ("p1", "p2"):
+            raise_alert(
+                session,
+                key=f"capacity:pool:{pool}:storage",
+                source="capacity",
+                subject=AlertSubject("pool", pool),
+                message="storage allocated 95% >= 90%",
+            )
+    assert gauge(app.get("/metrics", status=200).text) == [
+        'concord_alerts_active{severity="warning",source="capacity"} 2.0'
+    ]
+    with database.transaction() as session:
+        clear_alert(session, key="capacity:pool:p1:storage")
+    assert gauge(app.get("/metrics", status=200).text) == [
+        'concord_alerts_active{severity="warning",source="capacity"} 1.0'
+    ]
 
 
 @pytest.mark.filterwarnings("ignore:Unknown REQUEST_METHOD")
@@ -447,8 +477,8 @@ def test_metrics_label_only_known_methods_routes_and_statuses(app: TestApp, tena
     assert routes <= known | {"-"}
     series = re.findall(r"^concord_http_requests_total\{[^}]*\} ", text, re.MULTILINE)
     assert len(series) < 20, series
-    others = re.findall(r'^concord_http_requests_total\{method="other",.*\} (\S+)$', text, re.M)
-    assert sum(float(count) for count in others) == 120  # every request is still counted
+    others = [v for k, v in _series(text, "concord_http_requests_total") if k["method"] == "other"]
+    assert sum(others) == 120  # every request is still counted
 
 
 @pytest.fixture
@@ -473,3 +503,16 @@ def test_metrics_may_require_a_token(token_app: TestApp, tenancy) -> None:
     response = token_app.get("/metrics", headers={"Authorization": "Bearer scrape-me"}, status=200)
     assert "concord_http_requests_total" in response.text
     # Without the setting, /metrics stays open (test_metrics_count_requests).
+
+
+def test_metrics_label_occi_requests_by_kind_and_operation(app: TestApp, tenancy) -> None:
+    app.get("/compute/", headers=ALICE, status=200)
+    app.get("/storage/", headers=ALICE, status=200)
+    app.get(QUERY, headers=ALICE, status=200)
+    app.get("/no-such-kind/", headers=ALICE, expect_errors=True)
+    text = app.get("/metrics", status=200).text
+    assert _counter(text, "occi.namespace", "200", kind="compute", operation="list") == 1
+    assert _counter(text, "occi.namespace", "200", kind="storage", operation="list") == 1
+    assert _counter(text, "occi.query", "200", kind="query", operation="read") == 1
+    kinds = {labels["kind"] for labels, _ in _series(text, "concord_http_requests_total")}
+    assert "no-such-kind" not in kinds

@@ -17,6 +17,7 @@ from lxml import etree
 from webtest import TestApp
 
 from concord.app import make_app
+from concord.auth.throttle import SignInThrottle
 from concord.settings import Settings
 from engine.db import Database
 
@@ -219,7 +220,23 @@ def test_throttling_can_be_turned_off(database: Database, settings: Settings, te
     get(app, ATTACKER, basic("alice", "alice-password"), 200)
 
 
-def test_the_default_limits_throttle(app: TestApp, settings: Settings, tenancy) -> None:
+def test_the_default_limits_throttle(database: Database, settings: Settings, tenancy) -> None:
+    """The shipped limits throttle a source that fails them all at once.
+
+    The clock stands still: at the default 30 failures a minute, one drains every
+    two seconds, and 30 sign-ins can take longer than that on a loaded machine.
+    """
+    app = make_app(settings, database)
+    wired = app.registry.sign_in_throttle
+    assert (wired.sources.limit, wired.users.limit, wired.sources.window) == (
+        Settings().failed_sign_ins_per_source,
+        Settings().failed_sign_ins_per_user,
+        Settings().failed_sign_in_window,
+    )
+    app.registry.sign_in_throttle = SignInThrottle(
+        wired.sources.limit, wired.users.limit, wired.sources.window, clock=lambda: 1000.0
+    )
+    client = TestApp(app)
     for _ in range(settings.failed_sign_ins_per_source):
-        get(app, ATTACKER, random_user(), 401)
-    get(app, ATTACKER, random_user(), 429)
+        get(client, ATTACKER, random_user(), 401)
+    assert_throttled(get(client, ATTACKER, random_user(), 429))

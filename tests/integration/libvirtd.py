@@ -32,6 +32,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,6 +101,9 @@ class PrivateLibvirtd:
             f'unix_sock_dir = "{self.run_dir}"\n'
             'unix_sock_rw_perms = "0700"\n'
             f'log_outputs = "3:file:{self.log}"\n'
+            # Each daemon is a host of its own: libvirt refuses to migrate a
+            # guest between two daemons that report the machine's one UUID.
+            f'host_uuid = "{uuid.uuid4()}"\n'
         )
         (config / "qemu.conf").write_text('stdio_handler = "file"\n')
         return config / "libvirtd.conf"

@@ -169,6 +169,8 @@ class ManagedProcess:
     #: The base URL of a server process.
     url: str = ""
     popen: subprocess.Popen[bytes] | None = None
+    #: Its working directory.
+    cwd: Path = REPO_ROOT
 
     def start(self) -> ManagedProcess:
         """Start it (in a new session, so that signals reach it and only it)."""
@@ -176,7 +178,7 @@ class ManagedProcess:
             self.popen = subprocess.Popen(
                 self.argv,
                 env=self.env,
-                cwd=REPO_ROOT,
+                cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -252,10 +254,14 @@ class ProcessGroup:
     log_dir: Path
     database_url: str
     processes: list[ManagedProcess] = field(default_factory=list)
+    #: ``CONCORD_*`` settings every process of the group gets (names without the prefix).
+    settings: dict[str, str] = field(default_factory=dict)
 
     def env(self, **settings: str) -> dict[str, str]:
         """The environment of a process of this group (see :func:`concord_env`)."""
-        return concord_env(self.database_url, self.log_dir / "pycache", **settings)
+        return concord_env(
+            self.database_url, self.log_dir / "pycache", **{**self.settings, **settings}
+        )
 
     def _spawn(
         self, name: str, args: list[str], env: dict[str, str], url: str = ""
@@ -275,6 +281,23 @@ class ProcessGroup:
             name,
             ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
             self.env(embedded_worker="false"),
+            url=f"http://127.0.0.1:{port}",
+        )
+
+    def start_demo(self, name: str = "demo", **settings: str) -> ManagedProcess:
+        """Start ``concord serve --demo`` on a free loopback port, with its embedded worker.
+
+        The demo provisions its tenant (``demo``/``demo``), its zone of simulated
+        libvirt hosts (their files beside an SQLite database) and its networks;
+        the caller waits for it with :meth:`wait_healthy`.
+
+        :param settings: further ``CONCORD_*`` settings (see :func:`concord_env`).
+        """
+        port = free_port()
+        return self._spawn(
+            name,
+            ["serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+            self.env(**settings),
             url=f"http://127.0.0.1:{port}",
         )
 
@@ -410,3 +433,58 @@ def http(
         return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
     finally:
         connection.close()
+
+
+def demo_env(home: Path) -> dict[str, str]:
+    """The environment of a demo and of the commands run beside it, as a user's shell has it.
+
+    The venv's ``bin`` first on ``PATH`` (``concord``, ``python``), no ``CONCORD_*`` setting
+    but cheap password hashing, text logs, and ``HOME`` in the test's directory.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    venv_bin = str(Path(sys.executable).parent)
+    env.update(
+        {
+            "PATH": f"{venv_bin}:{env.get('PATH', '')}",
+            "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
+            "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "HOME": str(home),
+            "CONCORD_LOG_FORMAT": "text",
+            "CONCORD_PASSWORD_MEMORY_KIB": "1024",
+            "CONCORD_PASSWORD_TIME_COST": "1",
+        }
+    )
+    return env
+
+
+def start_demo(
+    work: Path, env: Mapping[str, str], log_path: Path, port: int | None = None
+) -> ManagedProcess:
+    """Start ``concord serve --demo`` in ``work`` (its ``var/`` goes there) and wait for it.
+
+    :raises ProcessFailure: it exited, or did not answer ``/healthz`` in time.
+    """
+    port = port or free_port()
+    server = ManagedProcess(
+        "demo",
+        concord_argv("serve", "--demo", "--port", str(port)),
+        dict(env),
+        log_path,
+        url=f"http://127.0.0.1:{port}",
+        cwd=work,
+    ).start()
+
+    def healthy() -> bool:
+        if not server.running:
+            raise ProcessFailure(f"the demo exited at start\n{server.tail()}")
+        with contextlib.suppress(OSError, HTTPException):
+            return http("GET", server.url + "/healthz", timeout=2).status == 200
+        return False
+
+    try:
+        wait_until(healthy, START_TIMEOUT, "the demo to answer /healthz", server.tail)
+    except BaseException:
+        server.stop()
+        raise
+    return server

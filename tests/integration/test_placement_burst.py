@@ -274,7 +274,7 @@ def test_a_burst_against_capacity_places_exactly_what_fits(burst: Burst) -> None
         assert len(created) == FITS, sorted({r.status for _, r in answers})
         for rendering, reply in answers:
             if reply.status not in (201, 202):
-                _refused_in_its_rendering(rendering, reply, 503, "host")
+                _refused_in_its_rendering(rendering, reply, 409, "host")
         _wait_for_jobs(burst)
         _assert_counters_match_a_recount(burst)
         with burst.database.transaction() as session:

@@ -32,7 +32,7 @@ import pytest
 from test_import_rule import REPO, import_statements
 
 #: The packages scanned, those of them that exist (``federation`` is written later).
-PACKAGES = ("engine", "concord", "occi", "cimi", "conformance", "federation")
+PACKAGES = ("engine", "concord", "occi", "cimi", "conformance", "signing", "federation")
 
 #: module -> {imported module: "path:line" of the first import statement}
 Graph = dict[str, dict[str, str]]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from functional.cimi.support import Cimi
 from helpers import basic
+from unit.engine.cloud import add_cluster
 from webtest import TestApp
 
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
@@ -25,7 +26,7 @@ from engine.db import Database
 from engine.drivers.factory import DriverCache
 from engine.drivers.libvirt import ConnectionPool, write_test_host
 from engine.handlers import register_all
-from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone
+from engine.inventory.models import Host, StoragePool
 from engine.jobs.worker import HandlerRegistry, Worker
 
 POOL = "images"
@@ -47,15 +48,7 @@ class Cloud:
 def seed(database: Database, tmp_path: Path) -> dict[str, str]:
     """Create the zone, host, pool, offerings and image; return their ids."""
     with database.transaction() as session:
-        zone = Zone(name="z1")
-        session.add(zone)
-        session.flush()
-        pod = Pod(zone_id=zone.id, name="p1")
-        session.add(pod)
-        session.flush()
-        cluster = Cluster(pod_id=pod.id, name="c1", hypervisor_type="test")
-        session.add(cluster)
-        session.flush()
+        cluster = add_cluster(session, "test")
         uri = write_test_host(
             tmp_path / "host-1.xml",
             hostname="host-1",
@@ -95,7 +88,7 @@ def seed(database: Database, tmp_path: Path) -> dict[str, str]:
         }
         session.add_all(rows.values())
         session.flush()
-        return {"zone": zone.id, "host": host.id, **{k: v.id for k, v in rows.items()}}
+        return {"zone": cluster.pod.zone_id, "host": host.id, **{k: v.id for k, v in rows.items()}}
 
 
 @pytest.fixture

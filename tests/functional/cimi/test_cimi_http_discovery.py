@@ -30,6 +30,8 @@ SERVED = [
     "addresses",
     "addressTemplates",
     "jobs",
+    "meters",
+    "meterConfigs",
 ]
 
 
@@ -41,7 +43,7 @@ def test_the_cep_lists_every_served_collection_in_spec_order(alice: Cimi) -> Non
     keys = [k for k, v in cep.items() if isinstance(v, dict) and "href" in v]
     assert keys == SERVED
     # Unsupported collections are absent, not empty (cimi.md 2.1).
-    for absent in ("systems", "systemTemplates", "forwardingGroups", "meters", "eventLogs"):
+    for absent in ("systems", "systemTemplates", "forwardingGroups", "meterTemplates", "eventLogs"):
         assert absent not in cep
     order = [key for key, _ in CEP_COLLECTIONS]
     assert keys == sorted(keys, key=order.index)

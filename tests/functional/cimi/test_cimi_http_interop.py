@@ -80,3 +80,55 @@ def test_occi_and_cimi_manage_the_same_compute(app: TestApp, alice: Cimi, cloud:
     settle(alice, cloud, alice.delete(url, status=202))
     app.get(location, headers={**ALICE, "Accept": "text/plain"}, status=404)
     assert rels(alice.get(other)) >= {"stop"}
+
+
+def _occi_post(app: TestApp, path: str, body: str) -> str:
+    headers = {**ALICE, "Content-Type": "text/plain", "Accept": "text/plain"}
+    response = app.post(path, body, headers=headers, status=201)
+    return str(response.headers["Location"])
+
+
+def test_cimi_shows_the_ids_an_occi_client_chose(app: TestApp, alice: Cimi, cloud: Cloud) -> None:
+    # One resource, one id: what an OCCI client named im-vm-1 is Machine im-vm-1,
+    # its links, their targets and the jobs on it included (engine.resources.ids).
+    _occi_post(
+        app,
+        "/storage/",
+        f'Category: storage; scheme="{INFRA}"; class="kind"\n'
+        'X-OCCI-Attribute: occi.core.id="im-disk"\nX-OCCI-Attribute: occi.storage.size=1\n',
+    )
+    _occi_post(
+        app,
+        "/network/",
+        f'Category: network; scheme="{INFRA}"; class="kind"\n'
+        'X-OCCI-Attribute: occi.core.id="im-lan"\n',
+    )
+    cloud.run()
+    source = 'occi.core.source="/compute/im-vm-1"'
+    _occi_post(
+        app,
+        "/compute/",
+        OCCI_COMPUTE + 'X-OCCI-Attribute: occi.core.id="im-vm-1"\n'
+        f'Link: </storage/im-disk>; rel="{INFRA}storage"; self="/storagelink/im-link"; '
+        f'category="{INFRA}storagelink"; {source}\n'
+        f'Link: </network/im-lan>; rel="{INFRA}network"; self="/networkinterface/im-nic"; '
+        f'category="{INFRA}networkinterface"; {source}\n',
+    )
+    cloud.run()
+    machines = alice.collection("machines")
+    url = f"{machines}/im-vm-1"
+    assert [m["id"] for m in alice.entries("machines")] == [url]
+    machine = alice.get(url)
+    assert machine["id"] == url
+    (attached,) = alice.entries(f"{url}/volumes")
+    assert attached["id"] == f"{url}/volumes/im-link"
+    assert attached["volume"]["href"] == f"{alice.collection('volumes')}/im-disk"
+    assert alice.get(attached["id"])["id"] == attached["id"]
+    (nic,) = alice.entries(f"{url}/networkInterfaces")
+    assert nic["id"] == f"{url}/networkInterfaces/im-nic"
+    assert nic["network"]["href"] == f"{alice.collection('networks')}/im-lan"
+    assert alice.get(nic["id"])["id"] == nic["id"]
+    assert alice.get(f"{alice.collection('volumes')}/im-disk")["name"] == "storage"
+    # A job on it names it by the same id.
+    job = settle(alice, cloud, alice.act(url, "stop"))
+    assert job["targetResource"]["href"] == url

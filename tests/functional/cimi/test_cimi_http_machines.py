@@ -154,7 +154,7 @@ def test_client_errors_change_nothing(alice: Cimi, cloud: Cloud) -> None:
         ({"machineTemplate": {**good, "machineImage": {"name": "by value"}}}, "machineImage"),
         ({"machineTemplate": {**good, "initialState": "PAUSED"}}, "initialState"),
         ({"machineTemplate": {**good, "machineConfig": {"href": "http://x/y"}}}, "machineConfig"),
-        ({"machineTemplate": {**good, "machineConfig": {"href": alice.collection("machineConfigs") + "/gone"}}}, "no compute offering"),  # noqa: E501
+        ({"machineTemplate": {**good, "machineConfig": {"href": alice.collection("machineConfigs") + "/gone"}}}, "machineConfig is not one this cloud knows"),  # noqa: E501
         ({"machineTemplate": {**good, "networkInterfaces": [{"network": {"href": alice.collection("networks") + "/n"}, "mtu": 9000}]}}, "mtu"),  # noqa: E501
         ({"name": "", "machineTemplate": {**good, "credential": {"username": "root"}}}, "username"),
     ]  # fmt: skip

@@ -119,3 +119,35 @@ def test_address_and_volume_templates(alice: Cimi, carol: Cimi, cloud: Cloud) ->
         {"volumeConfig": {"capacity": 1}, "volumeImage": {"state": "AVAILABLE"}},
         status=400,
     )
+
+
+def test_configs_and_images_have_hrefs_a_person_can_type(alice: Cimi, cloud: Cloud) -> None:
+    # The readable name OCCI's templates have (resource_tpl#small, os_tpl#firmware);
+    # the id stays an alias.
+    configs = alice.collection("machineConfigs")
+    images = alice.collection("machineImages")
+    listed = {c["name"]: c["id"] for c in alice.entries("machineConfigs")}
+    assert listed["small"] == f"{configs}/small"
+    assert alice.get(f"{configs}/small")["cpu"] == 1
+    assert alice.get(f"{configs}/{cloud.ids['small']}")["id"] == f"{configs}/small"
+    assert {i["id"] for i in alice.entries("machineImages")} == {f"{images}/firmware"}
+    body = {
+        "name": "typed",
+        "machineTemplate": {
+            "machineConfig": {"href": f"{configs}/small"},
+            "machineImage": {"href": f"{images}/firmware"},
+        },
+    }
+    response = alice.add(alice.collection("machines"), "MachineCreate", body, status=202)
+    cloud.run()
+    assert alice.get(response.headers["Location"])["cpu"] == 1
+    # A MachineTemplate keeps and shows the readable hrefs.
+    made = alice.add(
+        alice.collection("machineTemplates"),
+        "MachineTemplate",
+        {"name": "t", **body["machineTemplate"]},
+        status=201,
+    )
+    shown = alice.get(made.headers["Location"])
+    assert shown["machineConfig"]["href"] == f"{configs}/small"
+    assert shown["machineImage"]["href"] == f"{images}/firmware"

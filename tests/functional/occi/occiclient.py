@@ -171,9 +171,13 @@ def rendered(media: str, document: object) -> Request:
 class OcciClient:
     """OCCI requests as one user, over WebTest (see the module docstring)."""
 
-    def __init__(self, app: TestApp, user: str = "alice") -> None:
+    def __init__(
+        self, app: TestApp, user: str = "alice", credentials: Mapping[str, str] | None = None
+    ) -> None:
         self.app = app
         self.user = user
+        #: Headers that sign in instead of the seeded user's password (a token).
+        self.credentials = dict(credentials) if credentials is not None else None
 
     def as_user(self, user: str) -> OcciClient:
         """The same client as another seeded user."""
@@ -193,7 +197,8 @@ class OcciClient:
     ) -> TestResponse:
         """Send a request (``document`` rendered in ``media``) and check the answer."""
         sent = rendered(media, document) if document is not None else Request()
-        all_headers = {**auth(self.user), **sent.headers, **(headers or {})}
+        signed_in = self.credentials if self.credentials is not None else auth(self.user)
+        all_headers = {**signed_in, **sent.headers, **(headers or {})}
         if accept is not None:
             all_headers["Accept"] = accept
         payload = sent.body if body is None else body

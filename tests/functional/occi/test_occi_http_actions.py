@@ -45,7 +45,7 @@ def compute(occi: OcciClient, cloud) -> str:
 
 def guest(cloud, path: str) -> PowerState:
     """The guest's power state on its libvirt host."""
-    return cloud.driver().guest_state(path.rsplit("/", 1)[1])
+    return cloud.driver().guest_state(cloud.guest(path.rsplit("/", 1)[1]))
 
 
 #: (starting state, action, method, OCCI state after, libvirt power state after)
@@ -243,15 +243,53 @@ def test_an_action_on_a_kind_collection(occi: OcciClient, cloud, accept: str) ->
     assert {guest(cloud, p) for p in paths} == {PowerState.SHUTOFF}
 
 
-def test_a_collection_action_is_all_or_nothing(occi: OcciClient, cloud) -> None:
+@pytest.mark.parametrize("collection", ["/compute/", "mixin"])
+@pytest.mark.parametrize(
+    ("term", "method"), [("start", None), ("stop", None), ("stop", "poweroff")]
+)
+def test_a_collection_action_leaves_members_already_there(
+    occi: OcciClient, cloud, collection: str, term: str, method: str | None
+) -> None:
     running = occi.create(COMPUTE)
     stopped = occi.create(COMPUTE)
     cloud.run_jobs()
     occi.invoke(stopped, COMPUTE_ACTION + "stop")
     cloud.run_jobs()
-    occi.invoke("/compute/", COMPUTE_ACTION + "stop", status=409)
+    if collection == "mixin":
+        collection = tagged(occi, [running, stopped])
+    attributes = {"method": method} if method else {}
+    occi.invoke(collection, COMPUTE_ACTION + term, attributes=attributes, status=200)
     cloud.run_jobs()
-    assert occi.attribute(running, STATE) == "active"
+    want = "active" if term == "start" else "inactive"
+    assert [occi.attribute(p, STATE) for p in (running, stopped)] == [want, want]
+
+
+def tagged(occi: OcciClient, members: list[str]) -> str:
+    """A user Mixin (a tag) with ``members``; its collection's path."""
+    occi.define_tag("group", "/group/")
+    occi.members("/group/", members, "POST")
+    return "/group/"
+
+
+@pytest.mark.parametrize("collection", ["/compute/", "mixin"])
+def test_a_collection_action_refused_by_one_member_changes_nothing(
+    occi: OcciClient, cloud, collection: str
+) -> None:
+    stopped = occi.create(COMPUTE)
+    busy = occi.create(COMPUTE)
+    cloud.run_jobs()
+    occi.invoke(stopped, COMPUTE_ACTION + "stop")
+    cloud.run_jobs()
+    occi.invoke(busy, COMPUTE_ACTION + "restart")  # its job has not run: restarting
+    if collection == "mixin":
+        collection = tagged(occi, [stopped, busy])
+    response = occi.invoke(collection, COMPUTE_ACTION + "start", status=409)
+    assert busy.rsplit("/", 1)[1] in response.text  # the member that refused is named
+    assert stopped.rsplit("/", 1)[1] not in response.text
+    assert occi.read(stopped).actions  # no job was queued for it: still stopped, idle
+    cloud.run_jobs()
+    assert occi.attribute(stopped, STATE) == "inactive"
+    assert occi.attribute(busy, STATE) == "active"
 
 
 def test_a_collection_action_must_suit_every_member(occi: OcciClient, cloud) -> None:
@@ -276,3 +314,72 @@ def test_a_failed_job_shows_in_state_message(occi: OcciClient, cloud, compute: s
     assert entity.attributes[STATE] == "error"
     assert entity.attributes["occi.compute.state.message"]
     assert entity.actions == (COMPUTE_ACTION + "stop",)  # a forced stop: back to a known state
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [(), (("stop", None),), (("suspend", None),), (("suspend", "hibernate"),)],
+    ids=["active", "inactive", "paused", "hibernated"],
+)
+def test_every_rendered_action_can_be_invoked_as_rendered(
+    occi: OcciClient, cloud, steps: tuple[tuple[str, str | None], ...]
+) -> None:
+    # GFD.223 §3.7: the action links an entity renders are the ones applicable
+    # now; each is POSTed exactly as rendered, without a body or a method.
+    probe = occi.create(COMPUTE)
+    cloud.run_jobs()
+    for term, method in steps:
+        occi.invoke(probe, COMPUTE_ACTION + term, attributes={"method": method} if method else {})
+        cloud.run_jobs()
+    terms = sorted(a.rsplit("#", 1)[-1] for a in occi.read(probe).actions)
+    assert terms
+    for term in terms:
+        path = occi.create(COMPUTE)
+        cloud.run_jobs()
+        for step, method in steps:
+            attributes = {"method": method} if method else {}
+            occi.invoke(path, COMPUTE_ACTION + step, attributes=attributes)
+            cloud.run_jobs()
+        occi.request("POST", f"{path}?action={term}", status=200)
+        cloud.run_jobs()
+        assert occi.attribute(path, STATE) != "error", term
+
+
+def test_suspend_without_a_method_keeps_memory(occi: OcciClient, cloud, compute: str) -> None:
+    # docs/occi.rst: suspend with no method is method=suspend (memory kept in RAM).
+    occi.request("POST", f"{compute}?action=suspend", status=200)
+    cloud.run_jobs()
+    assert (occi.attribute(compute, STATE), guest(cloud, compute)) == (
+        "suspended",
+        PowerState.PAUSED,
+    )
+
+
+def test_a_suspended_compute_is_never_rendered_active(occi: OcciClient, cloud, compute: str):
+    occi.invoke(compute, COMPUTE_ACTION + "suspend")
+    cloud.run_jobs()
+    occi.invoke(compute, COMPUTE_ACTION + "suspend", attributes={"method": "hibernate"})
+    assert occi.attribute(compute, STATE) == "suspended"  # while the job runs
+    cloud.run_jobs()
+    assert occi.attribute(compute, STATE) == "suspended"
+    assert guest(cloud, compute) == PowerState.SUSPENDED
+
+
+@pytest.mark.parametrize("accept", [TEXT_PLAIN, *JSON_MEDIA])
+def test_errors_speak_occi(occi: OcciClient, cloud, compute: str, accept: str) -> None:
+    response = occi.request(
+        "POST", f"{compute}?action=start", headers={"Accept": accept}, status=409
+    )
+    uid = compute.rsplit("/", 1)[1]
+    assert f"cannot start compute {uid}: it is active; applicable now: stop" in response.text
+    big = occi.request(
+        "POST",
+        compute,
+        headers={"Content-Type": TEXT_PLAIN, "Accept": accept},
+        body="X-OCCI-Attribute: occi.compute.memory=999999999",
+        status=409,
+    )
+    assert "it must be inactive" in big.text  # resized only when stopped
+    for text in (response.text, big.text):
+        for word in ("running", "vcpus", "memory_mib", "volume", "force_stop", "pause"):
+            assert word not in text, (word, text)

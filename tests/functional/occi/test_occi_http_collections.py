@@ -22,6 +22,8 @@ from functional.occi.occiclient import (
     URI_LIST,
     OcciClient,
     collection_of,
+    locations_of,
+    path_of,
 )
 
 from occi.model import EntityRendering, LinkRendering
@@ -178,9 +180,45 @@ def test_delete_a_kind_collection(occi: OcciClient, cloud) -> None:
         occi.create(NETWORK, {"occi.core.title": title})
     keep = occi.create(STORAGE, {"occi.storage.size": 1})
     cloud.run_jobs()
-    occi.request("DELETE", "/network/", status=204)
+    # Every member of a Kind: only when confirmed (an empty $ID in a script).
+    response = occi.request("DELETE", "/network/", status=400)
+    assert "confirm=all" in response.text and "Concord-Confirm: all" in response.text
+    occi.request("DELETE", "/network/?confirm=yes", status=400)
+    assert len(occi.listing("/network/")) == 2
+    occi.request("DELETE", "/network/?confirm=all", status=204)
     assert occi.listing("/network/") == []
     assert occi.listing("/storage/") == [keep]
+    occi.create(NETWORK, {"occi.core.title": "c"})
+    cloud.run_jobs()
+    occi.request("DELETE", "/network/", headers={"Concord-Confirm": "all"}, status=204)
+    assert occi.listing("/network/") == []
+
+
+def test_a_delete_filtered_by_the_query(occi: OcciClient, cloud) -> None:
+    doomed = occi.create(NETWORK, {"occi.core.title": "doomed"})
+    kept = occi.create(NETWORK, {"occi.core.title": "kept"})
+    cloud.run_jobs()
+    occi.request("DELETE", "/network/?occi.core.title=doomed", status=204)
+    assert occi.listing("/network/") == [kept]
+    occi.request("GET", doomed, status=404)
+    occi.request("DELETE", "/network/?occi.core.titel=kept", status=400)
+    assert occi.listing("/network/") == [kept]
+
+
+def test_the_delete_guard_can_be_turned_off(database, settings, cloud) -> None:
+    from dataclasses import replace
+
+    from webtest import TestApp
+
+    from concord.app import make_app
+
+    unguarded = OcciClient(
+        TestApp(make_app(replace(settings, occi_confirm_collection_delete=False), database))
+    )
+    unguarded.create(NETWORK, {"occi.core.title": "a"})
+    cloud.run_jobs()
+    unguarded.request("DELETE", "/network/", status=204)
+    assert unguarded.listing("/network/") == []
 
 
 def test_delete_a_filtered_kind_collection(occi: OcciClient, cloud) -> None:
@@ -212,7 +250,7 @@ def test_a_delete_filter_on_an_undefined_attribute_is_refused(occi: OcciClient, 
 def test_deleting_a_collection_is_all_or_nothing(occi: OcciClient, estate) -> None:
     # The networks carry an interface of a running compute: the engine refuses one,
     # so nothing at all is deleted (the tween rolls the request back).
-    occi.request("DELETE", "/network/", status=409)
+    occi.request("DELETE", "/network/?confirm=all", status=409)
     assert len(occi.listing("/network/")) == 2
 
 
@@ -233,3 +271,77 @@ def test_head_on_a_collection(occi: OcciClient, estate) -> None:
 def test_unknown_collections_are_404(occi: OcciClient, cloud) -> None:
     occi.request("GET", "/nowhere/", status=404)
     occi.request("GET", "/mixin/os_tpl/nothing/", status=404)
+
+
+@pytest.mark.parametrize("accept", [TEXT_PLAIN, URI_LIST, *JSON_MEDIA])
+def test_attribute_filters_in_the_query(occi: OcciClient, cloud, accept: str) -> None:
+    running = occi.create(COMPUTE, {"occi.core.title": "a", "occi.compute.cores": 2})
+    stopped = occi.create(COMPUTE, {"occi.core.title": "b"})
+    cloud.run_jobs()
+    occi.invoke(stopped, "http://schemas.ogf.org/occi/infrastructure/compute/action#stop")
+    cloud.run_jobs()
+
+    def listed(query: str) -> set[str]:
+        response = occi.request("GET", f"/compute/?{query}", accept=accept)
+        if accept in JSON_MEDIA:
+            return {path_of(e) for e in collection_of(response).resources}
+        return set(locations_of(response))
+
+    assert listed("occi.compute.state=active") == {running}
+    assert listed("occi.compute.state=inactive") == {stopped}
+    assert listed("occi.compute.cores=2") == {running}
+    assert listed("occi.compute.state=active&occi.core.title=b") == set()
+    assert listed("occi.core.title=b;page=1;number=5") == {stopped}
+
+
+@pytest.mark.parametrize(
+    "query", ["occi.compute.stat=active", "state=active", "filter=x", "occi.compute.cores=two"]
+)
+def test_an_unknown_query_parameter_is_a_400_naming_it(occi: OcciClient, cloud, query) -> None:
+    occi.create(COMPUTE)
+    response = occi.request("GET", f"/compute/?{query}", status=400)
+    assert query.split("=")[0] in response.text
+
+
+def test_a_filter_decided_in_sql_keeps_links_kinds_and_categories(
+    occi: OcciClient, estate, cloud
+) -> None:
+    """Filters the listing's query decides (occi.mapping.sql_filters) give what matching does.
+
+    A compute kept by a title filter renders all its links (GFD.223 §3.7)
+    and no other compute's; ``/resource/`` filters every resource Kind;
+    a Category filter beside an attribute one still applies.
+    """
+    other = occi.create(COMPUTE, {"occi.core.title": "other"})
+    cloud.run_jobs()
+    title = {"X-OCCI-Attribute": 'occi.core.title="web"'}
+    found = collection_of(occi.request("GET", "/compute/", accept=JSON_MEDIA[0], headers=title))
+    every = collection_of(occi.request("GET", "/compute/", accept=JSON_MEDIA[0]))
+    assert [path_of(e) for e in found.resources] == [estate["web"]]
+    assert found.resources[0] == next(e for e in every.resources if path_of(e) == estate["web"])
+    assert len(found.resources[0].links) == 2
+    assert occi.listing("/compute/?occi.core.title=other") == [other]
+    assert occi.listing("/resource/?occi.core.title=data") == [estate["data"]]
+    assert occi.listing("/resource/?occi.core.title=front") == [estate["front"]]
+    by_kind = {
+        "Category": 'network; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"',
+        "X-OCCI-Attribute": 'occi.core.title="back"',
+    }
+    assert occi.listing("/resource/", headers=by_kind) == [estate["back"]]
+    by_kind["Category"] = by_kind["Category"].replace("network;", "storage;")
+    assert occi.listing("/resource/", headers=by_kind) == []
+
+
+def test_a_filter_on_an_integer_past_every_float_matches_nothing(occi: OcciClient, estate) -> None:
+    # Such a value once reached a float conversion in the DELETE's matching: a 500.
+    huge = "1" + "0" * 400
+    for attribute, collection in (
+        ("occi.network.vlan", "/network/"),
+        ("occi.storage.size", "/storage/"),
+        ("occi.compute.cores", "/compute/"),
+    ):
+        headers = {"X-OCCI-Attribute": f"{attribute}={huge}"}
+        assert occi.listing(collection, headers=headers) == []
+        before = occi.listing(collection)
+        occi.request("DELETE", collection, headers=headers, status=204)
+        assert occi.listing(collection) == before

@@ -8,6 +8,8 @@ inline and on their own, in every request rendering.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from functional.occi.occiclient import (
@@ -28,8 +30,10 @@ from functional.occi.occiclient import (
     TEXT_PLAIN,
     USER_DATA,
     OcciClient,
+    categories_of,
 )
 
+from engine.catalog.models import Image
 from engine.compute.models import Compute
 from engine.inventory.models import AllocationState, Host, StoragePool
 from occi.model import EntityRendering, LinkRendering
@@ -231,8 +235,8 @@ def test_ipnetwork_attributes(occi: OcciClient, cloud) -> None:
 
 
 def test_templates_from_the_catalog(occi: OcciClient, cloud) -> None:
-    large = RESOURCE_TPL_SCHEME + cloud.ids["large"]
-    firmware = OS_TPL_SCHEME + cloud.ids["firmware"]
+    large = RESOURCE_TPL_SCHEME + "large"
+    firmware = OS_TPL_SCHEME + "firmware"
     compute = occi.create(COMPUTE, {"occi.compute.cores": 1}, mixins=[large, firmware])
     cloud.run_jobs()
     entity = occi.read(compute)
@@ -247,9 +251,61 @@ def test_templates_from_the_catalog(occi: OcciClient, cloud) -> None:
         assert row is not None and row.image_id == cloud.ids["firmware"]
 
 
+def _mixins(client: OcciClient) -> list[Any]:
+    found = categories_of(client.request("GET", "/-/", status=200)).categories
+    return [c for c in found if c.cls == "mixin"]
+
+
+def test_template_terms_are_readable_and_ids_remain_aliases(occi: OcciClient, cloud) -> None:
+    # GFD.224 §3.5: a term a person can type, made from the catalog entry's name.
+    listed = {m.type_id: m for m in _mixins(occi)}
+    assert {OS_TPL_SCHEME + "firmware", RESOURCE_TPL_SCHEME + "small"} <= set(listed)
+    assert RESOURCE_TPL_SCHEME + "large" in listed
+    assert not any(cloud.ids[n] in t for t in listed for n in ("small", "large", "firmware"))
+    # A client that kept the id form is understood, and reads the readable term back.
+    compute = occi.create(
+        COMPUTE,
+        mixins=[RESOURCE_TPL_SCHEME + cloud.ids["large"], OS_TPL_SCHEME + cloud.ids["firmware"]],
+    )
+    mixins = occi.read(compute).mixins
+    assert {RESOURCE_TPL_SCHEME + "large", OS_TPL_SCHEME + "firmware"} <= set(mixins)
+    assert RESOURCE_TPL_SCHEME + cloud.ids["large"] not in mixins
+    # The Mixin's own collection lists it, by the readable location.
+    assert compute in occi.listing("/mixin/resource_tpl/large/")
+
+
+def test_template_terms_are_unique_and_stable_per_caller(occi: OcciClient, cloud) -> None:
+    compute = occi.create(COMPUTE, mixins=[OS_TPL_SCHEME + "firmware"])
+    # Later, alice's account gets a private image of the same name as the public one.
+    with cloud.database.transaction() as session:
+        private = Image(
+            name="firmware",
+            account_id=cloud.ids["dev"],
+            domain_id=cloud.ids["acme"],
+            state="available",
+            min_memory_mib=64,
+        )
+        session.add(private)
+        session.flush()
+        private_id = private.id
+    suffixed = f"{OS_TPL_SCHEME}firmware-{private_id[:8]}"
+    terms = [m.type_id for m in _mixins(occi) if m.scheme == OS_TPL_SCHEME]
+    assert sorted(terms) == sorted([OS_TPL_SCHEME + "firmware", suffixed])
+    # The older entry keeps its term: the compute made from it still reads it.
+    assert OS_TPL_SCHEME + "firmware" in occi.read(compute).mixins
+    mine = occi.create(COMPUTE, mixins=[suffixed])
+    with cloud.database.transaction() as session:
+        assert session.get(Compute, mine.rsplit("/", 1)[1]).image_id == private_id
+    assert suffixed in occi.read(mine).mixins
+    # Another account does not see alice's image: its public one is just "firmware".
+    carol = occi.as_user("carol")
+    theirs = [m.type_id for m in _mixins(carol) if m.scheme == OS_TPL_SCHEME]
+    assert theirs == [OS_TPL_SCHEME + "firmware"]
+
+
 def test_without_a_template_the_smallest_offering_is_the_default(occi: OcciClient, cloud) -> None:
     compute = occi.create(COMPUTE)
-    assert RESOURCE_TPL_SCHEME + cloud.ids["small"] in occi.read(compute).mixins
+    assert RESOURCE_TPL_SCHEME + "small" in occi.read(compute).mixins
     sized = occi.create(COMPUTE, {"occi.compute.cores": 2})
     entity = occi.read(sized)
     assert (entity.attributes["occi.compute.cores"], entity.attributes["occi.compute.memory"]) == (
@@ -344,8 +400,9 @@ def test_links_and_computes_created_by_put(occi: OcciClient, cloud, targets) -> 
     occi.request(
         "PUT", f"/compute/{compute_id}", document=EntityRendering(kind=COMPUTE), status=201
     )
-    # A compute's id is its guest's UUID on the hypervisor: a name will not do.
-    occi.request("PUT", "/compute/web-1", document=EntityRendering(kind=COMPUTE), status=400)
+    # A name will do too: the guest's UUID on the hypervisor is then the server's.
+    occi.request("PUT", "/compute/web-1", document=EntityRendering(kind=COMPUTE), status=201)
+    assert occi.attribute("/compute/web-1", "occi.core.id") == "urn:concord:compute:web-1"
     cloud.run_jobs()
     link = LinkRendering(
         target=targets["volume"], source=f"/compute/{compute_id}", kind=STORAGELINK
@@ -356,3 +413,45 @@ def test_links_and_computes_created_by_put(occi: OcciClient, cloud, targets) -> 
     read = occi.read("/storagelink/data-disk")
     assert read.attributes["occi.core.id"] == "urn:concord:storagelink:data-disk"
     assert read.source == f"/compute/{compute_id}"
+
+
+@pytest.mark.parametrize("method", ["suspend", "hibernate"])
+def test_a_suspended_compute_takes_links(occi: OcciClient, cloud, targets, method: str) -> None:
+    # A common third-party sequence: create, suspend, link storage and a network
+    # (libvirt attaches to a paused guest and to a saved one's definition).
+    compute = occi.create(COMPUTE)
+    cloud.run_jobs()
+    occi.invoke(
+        compute,
+        "http://schemas.ogf.org/occi/infrastructure/compute/action#suspend",
+        attributes={"method": method},
+    )
+    cloud.run_jobs()
+    assert occi.attribute(compute, "occi.compute.state") == "suspended"
+    link = occi.create(
+        STORAGELINK, {"occi.core.source": compute, "occi.core.target": targets["volume"]}
+    )
+    nic = occi.create(
+        NETWORKINTERFACE, {"occi.core.source": compute, "occi.core.target": targets["network"]}
+    )
+    cloud.run_jobs()
+    assert {lk.location for lk in occi.read(compute).links} == {link, nic}
+    assert occi.attribute(link, "occi.storagelink.state") == "inactive"
+    guest = cloud.guest(compute.rsplit("/", 1)[1])  # what the host knows it by
+    assert [d.device for d in cloud.driver().guest_disks(guest)] == ["vdb"]
+    occi.invoke(compute, "http://schemas.ogf.org/occi/infrastructure/compute/action#start")
+    cloud.run_jobs()
+    assert occi.attribute(compute, "occi.compute.state") == "active"
+    assert occi.attribute(link, "occi.storagelink.state") == "active"
+    # and they are detached from a suspended compute as well
+    occi.invoke(
+        compute,
+        "http://schemas.ogf.org/occi/infrastructure/compute/action#suspend",
+        attributes={"method": method},
+    )
+    cloud.run_jobs()
+    occi.request("DELETE", link, status=204)
+    occi.request("DELETE", nic, status=204)
+    cloud.run_jobs()
+    assert occi.read(compute).links == ()
+    assert cloud.driver().guest_disks(guest) == ()

@@ -170,7 +170,7 @@ def test_locations_are_absolute_and_category_locations_paths(occi: OcciClient, c
         document=EntityRendering(kind=STORAGE, attributes={"occi.storage.size": 1}),
     )
     assert created.headers["Location"].startswith(f"{BASE}/storage/")
-    assert created.text == f"X-OCCI-Location: {created.headers['Location']}\r\n"
+    assert created.text == f"X-OCCI-Location: {created.headers['Location']}"
     query = occi.request("GET", "/-/", status=200).text
     assert 'location="/storage/"' in query and f'location="{BASE}' not in query
 
@@ -184,7 +184,7 @@ def test_creation_answers_with_locations_in_text(occi: OcciClient, cloud, accept
     if accept == TEXT_OCCI:
         assert response.headers["X-OCCI-Location"] == location and response.text == "OK"
     else:
-        assert response.text == f"X-OCCI-Location: {location}\r\n"
+        assert response.text == f"X-OCCI-Location: {location}"
 
 
 def test_the_json_creation_answer_is_the_new_entity(occi: OcciClient, cloud) -> None:
@@ -252,3 +252,21 @@ def test_a_raw_byte_that_is_not_utf8_in_an_occi_header_is_400(occi: OcciClient, 
     created = occi.request("POST", "/network/", headers=headers, status=201)
     entity = occi.read(created.headers["Location"].removeprefix(BASE))
     assert entity.attributes["occi.core.title"] == "caf\u00e9"
+
+
+def test_header_names_are_spelled_as_the_spec_spells_them(app, occi: OcciClient, cloud) -> None:
+    # GFD.223 §5 spells X-OCCI-Location and X-OCCI-Attribute; waitress, the
+    # embedded server, would write X-Occi-Location (read from a raw socket).
+    from functional.wire import names, raw, served
+    from helpers import basic
+
+    path = occi.create(COMPUTE)
+    cloud.run_jobs()
+    auth = basic("alice", "alice-password")
+    with served(app) as port:
+        listing = raw(port, "GET", "/compute/", {**auth, "Accept": "text/occi"})
+        entity = raw(port, "GET", path, {**auth, "Accept": "text/occi"})
+    assert "X-OCCI-Location" in names(listing), listing
+    assert "X-OCCI-Attribute" in names(entity), entity
+    assert "Category" in names(entity)
+    assert not {"X-Occi-Location", "X-Occi-Attribute"} & set(names(listing) + names(entity))

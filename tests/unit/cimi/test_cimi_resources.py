@@ -175,8 +175,10 @@ def test_element_order_follows_the_spec() -> None:
     def specific(name: str) -> list[str]:
         return [f.name for f in table(name).fields if f.name not in [*COMMON, "operations"]]
 
+    # The spec's order, then Concord's extension attributes (docs/cimi.rst).
     assert specific("Machine") == [
         "state", "cpu", "memory", "disks", "cpuArch", "volumes", "networkInterfaces", "eventLog",
+        "placementGroup", "placementPolicy", "highlyAvailable", "stateMessage", "zone",
     ]  # fmt: skip
     assert specific("MachineConfiguration") == ["cpu", "memory", "disks", "cpuArch"]
     assert specific("VolumeConfiguration") == ["type", "format", "capacity"]

@@ -24,14 +24,22 @@ from concord.demo import (
     DEMO_HOST_MHZ,
     DEMO_HOSTS,
     demo_var_dir,
+    describe_capacity,
     describe_zone,
+    provision_demo_networks,
+    provision_demo_tenant,
     provision_demo_zone,
 )
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.db import Database, utcnow
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver, default_pool, write_test_host
 from engine.inventory.models import Cluster, Host, ImageStore, StoragePool, Zone
+from engine.network.defaults import DefaultNetworks
+from engine.network.models import Network
+from engine.network.service import NetworkService
+from engine.scope import Role, Scope
 from engine.tenancy.credentials import CredentialService
+from engine.tenancy.models import Account, Domain, User
 from engine.tenancy.server_keys import ServerKeys
 
 Run = Callable[..., tuple[int, str, str]]
@@ -329,10 +337,14 @@ def test_demo_zone_is_idempotent_and_sized_by_libvirt(
         with database.transaction() as session:
             zone = provision_demo_zone(session, tmp_path, drivers)
             summary = describe_zone(session, zone)
+            capacity = describe_capacity(session, zone)
     assert summary == (
         "zone demo-zone: 3 simulated libvirt hosts, 40 cores "
         "(160 vCPUs with over-provisioning), 160 GiB memory"
     )
+    # Nothing allocated yet; storage: the pools' bytes x the default factor 2.0.
+    assert capacity.startswith("0/160 vCPUs and 0/160 GiB memory allocated, ")
+    assert capacity.endswith(" GiB storage free")
     with database.session() as session:
 
         def count(model: type) -> int:
@@ -368,6 +380,30 @@ def test_demo_zone_is_idempotent_and_sized_by_libvirt(
         )
         small = session.scalar(sa.select(ComputeOffering).where(ComputeOffering.name == "small"))
         assert (small.vcpus, small.memory_mib) == (1, 512)
+
+
+def test_the_demo_tenant_has_a_private_default_and_a_public_network(
+    database: Database, tmp_path: Path, pool: ConnectionPool, hasher
+) -> None:
+    def drivers(uri: str) -> LibvirtDriver:
+        return LibvirtDriver(uri, pool)
+
+    for _ in range(2):  # idempotent, as every start of `concord serve --demo` runs it
+        with database.transaction() as session:
+            provision_demo_tenant(session, hasher)
+            zone = provision_demo_zone(session, tmp_path, drivers)
+            provision_demo_networks(session, zone)
+    with database.session() as session:
+        user = session.scalar(sa.select(User).where(User.username == "demo"))
+        networks = session.scalars(
+            sa.select(Network).where(Network.account_id == user.account_id).order_by(Network.name)
+        ).all()
+        assert [(n.name, n.cidr, n.label) for n in networks] == [
+            ("private", "10.1.0.0/24", "private"),
+            ("public", "203.0.113.0/24", "public"),
+        ]
+        default = DefaultNetworks(session).of(user.account_id, zone.id)
+        assert default is not None and default.name == "private"
 
 
 def test_allocators_are_listed_and_chosen_per_zone_and_offering(run: Run, tmp_path: Path) -> None:
@@ -485,6 +521,70 @@ def test_capacity_report_as_table_and_json(run: Run, tmp_path: Path) -> None:
     assert report[4]["storage_bytes"]["limit"] == 200 * 1024**3  # 100 GiB x 2.0
 
 
+def test_notification_thresholds_set_listed_checked_and_removed(run: Run, tmp_path: Path) -> None:
+    _ok(run, "zone", "create", "z1")
+    _ok(run, "pod", "create", "p1", "--zone", "z1")
+    _ok(run, "cluster", "create", "c1", "--pod", "p1", "--zone", "z1")
+    _ok(run, "host", "add", _host(tmp_path, "node-1", cores=8), "--cluster", "c1")
+    out = _ok(run, "threshold", "set", "host", "node-1", "cpu", "allocated", "0.5")
+    assert out == "host node-1: alert when allocated cpu is above 50% of its limit\n"
+    _ok(run, "threshold", "set", "pool", "node-1/local", "storage", "allocated", "0.9")
+    assert "no cluster 'nope'" in _fails(
+        run, "threshold", "set", "cluster", "nope", "cpu", "used", "0.5"
+    )
+    assert "share above 0 and at most 1" in _fails(
+        run, "threshold", "set", "zone", "z1", "memory", "used", "1.5"
+    )
+    assert (
+        _ok(run, "threshold", "check") == "0 threshold(s) crossed; 0 alert(s) raised, 0 cleared\n"
+    )
+    database = Database(os.environ["CONCORD_DATABASE_URL"])
+    with database.transaction() as session:
+        session.execute(sa.update(Host).values(allocated_vcpus=6))
+    database.dispose()
+    listing = _ok(run, "threshold", "list").splitlines()
+    assert listing[0].split() == [
+        "LEVEL",
+        "TARGET",
+        "RESOURCE",
+        "MEASURE",
+        "THRESHOLD",
+        "NOW",
+        "ALERT",
+    ]
+    assert listing[1].split() == [
+        "host",
+        "z1/p1/c1/node-1",
+        "cpu",
+        "allocated",
+        "50%",
+        "75%",
+        "yes",
+    ]
+    assert listing[2].split()[:6] == [
+        "pool",
+        "z1/p1/c1/node-1/local",
+        "storage",
+        "allocated",
+        "90%",
+        "0%",
+    ]
+    out = _ok(run, "threshold", "check").splitlines()
+    assert out[0] == "1 threshold(s) crossed; 1 alert(s) raised, 0 cleared"
+    assert out[1].strip().startswith("capacity:host:") and out[1].endswith(":cpu:allocated")
+    alerts = json.loads(_ok(run, "alert", "list", "--format", "json"))
+    assert [a["source"] for a in alerts] == ["capacity"]
+    assert "75%" in alerts[0]["message"]
+    _ok(run, "threshold", "remove", "host", "node-1", "cpu", "allocated")
+    assert _ok(run, "threshold", "check").splitlines()[0] == (
+        "0 threshold(s) crossed; 0 alert(s) raised, 1 cleared"
+    )
+    assert _ok(run, "alert", "list").splitlines() == ["(none)"]
+    assert "no such notification threshold" in _fails(
+        run, "threshold", "remove", "host", "node-1", "cpu", "allocated"
+    )
+
+
 def test_server_key_rotation(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key_file = tmp_path / "server.key"  # a copy: the rotation rewrites it
     shutil.copy(TEST_SERVER_KEY_FILE, key_file)
@@ -522,3 +622,153 @@ def test_server_key_rotation(run: Run, tmp_path: Path, monkeypatch: pytest.Monke
     assert secret_with(after[0]) == secret
     generated = _ok(run, "serverkey", "generate").strip()
     assert ServerKeys([generated]).unseal(ServerKeys([generated]).seal("x")) == "x"
+
+
+def test_alerts_are_listed_while_active_and_kept_as_history(run: Run) -> None:
+    from engine.events.alerts import AlertSubject, clear_alert, raise_alert
+
+    assert _ok(run, "alert", "list").splitlines() == ["(none)"]
+    database = Database(os.environ["CONCORD_DATABASE_URL"])
+    with database.transaction() as session:
+        for cluster in ("c1", "c2"):
+            raise_alert(
+                session,
+                key=f"capacity:cluster:{cluster}:cpu",
+                source="capacity",
+                subject=AlertSubject("cluster", cluster),
+                message=f"{cluster} CPU allocated 91% >= 90%",
+            )
+        clear_alert(session, key="capacity:cluster:c2:cpu")
+    database.dispose()
+    active = json.loads(_ok(run, "alert", "list", "--format", "json"))
+    assert [(a["key"], a["subject"], a["cleared"]) for a in active] == [
+        ("capacity:cluster:c1:cpu", "cluster c1", "")
+    ]
+    table = _ok(run, "alert", "list", "--all").splitlines()
+    assert table[0].split() == ["KEY", "SEVERITY", "SUBJECT", "RAISED", "CLEARED", "MESSAGE"]
+    assert [line.split()[0] for line in table[1:]] == [
+        "capacity:cluster:c2:cpu",
+        "capacity:cluster:c1:cpu",
+    ]
+    assert _ok(run, "alert", "list", "--source", "ha").splitlines() == ["(none)"]
+
+
+def test_federation_issuers_and_mapping(run: Run, tmp_path: Path) -> None:
+    _ok(run, "federation", "issuer", "add", "aai", "https://aai.example/oidc", "--audience", "site")
+    assert "already trusted" in _fails(
+        run, "federation", "issuer", "add", "aai", "https://x.example", "--audience", "site"
+    )
+    table = _ok(run, "federation", "issuer", "list").splitlines()
+    assert table[0].split() == ["NAME", "URL", "AUDIENCE", "JWKS_URI"]
+    assert table[1].split() == ["aai", "https://aai.example/oidc", "site", "(discovered)"]
+    rules = {
+        "rules": [{"remote": [{"claim": "sub"}], "local": {"domain": "ROOT", "account": "guests"}}]
+    }
+    (tmp_path / "rules.json").write_text(json.dumps(rules))
+    assert _ok(run, "federation", "mapping", "set", str(tmp_path / "rules.json")) == (
+        "mapping set: 1 rule(s)\n"
+    )
+    (tmp_path / "bad.json").write_text('{"rules": [{"remote": [{"claim": "sub"}], "local": {}}]}')
+    assert "mapping rule 1" in _fails(
+        run, "federation", "mapping", "set", str(tmp_path / "bad.json")
+    )
+    (tmp_path / "notjson.json").write_text("{")
+    assert "is not JSON" in _fails(
+        run, "federation", "mapping", "set", str(tmp_path / "notjson.json")
+    )
+    assert json.loads(_ok(run, "federation", "mapping", "show")) == rules
+    _ok(run, "federation", "issuer", "remove", "aai")
+    assert _ok(run, "federation", "issuer", "list").splitlines() == ["(none)"]
+
+
+def test_default_networks_are_set_listed_and_cleared(run: Run, tmp_path: Path) -> None:
+    _ok(run, "zone", "create", "z1")
+    _ok(run, "domain", "create", "team")
+    _ok(run, "account", "create", "alice", "--domain", "ROOT/team")
+    database = Database(f"sqlite:///{tmp_path / 'concord.sqlite'}")
+    try:
+        with database.transaction() as session:
+            account = session.scalar(sa.select(Account).where(Account.name == "alice"))
+            domain = session.get(Domain, account.domain_id)
+            alice = Scope(None, "alice", account.id, domain.id, domain.path, Role.USER)
+            network, _job = NetworkService(session).create_network(
+                alice, name="lan", cidr="10.3.0.0/24"
+            )
+            network_id = network.id
+    finally:
+        database.dispose()
+    assert _ok(run, "network", "default", "list") == "(none)\n"
+    out = _ok(run, "network", "default", "set", network_id)
+    assert out == f"network {network_id} is now account alice's default in zone z1\n"
+    listing = _ok(run, "network", "default", "list").splitlines()
+    assert listing[1].split() == ["alice", "z1", network_id, "lan", "10.3.0.0/24"]
+    assert "no network" in _fails(run, "network", "default", "set", "no-such-network")
+    assert "no longer" in _ok(run, "network", "default", "clear", network_id)
+    assert "was no account's default" in _ok(run, "network", "default", "clear", network_id)
+
+
+def test_groups_are_listed_shown_and_explain_names_their_rule(run: Run, tmp_path: Path) -> None:
+    from engine.compute.models import Compute, GroupPolicy, PlacementGroup, PlacementGroupMember
+
+    _ok(run, "zone", "create", "z1")
+    _ok(run, "pod", "create", "p1", "--zone", "z1")
+    _ok(run, "cluster", "create", "c1", "--pod", "p1", "--zone", "z1")
+    _ok(run, "host", "add", _host(tmp_path, "node-1"), "--cluster", "c1")
+    _ok(run, "host", "add", _host(tmp_path, "node-2"), "--cluster", "c1")
+    _ok(run, "domain", "create", "team")
+    _ok(run, "account", "create", "alice", "--domain", "ROOT/team")
+    database = Database(f"sqlite:///{tmp_path / 'concord.sqlite'}")
+    with database.transaction() as session:
+        alice = session.scalars(sa.select(Account).where(Account.name == "alice")).one()
+        zone = session.scalars(sa.select(Zone).where(Zone.name == "z1")).one()
+        node = session.scalars(sa.select(Host).where(Host.name == "node-1")).one()
+        for name, policy in (("web", GroupPolicy.ANTI_AFFINITY), ("db", GroupPolicy.AFFINITY)):
+            group = PlacementGroup(
+                owner_key=alice.id,
+                account_id=alice.id,
+                domain_id=alice.domain_id,
+                name=name,
+                policy=policy,
+                placements=1,
+            )
+            compute = Compute(
+                name=f"{name}-1",
+                account_id=alice.id,
+                domain_id=alice.domain_id,
+                zone_id=zone.id,
+                state="running",
+                vcpus=1,
+                memory_mib=64,
+                host_id=node.id,
+            )
+            session.add_all([group, compute])
+            session.flush()
+            session.add(PlacementGroupMember(group_id=group.id, compute_id=compute.id))
+    database.dispose()
+    listing = _ok(run, "group", "list").splitlines()
+    assert listing[0].split() == ["NAME", "POLICY", "ACCOUNT", "PROJECT", "MEMBERS", "HOSTS"]
+    assert [line.split() for line in listing[1:]] == [
+        ["db", "affinity", "alice", "-", "1", "node-1"],
+        ["web", "anti-affinity", "alice", "-", "1", "node-1"],
+    ]
+    shown = _ok(run, "group", "show", "web", "--account", "alice").splitlines()
+    assert shown[0] == "web: anti-affinity, account alice"
+    assert [line.split() for line in shown[1:]] == [["MEMBER", "HOST"], ["web-1", "node-1"]]
+    assert "no placement group 'api' in account 'alice'" in _fails(
+        run, "group", "show", "api", "--account", "alice"
+    )
+
+    def verdicts(*extra: str) -> dict[str, str]:
+        table = _ok(run, "host", "list", "--explain", "--account", "alice", *extra).splitlines()
+        start, end = table[0].index("PLACEMENT"), table[0].index("VCPUS")
+        return {line.split()[0]: line[start:end].strip() for line in table[1:]}
+
+    assert verdicts("--group", "web") == {
+        "node-1": "no: a guest of its anti-affinity group 'web' is on it already",
+        "node-2": "ok",
+    }
+    assert verdicts("--group", "db") == {
+        "node-1": "ok",
+        "node-2": "no: the guests of its affinity group 'db' are on another host",
+    }
+    assert "--group needs --account" in _fails(run, "host", "list", "--explain", "--group", "web")

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from concord.cli import serve
 from concord.cli.main import main
+from concord.settings import Settings
 
 
 @pytest.fixture
@@ -163,3 +165,28 @@ def test_the_demo_is_not_told_to_remove_its_own_credentials(
 ) -> None:
     assert main(["serve", "--demo", "--remove-demo-credentials"]) == 1
     assert "not the demo" in capsys.readouterr().err
+
+
+def test_waitress_takes_its_limits_from_the_settings() -> None:
+    from waitress.adjustments import Adjustments
+
+    settings = Settings.from_mapping(
+        {
+            "concord.connection_limit": "42",
+            "concord.channel_timeout": "7",
+            "concord.max_body_bytes": "1000",
+            "concord.max_header_bytes": "2048",
+        },
+        environ={},
+    )
+    options = serve.waitress_options(settings)
+    adjustments = Adjustments(**options)  # waitress accepts every one of them
+    assert (adjustments.connection_limit, adjustments.channel_timeout) == (42, 7)
+    assert adjustments.cleanup_interval <= 7
+    # waitress refuses only past twice Concord's limits: below, Concord answers
+    # in the client's rendering.
+    assert adjustments.max_request_body_size == 2000
+    assert adjustments.max_request_header_size > 2 * 2048
+    defaults = serve.waitress_options(Settings.from_mapping({}, environ={}))
+    assert defaults["channel_timeout"] < Adjustments.channel_timeout  # 30 s, not 120
+    assert defaults["connection_limit"] > Adjustments.connection_limit

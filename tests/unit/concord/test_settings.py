@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from concord.settings import Settings, default_database_url
+from engine.compute.crash_restart import CrashRestartPolicy, RestartCrashed
 
 
 def test_ini_values_are_converted_to_their_types() -> None:
@@ -95,6 +96,8 @@ def test_bad_values_raise_value_error_naming_the_setting(
         ("concord.port", "70000"),  # no TCP port has this number
         ("concord.max_body_bytes", "-1"),  # a negative size limit refuses nothing sensible
         ("concord.max_header_count", "0"),
+        ("concord.signature_clock_skew", "-1"),
+        ("concord.signature_clock_skew", "301"),  # beyond signature_window (300)
         ("concord.max_header_line_bytes", "0"),
         ("concord.max_document_depth", "0"),
         ("concord.max_document_elements", "-5"),
@@ -111,6 +114,30 @@ def test_bad_values_raise_value_error_naming_the_setting(
         ("concord.public_url", "https://cloud.example.org:99999"),
         ("concord.public_url", "https://"),
         ("concord.trusted_proxies", "10.0.0.1, proxy.example"),  # addresses, not names
+        ("concord.federation_token_leeway", "-1"),
+        ("concord.federation_jwks_cache_seconds", "0"),
+        ("concord.federation_http_timeout", "0"),
+        ("concord.federation_jwks_refresh_cooldown", "-1"),
+        ("concord.keystone_token_lifetime", "0"),
+        ("concord.site_name", "two words"),
+        ("concord.site_name", ""),
+        ("concord.glue_token", "two words"),
+        ("concord.image_list_sync_interval", "-1"),  # 0 turns the schedule off
+        ("concord.accounting_push_interval", "-1"),
+        ("concord.accounting_push_url", "ftp://repository.example/records"),
+        ("concord.accounting_push_token", "two words"),  # sent as one Bearer token
+        ("concord.ha_check_interval", "0"),  # a monitor that never waits
+        ("concord.ha_probe_timeout", "-1"),
+        ("concord.ha_suspect_after", "10"),  # later than ha_down_after (6)
+        ("concord.ha_storm_share", "1.5"),  # a share of the hosts: 0 to 1
+        ("concord.ha_storm_window", "soon"),
+        ("concord.ha_fence_timeout", "0"),
+        ("concord.restart_crashed_guests", "some"),  # documented: ha, all or none
+        ("concord.crash_restart_first_delay", "-1"),
+        ("concord.crash_restart_first_delay", "301"),  # beyond the default max_delay
+        ("concord.crash_restart_max_delay", "0"),
+        ("concord.crash_restart_max_attempts", "-1"),
+        ("concord.crash_restart_window", "0"),
     ],
 )
 def test_out_of_range_values_raise_value_error_naming_the_setting(key: str, raw: str) -> None:
@@ -177,3 +204,15 @@ def test_public_url_and_trusted_proxies() -> None:
     assert settings.trusted_proxies == "10.0.0.0/8, 192.0.2.1 ,fd00::/8"
     for url in ("http://[::1]:8787", "https://127.0.0.1", "http://localhost"):
         assert Settings.from_mapping({"concord.public_url": url}, environ={}).public_url == url
+
+
+def test_the_crash_restart_policy_comes_from_the_settings() -> None:
+    default = Settings.from_mapping({}, environ={}).crash_restart_policy()
+    assert default == CrashRestartPolicy(
+        RestartCrashed.HA, first_delay=5, max_delay=300, max_attempts=5, window=3600
+    )
+    chosen = Settings.from_mapping(
+        {"concord.restart_crashed_guests": "none", "concord.crash_restart_max_attempts": "2"},
+        environ={"CONCORD_RESTART_CRASHED_GUESTS": "all", "CONCORD_CRASH_RESTART_WINDOW": "60"},
+    ).crash_restart_policy()
+    assert (chosen.which, chosen.max_attempts, chosen.window) == (RestartCrashed.ALL, 2, 60)

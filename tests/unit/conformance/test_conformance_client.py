@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from webtest.http import StopableWSGIServer
 
-from concord.auth import signing as server_signing
-from conformance import signing
+import signing
 from conformance.client import BasicAuth, Client, HmacAuth, Recorder, Request, RequestTimeout
 from conformance.transports import HTTPTransport, TransportError, WSGITransport
 
@@ -111,64 +110,45 @@ def test_the_recorder_keeps_the_run_and_the_case() -> None:
     assert [e.request.url for e in recorder.of("occi")] == ["http://x/a"]
 
 
-def test_hmac_signatures_match_the_documented_scheme() -> None:
+def test_api_key_requests_carry_an_rfc_9421_signature() -> None:
     auth = HmacAuth("AK", "secret", clock=lambda: 1700000000, nonce=lambda: "n0")
     request = auth.apply(
         Request(
             "PUT",
-            "http://Host:8787/a%7eb/?z=1&a=2&a=1",
-            [("Host", "Host:8787"), ("Content-Type", "text/plain")],
+            "http://Host:8787/a~b/?z=1&a=2&a=1",
+            [("Host", "Host:8787"), ("Content-Type", "text/plain"), ("Category", "c")],
             b"x",
         )
     )
-    header = request.header("Authorization") or ""
-    assert header.startswith("CONCORD-HMAC-SHA256 Credential=AK, Timestamp=1700000000, Nonce=n0")
-    canonical = "\n".join(
-        [
-            "PUT",
-            "/a~b/",
-            "a=1&a=2&z=1",
-            "host:host:8787",
-            "content-type:text/plain",
-            "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
-        ]
+    assert request.header("Authorization") is None
+    assert request.header("Signature-Input") == (
+        'concord=("@method" "@target-uri" "content-type" "content-digest" "category")'
+        ';created=1700000000;keyid="AK";alg="hmac-sha256";nonce="n0"'
     )
-    assert (
-        signing.canonical("PUT", "/a%7eb/", "z=1&a=2&a=1", "Host:8787", "text/plain", b"x")
-        == canonical
+    assert request.header("Content-Digest") == (
+        "sha-256=:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=:"
     )
 
 
-paths = st.text(alphabet="abc/~%20-_.é", max_size=12).map(lambda p: "/" + p)
+paths = st.text(alphabet="abc/~-_.", max_size=12).map(lambda p: "/" + p)
 queries = st.lists(
-    st.tuples(st.text(alphabet="ab$=+ &é", max_size=4), st.text(alphabet="xy$+ é", max_size=4)),
+    st.tuples(
+        st.text(alphabet="ab$=+", max_size=4),
+        st.lists(st.sampled_from(["x", "y", "$", "+", "%20"]), max_size=3).map("".join),
+    ),
     max_size=3,
 ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs))
 
 
-@settings(max_examples=200)
-@given(st.sampled_from(["GET", "post"]), paths, queries, st.binary(max_size=20))
-def test_the_client_signs_exactly_as_the_server_verifies(
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(["GET", "POST"]), paths, queries, st.binary(max_size=20))
+def test_the_client_signs_what_the_verifier_accepts(
     method: str, path: str, query: str, body: bytes
 ) -> None:
-    """Cross-check against Concord's verifier: written separately, they must agree."""
-    ours = signing.canonical(method, path, query, "Host:1", "application/json", body)
-    theirs = server_signing.canonical_request(
-        method, path, query, "Host:1", "application/json", body
+    url = "http://Host:1" + path + (f"?{query}" if query else "")
+    request = HmacAuth("k", "s").apply(
+        Request(method, url, [("Content-Type", "application/json")], body)
     )
-    assert ours == theirs
-    header = signing.authorization(
-        access_key="k",
-        secret="s",
-        method=method,
-        path=path,
-        query=query,
-        host="Host:1",
-        content_type="application/json",
-        body=body,
-        timestamp=5,
-        nonce="n",
-    )
-    parts = server_signing.parse_authorization(header)
-    expected = server_signing.signature("s", theirs, 5, "n")
-    assert server_signing.verify(expected, parts.signature)
+    message = signing.Message(method, url, signing.joined(request.headers))
+    verified = signing.verify(message, body, secret_of=lambda key: "s", max_age=60, clock_skew=5)
+    assert verified.key_id == "k"

@@ -74,6 +74,28 @@ class Cloud:
             assert compute is not None
             return compute
 
+    def guest(self, compute_id: str) -> str:
+        """The guest id of a compute: what the host knows its guest by (never the compute id).
+
+        Tests ask the driver about a compute's guest through this, as the engine does.
+        """
+        with self.database.transaction() as session:
+            guest_id = session.scalar(sa.select(Compute.guest_id).where(Compute.id == compute_id))
+        assert guest_id is not None, f"no compute {compute_id}"
+        return guest_id
+
+    def computes_of(self, guest_ids) -> set[str]:
+        """The compute ids of guests the host lists (``driver.list_guests()`` keys)."""
+        with self.database.transaction() as session:
+            found = dict(
+                session.execute(
+                    sa.select(Compute.guest_id, Compute.id).where(
+                        Compute.guest_id.in_(list(guest_ids))
+                    )
+                ).all()
+            )
+        return {found.get(g, g) for g in guest_ids}
+
     def job(self, job_id: str) -> Job:
         """A job row, read in its own transaction."""
         with self.database.transaction() as session:
@@ -117,6 +139,23 @@ class Cloud:
         return self.worker.run_until_idle()
 
 
+def add_cluster(session: sa.orm.Session, hypervisor_type: str, **options: Any) -> Cluster:
+    """Add zone ``z1``, its pod ``p1`` and their cluster ``c1`` of ``hypervisor_type``.
+
+    :param options: more columns of the cluster (``cpu_overprovisioning``...).
+    """
+    zone = Zone(name="z1")
+    session.add(zone)
+    session.flush()
+    pod = Pod(zone_id=zone.id, name="p1")
+    session.add(pod)
+    session.flush()
+    cluster = Cluster(pod_id=pod.id, name="c1", hypervisor_type=hypervisor_type, **options)
+    session.add(cluster)
+    session.flush()
+    return cluster
+
+
 def _add_host(session: sa.orm.Session, tmp_path: Path, cluster: Cluster, name: str) -> Host:
     uri = write_test_host(
         tmp_path / f"{name}.xml",
@@ -156,15 +195,7 @@ def build_cloud(
     """Seed zone, hosts, pools, offerings and an image; yield the cloud; close its hosts."""
     ids: dict[str, str] = dict(tenancy.ids)  # type: ignore[attr-defined]
     with database.transaction() as session:
-        zone = Zone(name="z1")
-        session.add(zone)
-        session.flush()
-        pod = Pod(zone_id=zone.id, name="p1")
-        session.add(pod)
-        session.flush()
-        cluster = Cluster(pod_id=pod.id, name="c1", hypervisor_type="test")
-        session.add(cluster)
-        session.flush()
+        cluster = add_cluster(session, "test")
         for name in ("host-1", "host-2"):
             ids[name] = _add_host(session, tmp_path, cluster, name).id
         small = ComputeOffering(name="small", vcpus=1, memory_mib=512)
@@ -180,7 +211,7 @@ def build_cloud(
         session.add_all([small, large, private, firmware])
         session.flush()
         ids.update(
-            zone=zone.id,
+            zone=cluster.pod.zone_id,
             cluster=cluster.id,
             small=small.id,
             large=large.id,
@@ -226,7 +257,7 @@ def perform(
 
 def state_of(cloud: Cloud, compute_id: str) -> tuple[str, PowerState]:
     """The recorded state and the host's power state of a compute."""
-    return cloud.compute(compute_id).state, cloud.driver().guest_state(compute_id)
+    return cloud.compute(compute_id).state, cloud.driver().guest_state(cloud.guest(compute_id))
 
 
 def counts(cloud: Cloud) -> tuple[int, int, int]:
@@ -273,3 +304,40 @@ def add_volume(cloud: Cloud, compute_id: str, device: str = "vdb") -> str:
             )
         )
         return volume.id
+
+
+class RealDriver:
+    """A host's real driver, with some of its answers changed by a subclass."""
+
+    def __init__(self, real: HypervisorDriver) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+class CrashReasons:
+    """A driver factory whose hosts say that some shut-off guests crashed.
+
+    libvirt's ``test:///`` driver cannot crash a guest, so it never records
+    the reason (``VIR_DOMAIN_SHUTOFF_CRASHED``) that a real host gives a
+    guest whose QEMU died; tests/integration/test_driver_qemu.py checks
+    that real reason. Everything else is the real driver.
+    """
+
+    def __init__(self, cloud: Cloud, crashed: set[str]) -> None:
+        self.cloud = cloud
+        # Given as compute ids; the host knows them by their guest ids.
+        self.crashed = {cloud.guest(compute_id) for compute_id in crashed}
+        self.asked = 0
+
+    def __call__(self, uri: str) -> HypervisorDriver:
+        reasons = self
+
+        class Reasons(RealDriver):
+            def crashed_guests(self) -> frozenset[str]:
+                reasons.asked += 1
+                off = {g for g, p in self.real.list_guests().items() if p is PowerState.SHUTOFF}
+                return frozenset(off & reasons.crashed) | self.real.crashed_guests()
+
+        return Reasons(self.cloud.drivers(uri))  # type: ignore[return-value]

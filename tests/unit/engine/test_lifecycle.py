@@ -37,6 +37,7 @@ from engine.lifecycle import (
     is_stable,
     machine,
     observe,
+    reached_by,
     stable_states,
     states,
     transitional_states,
@@ -199,6 +200,22 @@ def test_no_action_starts_from_other_states(kind: Kind, state: State) -> None:
             match = f"'{state}' is not a state of a {kind.label}"
             with pytest.raises(InvalidInput, match=match):
                 begin(kind, state, action)
+
+
+@pytest.mark.parametrize(
+    ("kind", "action", "reached"),
+    [
+        (Kind.COMPUTE, Action.START, {"running", "starting", "resuming"}),
+        (Kind.COMPUTE, Action.STOP, {"stopped", "stopping"}),
+        (Kind.COMPUTE, Action.PAUSE, {"paused", "pausing"}),
+        # coming back to where it began: every restart or capture does something
+        (Kind.COMPUTE, Action.RESTART, set()),
+        (Kind.COMPUTE, Action.CAPTURE, set()),
+        (Kind.VOLUME, Action.ONLINE, {"available", "going_online"}),
+    ],
+)
+def test_reached_by(kind: Kind, action: Action, reached: set[str]) -> None:
+    assert {str(s) for s in reached_by(kind, action)} == reached
 
 
 @pytest.mark.parametrize(

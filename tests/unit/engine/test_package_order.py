@@ -36,7 +36,10 @@ ORDER = (
     "storage",
     "network",
     "compute",
+    "ha",
     "templates",
+    "usage",
+    "federation",
 )
 #: Shared by every capability; they import none.
 BASE = frozenset({"db", "errors", "scope", "prepared", "naming", "lifecycle", "drivers", "schema"})

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from helpers import MARIADB_SERVER
 
 import engine.tables  # noqa: F401  (every model on Base.metadata)
 from engine.db import Base, Database
-from engine.schema import current_revision, head_revision, is_current, upgrade
+from engine.schema import alembic_config, current_revision, head_revision, is_current, upgrade
 
 
 def test_upgrading_a_current_database_changes_nothing(database: Database) -> None:
@@ -18,23 +25,45 @@ def test_upgrading_a_current_database_changes_nothing(database: Database) -> Non
     assert current_revision(database) == head_revision()
 
 
-def test_concurrent_upgrades_of_an_empty_mariadb_database_both_succeed() -> None:
-    # Two processes started together on an empty database (two ``concord serve``)
-    # must not both create the tables: the named lock in upgrade() serialises them.
-    import os
-
-    import pytest
-    import sqlalchemy as sa
-    from helpers import MARIADB_SERVER
-
-    name = f"concord_schema_race_{os.getpid()}"
+@pytest.fixture
+def empty_mariadb_url() -> Iterator[str]:
+    """The URL of a new, empty MariaDB database of this test's own, dropped afterwards."""
+    name = f"concord_schema_{os.getpid()}_{threading.get_ident()}"
     try:
         server = sa.create_engine(MARIADB_SERVER)
         with server.connect() as connection:
             connection.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
     except sa.exc.SQLAlchemyError as exc:
         pytest.skip(f"MariaDB not reachable at {MARIADB_SERVER}: {exc}")
-    databases = [Database(f"{MARIADB_SERVER}/{name}?charset=utf8mb4") for _ in range(2)]
+    try:
+        yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
+    finally:
+        with server.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        server.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database with no tables at all, on each back-end, of this test's own."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    else:
+        url = request.getfixturevalue("empty_mariadb_url")
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.mark.mariadb
+def test_concurrent_upgrades_of_an_empty_mariadb_database_both_succeed(
+    empty_mariadb_url: str,
+) -> None:
+    # Two processes started together on an empty database (two ``concord serve``)
+    # must not both create the tables: the named lock in upgrade() serialises them.
+    databases = [Database(empty_mariadb_url) for _ in range(2)]
     errors: list[BaseException] = []
 
     def run(database: Database) -> None:
@@ -54,9 +83,25 @@ def test_concurrent_upgrades_of_an_empty_mariadb_database_both_succeed() -> None
     finally:
         for db in databases:
             db.dispose()
-        with server.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        server.dispose()
+
+
+def test_every_migration_downgrades_to_an_empty_database_and_upgrades_again(
+    empty_database: Database,
+) -> None:
+    # An operator rolling back a release runs the downgrades: each must undo its
+    # upgrade exactly, indexes and constraints included (MariaDB refuses to drop
+    # an index a foreign key still uses), so that the chain can be applied again.
+    upgrade(empty_database)
+    command.downgrade(alembic_config(empty_database), "base")
+    assert current_revision(empty_database) is None
+    assert set(sa.inspect(empty_database.engine).get_table_names()) <= {"alembic_version"}
+    upgrade(empty_database)
+    assert current_revision(empty_database) == head_revision()
+    with empty_database.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": False}
+        )
+        assert compare_metadata(context, Base.metadata) == []
 
 
 def test_the_migrations_build_exactly_the_tables_the_models_declare(database: Database) -> None:

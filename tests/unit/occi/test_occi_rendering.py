@@ -171,14 +171,15 @@ def test_a_resource_in_text():
         location="/compute/1",
     )
     assert render("text/plain", entity, BASE).body == (
-        'Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"\r\n'
-        'Category: debian; scheme="http://p/occi/os_tpl#"; class="mixin"\r\n'
+        'Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"\n'
+        'Category: debian; scheme="http://p/occi/os_tpl#"; class="mixin"\n'
         f'Link: <{BASE}/storage/1>; rel="{INFRA}storage"; self="{BASE}/storagelink/1"; '
         f'category="{INFRA}storagelink"; occi.core.source="{BASE}/compute/1"; '
-        'occi.storagelink.deviceid="/dev/vda"\r\n'
-        f'Link: <{BASE}/compute/1?action=stop>; rel="{ACTIONS}stop"\r\n'
-        'X-OCCI-Attribute: occi.core.id="urn:uuid:1"\r\n'
-        "X-OCCI-Attribute: occi.compute.cores=2\r\n"
+        f'occi.core.target="{BASE}/storage/1"; occi.core.target.kind="{INFRA}storage"; '
+        'occi.storagelink.deviceid="/dev/vda"\n'
+        f'Link: <{BASE}/compute/1?action=stop>; rel="{ACTIONS}stop"\n'
+        'X-OCCI-Attribute: occi.core.id="urn:uuid:1"\n'
+        "X-OCCI-Attribute: occi.compute.cores=2"
     )
 
 
@@ -200,7 +201,9 @@ def test_a_link_in_text_carries_its_endpoints_as_attributes():
 def test_an_unknown_target_kind_is_rendered_as_resource():
     # GFD.229 requires rel; core#resource is what a link target is at least.
     ((_, value),) = render_headers(EntityRendering(links=(LinkRendering(target="/x/1"),)))
-    assert value == '</x/1>; rel="http://schemas.ogf.org/occi/core#resource"'
+    assert (
+        value == '</x/1>; rel="http://schemas.ogf.org/occi/core#resource"; occi.core.target="/x/1"'
+    )
 
 
 def test_collections_and_locations():
@@ -299,7 +302,7 @@ def test_category_titles_with_separators_and_unicode_round_trip():
     assert body == (
         'Category: t; scheme="http://p#"; class="mixin"; '
         'title="Caf\u00e9 \u2603, \\"quoted\\"; back\\\\slash = \U0001f600"; '
-        'location="/t/"\r\n'
+        'location="/t/"'
     )
     parsed = PlainParser().categories(Message(body=body.encode()))
     assert parsed.categories == (definition,)

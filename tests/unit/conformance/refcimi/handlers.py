@@ -158,6 +158,8 @@ def resource(app: RefCimi, request: Request, user: str, media: str, path: str) -
         raise HttpError(403, "provider resources are read-only")
     if request.method == "PUT":
         data = body(app, request, type_name)
+        if isinstance(data.get("state"), str) and data["state"] != app.items[path].get("state"):
+            raise HttpError(400, "state is read-only")
         for field in ("name", "description"):
             if isinstance(data.get(field), str):
                 app.items[path][field] = data[field]
@@ -187,7 +189,9 @@ def action(app: RefCimi, request: Request, user: str, media: str, path: str) -> 
     name = uri.rsplit("/", 1)[-1]
     allowed = {op["rel"] for op in app.operations(path)}
     if uri not in allowed:
-        raise HttpError(400, f"{uri} is not possible now")
+        raise HttpError(
+            409, f"{uri} is not possible now: the Machine is {app.items[path].get('state')}"
+        )
     final = MOVES[(app.items[path]["state"], name)]
     if not app.async_reads:
         app.items[path]["state"] = final

@@ -267,6 +267,18 @@ class RefOcci:
         else:
             entity.attrs[state_name] = target
 
+    def act_on_all(self, members: list[Entity], term: str) -> None:
+        """An action on a collection: members already where it leads are left alone."""
+        todo = []
+        for member in members:
+            state_name = f"occi.{member.kind.term}.state"
+            moves = COMPUTE_MOVES if member.kind.term == "compute" else OTHER_MOVES
+            leads = {to for (start, name), to in moves.items() if name == term and start != to}
+            if member.attrs.get(state_name) not in leads:
+                todo.append(member)
+        for member in todo:
+            self.act(member, term)
+
     def remove(self, entity: Entity) -> None:
         self.store.pop(entity.path, None)
         for link in list(entity.links):

@@ -112,8 +112,7 @@ def kind_collection(app: RefOcci, request: Request, user: str, media: str, kind:
             members = members[(page - 1) * number : page * number]
         return app.render_listing(request, members, media)
     if request.method == "POST" and action:
-        for member in members:
-            app.act(member, action)
+        app.act_on_all(members, action)
         return app.render_listing(request, members, media)
     if request.method == "DELETE":
         for member in members:
@@ -166,8 +165,7 @@ def mixin_collection(app: RefOcci, request: Request, user: str, media: str, mixi
     if request.method == "GET":
         return app.render_listing(request, members, media)
     if request.method == "POST" and request.GET.get("action"):
-        for member in members:
-            app.act(member, request.GET["action"])
+        app.act_on_all(members, request.GET["action"])
         return app.render_listing(request, members, media)
     parsed = app.parse(request)
     named = _paths(app, parsed.locations, user)
@@ -226,9 +224,15 @@ def entity_handler(
         for a in c.attrs
         if a.mutable
     }
-    bad = [n for n in parsed.attributes if n not in mutable and n.startswith("occi.")]
-    if any(n == "occi.core.id" for n in bad):
-        raise HttpError(400, "occi.core.id is immutable")
+    bad = [
+        n
+        for n in parsed.attributes
+        if n not in mutable
+        and n.startswith("occi.")
+        and parsed.attributes[n] != entity.attrs.get(n)
+    ]
+    if bad:
+        raise HttpError(400, f"{bad[0]} is immutable")
     mixins = [app.category(t, s) for t, s, p in parsed.categories if p.get("class") == "mixin"]
     app.check_mixins(entity.kind, mixins)
     if request.method == "PUT":

@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from engine.db import Database
+import engine.tables  # noqa: F401  (every table on the metadata, to empty)
+from engine.db import Base, Database
 
 
 @pytest.fixture
@@ -27,3 +29,21 @@ def fresh_database(
     yield make
     for database in made:
         database.dispose()
+
+
+@pytest.fixture
+def fresh_mariadb(mariadb_url: str) -> Iterator[Callable[[], Database]]:
+    """The worker's migrated MariaDB database, emptied on every call."""
+    database = Database(mariadb_url)
+
+    def make() -> Database:
+        with database.engine.begin() as connection:
+            connection.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
+            for table in Base.metadata.sorted_tables:
+                connection.execute(table.delete())
+            connection.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
+        return database
+
+    yield make
+    make()
+    database.dispose()

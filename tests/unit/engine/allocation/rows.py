@@ -11,10 +11,10 @@ from engine.db import Database
 from engine.inventory.models import Cluster, Host, Pod, Zone
 
 
-def store_inventory(database: Database, hosts: list[Host]) -> str:
+def store_inventory(database: Database, hosts: list[Host], zone_name: str = "zone") -> str:
     """Record the drawn inventory in one zone; return the zone's id."""
     with database.transaction() as session:
-        zone = Zone(name="zone")
+        zone = Zone(name=zone_name)
         session.add(zone)
         session.flush()
         pods = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.allocation import run
 from engine.allocation.allocators import BUILT_IN
 
@@ -12,4 +14,12 @@ def test_the_allocation_benchmark_runs_small() -> None:
     assert lines[1].startswith("50 hosts: floor")
     measured = {line.split()[0] for line in lines[2:]}
     assert measured == set(BUILT_IN)
-    assert all(line.endswith("x the floor") for line in lines[2:])
+    assert all("x the floor   (before commit " in line for line in lines[2:])
+
+
+def test_the_openstack_placement_comparison_runs_small() -> None:
+    pytest.importorskip("placement.direct", reason="the bench extra is not installed")
+    lines = run(None, [50], placements=2, openstack=True)
+    compared = lines[lines.index(next(x for x in lines if "openstack placement" in x)) + 1 :]
+    assert {line.split()[0] for line in compared} == set(BUILT_IN)
+    assert all(line.endswith("x") and float(line.split()[1][:-1]) > 0 for line in compared)

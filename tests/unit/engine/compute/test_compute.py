@@ -252,7 +252,7 @@ def test_creation_with_an_image_and_contextualisation(cloud: Cloud) -> None:
         {"tier": "front"},
     )
     conn = cloud.pool.get(cloud.host().uri)
-    definition = conn.lookupByName(f"concord-{compute_id}").XMLDesc(0)
+    definition = conn.lookupByName(f"concord-{cloud.guest(compute_id)}").XMLDesc(0)
     assert "alice@laptop" in definition and "runcmd" in definition
 
 
@@ -343,8 +343,8 @@ def test_placement_moves_on_when_a_host_is_full(cloud: Cloud) -> None:
     assert cloud.compute(first).host_id == cloud.ids["host-1"]
     assert cloud.compute(second).host_id == cloud.ids["host-2"]
     cloud.run_jobs()
-    assert cloud.driver("host-2").guest_state(second) is PowerState.RUNNING
-    assert cloud.driver("host-1").guest_state(second) is PowerState.ABSENT
+    assert cloud.driver("host-2").guest_state(cloud.guest(second)) is PowerState.RUNNING
+    assert cloud.driver("host-1").guest_state(cloud.guest(second)) is PowerState.ABSENT
 
 
 # -- visibility -------------------------------------------------------------------------------
@@ -490,8 +490,8 @@ def test_capture_goes_through_the_catalog(cloud: Cloud) -> None:
     copy_id, job_id = create(cloud, name="copy", image_id=image_id)
     cloud.run_jobs()
     assert cloud.job(job_id).state is JobState.SUCCESS
-    boot = cloud.driver().guest_disks(copy_id)[0].path
-    assert boot.endswith(f"/concord-root-{copy_id}") and boot != image.location
+    boot = cloud.driver().guest_disks(cloud.guest(copy_id))[0].path
+    assert boot.endswith(f"/concord-root-{cloud.guest(copy_id)}") and boot != image.location
 
 
 def test_concurrent_requests_on_one_compute_conflict(cloud: Cloud) -> None:
@@ -558,7 +558,9 @@ def test_resize_only_when_stopped_and_applies_at_next_start(cloud: Cloud) -> Non
         ComputeService(session).resize(cloud.scopes["alice"], compute_id, vcpus=HOST_CORES + 1)
     assert allocated(cloud) == (3, 256) and cloud.compute(compute_id).vcpus == 3
     perform(cloud, compute_id, Action.START)
-    info = cloud.pool.get(cloud.host().uri).lookupByName(f"concord-{compute_id}").info()
+    info = (
+        cloud.pool.get(cloud.host().uri).lookupByName(f"concord-{cloud.guest(compute_id)}").info()
+    )
     assert (info[3], info[1]) == (3, 256 * 1024)  # vCPUs, memory in KiB
 
 

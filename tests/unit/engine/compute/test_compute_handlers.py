@@ -132,14 +132,14 @@ def test_a_job_rerun_after_a_crash_finishes_the_work(
     assert job.state is JobState.SUCCESS, job.error
     assert job.attempts == 2
     assert cloud.compute(compute_id).state == state
-    assert cloud.driver().guest_state(compute_id) is power
+    assert cloud.driver().guest_state(cloud.guest(compute_id)) is power
     # Exactly one outcome was recorded, and nothing was released twice.
     past_tense = [t for t in cloud.event_types(compute_id) if not t.endswith(".requested")]
     assert len(past_tense) == len(set(past_tense)) or action is Action.START
     held = 1 if state is State.DELETED else 2
     assert cloud.used("dev", ResourceType.INSTANCES) == held
     assert allocated(cloud) == (held, 512 * held)
-    assert cloud.driver().guest_state(bystander) is PowerState.RUNNING
+    assert cloud.driver().guest_state(cloud.guest(bystander)) is PowerState.RUNNING
     if action is Action.CAPTURE:
         images = [
             v for v in cloud.driver().list_volumes(POOL) if v.name.startswith("concord-image")
@@ -151,12 +151,12 @@ def test_a_creation_rerun_after_a_crash_defines_the_guest_once(cloud: Cloud) -> 
     compute_id, job_id = create(cloud)
     crash_after_hypervisor_step(cloud, job_id)
     # The guest exists and runs, though the database still says 'creating'.
-    assert cloud.driver().guest_state(compute_id) is PowerState.RUNNING
+    assert cloud.driver().guest_state(cloud.guest(compute_id)) is PowerState.RUNNING
     assert cloud.compute(compute_id).state == State.CREATING
     cloud.run_jobs()
     assert cloud.job(job_id).state is JobState.SUCCESS
     assert cloud.compute(compute_id).state == State.RUNNING
-    assert list(cloud.driver().list_guests()) == [compute_id]
+    assert list(cloud.driver().list_guests()) == [cloud.guest(compute_id)]
     assert cloud.event_types(compute_id) == [
         "compute.created",
         "compute.provisioned",
@@ -209,7 +209,7 @@ def test_a_job_whose_compute_moved_on_fails_without_touching_the_guest(cloud: Cl
     cloud.run_jobs()
     job = cloud.job(job_id)
     assert job.state is JobState.FAILED and "pause" in (job.error or "")
-    assert cloud.driver().guest_state(compute_id) is PowerState.RUNNING
+    assert cloud.driver().guest_state(cloud.guest(compute_id)) is PowerState.RUNNING
 
 
 # -- failures ---------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def test_a_failed_action_restores_the_state_with_a_message(cloud: Cloud) -> None
     compute_id, _ = create(cloud)
     cloud.run_jobs()
     # Someone powers the guest off behind Concord's back: pausing it now fails.
-    cloud.pool.get(cloud.host().uri).lookupByName(f"concord-{compute_id}").destroy()
+    cloud.pool.get(cloud.host().uri).lookupByName(f"concord-{cloud.guest(compute_id)}").destroy()
     job = perform(cloud, compute_id, Action.PAUSE)
     assert job.state is JobState.FAILED
     assert job.error == "cannot pause the guest: the guest is shutoff"
@@ -312,9 +312,9 @@ def test_disks_and_interfaces_come_from_the_database(cloud: Cloud) -> None:
     assert job.state is JobState.SUCCESS, job.error
     # The NIC on the stopped network is left out (no link), and said so.
     assert job.result["nics_skipped"] == 1
-    disks = cloud.driver().guest_disks(compute_id)
+    disks = cloud.driver().guest_disks(cloud.guest(compute_id))
     assert [(d.device, d.bus) for d in disks] == [("sdc", "scsi"), ("vdb", "virtio")]
-    nics = cloud.driver().guest_nics(compute_id)
+    nics = cloud.driver().guest_nics(cloud.guest(compute_id))
     assert [(n.mac, n.network_name) for n in nics] == [("52:54:00:00:00:00", f"concord-{running}")]
     # The network the NIC joins was created on the host, active.
     assert cloud.driver().list_networks() == {f"concord-{running}": True}
@@ -347,8 +347,8 @@ def test_boot_image_with_a_location_is_copied_to_the_first_disk(cloud: Cloud) ->
     compute_id, job_id = create(cloud, image_id=image_id)
     cloud.run_jobs()
     assert cloud.job(job_id).state is JobState.SUCCESS
-    disks = cloud.driver().guest_disks(compute_id)
-    copy = info.path.replace("base.img", f"concord-root-{compute_id}")
+    disks = cloud.driver().guest_disks(cloud.guest(compute_id))
+    copy = info.path.replace("base.img", f"concord-root-{cloud.guest(compute_id)}")
     assert [(d.device, d.path) for d in disks] == [("vda", copy)]  # test_root_disks.py
 
 
@@ -408,7 +408,7 @@ class ComputeWalk(RuleBasedStateMachine):
     @invariant()
     def records_and_host_agree(self) -> None:
         compute = self.cloud.compute(self.compute_id)
-        power = self.cloud.driver().guest_state(self.compute_id)
+        power = self.cloud.driver().guest_state(self.cloud.guest(self.compute_id))
         assert compute.state == self.expected
         assert power in EXPECTED_POWER[self.expected]
         assert compute.power_state == power.value

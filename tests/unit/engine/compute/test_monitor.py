@@ -40,8 +40,8 @@ def test_a_guest_stopped_behind_our_back_is_recorded_stopped(cloud: Cloud) -> No
     monitor = EventMonitor(cloud.database, cloud.drivers, debounce=0)
     try:
         assert monitor.watch() == 2
-        driver.stop(compute_id, force=True)  # not through the engine
-        assert driver.guest_state(compute_id) is PowerState.SHUTOFF
+        driver.stop(cloud.guest(compute_id), force=True)  # not through the engine
+        assert driver.guest_state(cloud.guest(compute_id)) is PowerState.SHUTOFF
 
         def recorded_stopped() -> bool:
             monitor.run_once()

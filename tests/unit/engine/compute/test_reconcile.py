@@ -15,7 +15,7 @@ from pathlib import Path
 import libvirt
 import pytest
 import sqlalchemy as sa
-from unit.engine.cloud import Cloud, build_cloud, create, perform
+from unit.engine.cloud import Cloud, CrashReasons, RealDriver, build_cloud, create, perform
 
 from engine.compute.reconcile import ReconcileReport, reconcile, run_reconciliation
 from engine.compute.service import ComputeService
@@ -51,7 +51,7 @@ def running(cloud: Cloud, name: str = "web", **kwargs: object) -> str:
 
 def domain(cloud: Cloud, compute_id: str, host: str = "host-1") -> libvirt.virDomain:
     """The raw libvirt domain, to act behind the engine's back."""
-    return cloud.pool.get(cloud.host(host).uri).lookupByName(f"concord-{compute_id}")
+    return cloud.pool.get(cloud.host(host).uri).lookupByName(f"concord-{cloud.guest(compute_id)}")
 
 
 def test_a_guest_shut_off_behind_our_back_is_recorded_stopped(cloud: Cloud) -> None:
@@ -78,42 +78,6 @@ def test_a_guest_shut_off_behind_our_back_is_recorded_stopped(cloud: Cloud) -> N
     assert run(cloud).corrected == []
     # And the owner can start it again.
     assert perform(cloud, compute_id, Action.START).state is JobState.SUCCESS
-
-
-class RealDriver:
-    """A host's real driver, with some of its answers changed by a subclass."""
-
-    def __init__(self, real: HypervisorDriver) -> None:
-        self.real = real
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.real, name)
-
-
-class CrashReasons:
-    """A driver factory whose hosts say that some shut-off guests crashed.
-
-    libvirt's ``test:///`` driver cannot crash a guest, so it never records
-    the reason (``VIR_DOMAIN_SHUTOFF_CRASHED``) that a real host gives a
-    guest whose QEMU died; tests/integration/test_driver_qemu.py checks
-    that real reason. Everything else is the real driver.
-    """
-
-    def __init__(self, cloud: Cloud, crashed: set[str]) -> None:
-        self.cloud = cloud
-        self.crashed = crashed
-        self.asked = 0
-
-    def __call__(self, uri: str) -> HypervisorDriver:
-        reasons = self
-
-        class Reasons(RealDriver):
-            def crashed_guests(self) -> frozenset[str]:
-                reasons.asked += 1
-                off = {g for g, p in self.real.list_guests().items() if p is PowerState.SHUTOFF}
-                return frozenset(off & reasons.crashed) | self.real.crashed_guests()
-
-        return Reasons(self.cloud.drivers(uri))  # type: ignore[return-value]
 
 
 def test_a_guest_that_crashed_while_meant_to_run_is_an_error(cloud: Cloud) -> None:
@@ -182,9 +146,9 @@ def test_guests_that_vanish_with_their_host_become_errors_and_can_come_back(clou
     # again from the database, then it starts.
     assert cloud.host().allocated_vcpus == 2
     assert perform(cloud, first, Action.FORCE_STOP).state is JobState.SUCCESS
-    assert cloud.driver().guest_state(first) is PowerState.SHUTOFF
+    assert cloud.driver().guest_state(cloud.guest(first)) is PowerState.SHUTOFF
     assert perform(cloud, first, Action.START).state is JobState.SUCCESS
-    assert cloud.driver().guest_state(first) is PowerState.RUNNING
+    assert cloud.driver().guest_state(cloud.guest(first)) is PowerState.RUNNING
     # Or the owner deletes it.
     with cloud.database.transaction() as session:
         ComputeService(session).delete(cloud.scopes["alice"], second)
@@ -203,11 +167,12 @@ def test_unknown_guests_are_reported_and_left_alone(cloud: Cloud) -> None:
     driver: HypervisorDriver = cloud.driver()
     stranger = str(uuid.uuid4())
     driver.define_guest(GuestSpec(stranger, 1, 64))
-    driver.define_guest(GuestSpec(gone, 1, 64))  # the deleted compute's guest came back
+    # the deleted compute's guest came back
+    driver.define_guest(GuestSpec(cloud.guest(gone), 1, 64))
     # A guest of another host's compute, and a domain that is not Concord's at all.
     elsewhere = running(cloud, "elsewhere", vcpus=4, memory_mib=64)
     assert cloud.compute(elsewhere).host_id == cloud.ids["host-2"]
-    driver.define_guest(GuestSpec(elsewhere, 1, 64))
+    driver.define_guest(GuestSpec(cloud.guest(elsewhere), 1, 64))
     cloud.pool.get(cloud.host().uri).defineXML(
         "<domain type='test'><name>operator-vm</name><memory unit='MiB'>32</memory>"
         "<os><type arch='x86_64'>hvm</type></os></domain>"
@@ -217,12 +182,14 @@ def test_unknown_guests_are_reported_and_left_alone(cloud: Cloud) -> None:
     host_1 = cloud.ids["host-1"]
     assert found == {
         (stranger, host_1, "no compute", "shutoff"),
-        (gone, host_1, "compute deleted", "shutoff"),
-        (elsewhere, host_1, "compute on another host", "shutoff"),
+        (cloud.guest(gone), host_1, "compute deleted", "shutoff"),
+        (cloud.guest(elsewhere), host_1, "compute on another host", "shutoff"),
     }
     assert report.corrected == []
     # Nothing was destroyed.
-    assert set(driver.list_guests()) == {kept, stranger, gone, elsewhere}
+    assert set(driver.list_guests()) == {cloud.guest(c) for c in (kept, gone, elsewhere)} | {
+        stranger
+    }
     assert cloud.compute(gone).state == State.DELETED
 
 
@@ -321,7 +288,7 @@ def test_a_change_made_while_reconciling_wins(cloud: Cloud) -> None:
     # (even though it is 'running' again): nothing is overwritten.
     assert report.corrected == []
     assert cloud.compute(compute_id).state == State.RUNNING
-    assert cloud.driver().guest_state(compute_id) is PowerState.RUNNING
+    assert cloud.driver().guest_state(cloud.guest(compute_id)) is PowerState.RUNNING
 
 
 def test_run_reconciliation_commits_host_by_host(cloud: Cloud) -> None:

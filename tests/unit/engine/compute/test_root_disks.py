@@ -16,12 +16,12 @@ from alembic import command
 from unit.engine.cloud import POOL, Cloud, build_cloud, create
 
 from engine.catalog.models import ComputeOffering, Image
-from engine.compute._root_disk import GIB
+from engine.compute._root_disk import GIB, image_path
 from engine.compute.reconcile import reconcile
 from engine.compute.root_disks import root_volume_name
 from engine.compute.service import ComputeService
 from engine.db import Database
-from engine.errors import CapacityUnavailable
+from engine.errors import CapacityUnavailable, NotFound
 from engine.inventory.capacity import pool_limit
 from engine.inventory.models import Host, HostState, StoragePool
 from engine.jobs.models import JobState
@@ -70,16 +70,16 @@ def test_two_guests_of_one_image_boot_their_own_copies(cloud: Cloud, image: str)
     second, _ = create(cloud, name="b", image_id=image, offering_id=cloud.ids["roomy"])
     cloud.run_jobs()
     assert cloud.compute(first).state == State.RUNNING
-    boots = {c: cloud.driver().guest_disks(c)[0] for c in (first, second)}
+    boots = {c: cloud.driver().guest_disks(cloud.guest(c))[0] for c in (first, second)}
     assert {c: Path(d.path).name for c, d in boots.items()} == {
-        c: root_volume_name(c) for c in (first, second)
+        c: root_volume_name(cloud.guest(c)) for c in (first, second)
     }
     assert all(d.device == "vda" for d in boots.values())
     # A copy of the image's size, or the offering's root disk when that is larger;
     # the image itself is untouched.
     found = volumes(cloud)
-    assert found[root_volume_name(first)] == GIB
-    assert found[root_volume_name(second)] == 3 * GIB
+    assert found[root_volume_name(cloud.guest(first))] == GIB
+    assert found[root_volume_name(cloud.guest(second))] == 3 * GIB
     assert found["base.img"] == GIB
     assert allocated(cloud) == 4 * GIB
     provisioned = [e for e in cloud.events(second) if e.type == "compute.provisioned"]
@@ -95,7 +95,7 @@ def test_deleting_a_guest_deletes_its_copy_and_frees_the_pool(cloud: Cloud, imag
     cloud.run_jobs()
     assert cloud.job(job.id).state is JobState.SUCCESS
     assert cloud.job(job.id).result["root_disk_removed"] is True
-    assert set(volumes(cloud)) == {"base.img", root_volume_name(kept)}
+    assert set(volumes(cloud)) == {"base.img", root_volume_name(cloud.guest(kept))}
     assert allocated(cloud) == GIB
     row = cloud.compute(doomed)
     assert (row.root_pool_id, row.root_disk_bytes) == (None, 0)
@@ -107,13 +107,13 @@ def test_a_copy_left_by_an_attempt_that_died_is_made_again(cloud: Cloud, image: 
     # volume with the copy's name that is not the image (here, far smaller),
     # and neither a guest nor a record of the copy.
     for host in ("host-1", "host-2"):
-        cloud.driver(host).create_volume(POOL, root_volume_name(compute_id), 4096)
+        cloud.driver(host).create_volume(POOL, root_volume_name(cloud.guest(compute_id)), 4096)
     cloud.run_jobs()
     assert cloud.compute(compute_id).state == State.RUNNING
     host = cloud.compute(compute_id).host_id
     name = next(n for n in ("host-1", "host-2") if cloud.host(n).id == host)
     copies = {v.name: v.capacity_bytes for v in cloud.driver(name).list_volumes(POOL)}
-    assert copies[root_volume_name(compute_id)] == GIB
+    assert copies[root_volume_name(cloud.guest(compute_id))] == GIB
 
 
 def test_a_guest_keeps_its_copy_across_a_stop_and_start(cloud: Cloud, image: str) -> None:
@@ -124,7 +124,9 @@ def test_a_guest_keeps_its_copy_across_a_stop_and_start(cloud: Cloud, image: str
             ComputeService(session).perform(cloud.scopes["alice"], compute_id, action)
         cloud.run_jobs()
     assert cloud.compute(compute_id).state == State.RUNNING
-    assert Path(cloud.driver().guest_disks(compute_id)[0].path).name == root_volume_name(compute_id)
+    assert Path(
+        cloud.driver().guest_disks(cloud.guest(compute_id))[0].path
+    ).name == root_volume_name(cloud.guest(compute_id))
     assert allocated(cloud) == GIB
 
 
@@ -175,8 +177,8 @@ def test_a_creation_without_room_for_the_copy_fails_and_leaves_nothing(
     assert cloud.job(job_id).state is JobState.FAILED
     assert "no room for the compute's root disk" in (cloud.job(job_id).error or "")
     assert cloud.compute(compute_id).state == State.ERROR
-    assert root_volume_name(compute_id) not in volumes(cloud)
-    assert compute_id not in cloud.driver().list_guests()
+    assert root_volume_name(cloud.guest(compute_id)) not in volumes(cloud)
+    assert cloud.guest(compute_id) not in cloud.driver().list_guests()
     assert allocated(cloud) in nearly_full.values()  # unchanged
 
 
@@ -211,7 +213,7 @@ def test_a_root_disk_over_the_primary_storage_limit_fails_the_creation(
     # Nothing is left charged or copied; the compute's own resources are back too.
     assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 0
     assert cloud.used("dev", ResourceType.INSTANCES) == 0
-    assert root_volume_name(compute_id) not in volumes(cloud)
+    assert root_volume_name(cloud.guest(compute_id)) not in volumes(cloud)
     assert allocated(cloud) == 0
     # A guest whose copy fits is created as usual.
     fits, _ = create(cloud, name="fits", image_id=image)
@@ -256,7 +258,7 @@ def test_a_guest_of_an_image_that_boots_nothing_has_no_copy(cloud: Cloud) -> Non
     compute_id, _ = create(cloud, image_id=cloud.ids["firmware"])
     cloud.run_jobs()
     assert cloud.compute(compute_id).state == State.RUNNING
-    assert cloud.driver().guest_disks(compute_id) == ()
+    assert cloud.driver().guest_disks(cloud.guest(compute_id)) == ()
     assert allocated(cloud) == 0
 
 
@@ -281,17 +283,17 @@ def test_a_copy_left_on_a_down_host_keeps_its_claim_until_reconciliation(
     cloud.run_jobs()
     assert cloud.job(job.id).result["root_disk_removed"] is False
     # The copy is still on the host: its bytes stay claimed, and counted.
-    assert root_volume_name(compute_id) in volumes(cloud)
+    assert root_volume_name(cloud.guest(compute_id)) in volumes(cloud)
     assert allocated(cloud) == GIB
     assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 1
     assert cloud.compute(compute_id).root_pool_id is not None
     set_host_state(cloud, HostState.UP)
     # The guest the deletion could not destroy still uses it: left for the operator.
     assert reconcile_now(cloud) == []
-    assert root_volume_name(compute_id) in volumes(cloud)
-    cloud.driver().destroy_guest(compute_id)
+    assert root_volume_name(cloud.guest(compute_id)) in volumes(cloud)
+    cloud.driver().destroy_guest(cloud.guest(compute_id))
     assert reconcile_now(cloud) == [compute_id]
-    assert root_volume_name(compute_id) not in volumes(cloud)
+    assert root_volume_name(cloud.guest(compute_id)) not in volumes(cloud)
     assert allocated(cloud) == 0
     assert cloud.used("dev", ResourceType.PRIMARY_STORAGE) == 0
     assert reconcile_now(cloud) == []
@@ -310,10 +312,21 @@ def test_reconciliation_removes_only_orphan_copies(cloud: Cloud, image: str) -> 
     pending, _ = create(cloud, name="pending", image_id=image)  # its job not run yet
     stranger = str(uuid.uuid4())
     driver = cloud.driver()
+    guests = {c: cloud.guest(c) for c in (failed, pending, running)} | {stranger: stranger}
     for compute_id in (failed, pending, stranger):
         # A copy the failed creation could not remove, one the pending creation is
         # making, one of a compute this database never knew.
-        driver.create_volume(POOL, root_volume_name(compute_id), GIB)
+        driver.create_volume(POOL, root_volume_name(guests[compute_id]), GIB)
     assert reconcile_now(cloud) == [failed]
-    assert {root_volume_name(c) for c in (running, pending, stranger)} <= set(volumes(cloud))
-    assert root_volume_name(failed) not in volumes(cloud)
+    kept = {root_volume_name(guests[c]) for c in (running, pending, stranger)}
+    assert kept <= set(volumes(cloud))
+    assert root_volume_name(cloud.guest(failed)) not in volumes(cloud)
+
+
+def test_an_image_missing_from_the_host_names_no_pool_or_volume_to_clients(cloud: Cloud) -> None:
+    # The image's location names the installation's pools and volumes: the
+    # operators' log has it, the error (whose details clients read) does not.
+    with pytest.raises(NotFound) as caught:
+        image_path(cloud.driver(), f"{POOL}/nowhere.img")
+    assert caught.value.details == {"subject": "image"}
+    assert "nowhere" not in caught.value.message and POOL not in caught.value.message

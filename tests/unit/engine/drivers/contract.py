@@ -174,6 +174,19 @@ class DriverContract:
         driver.start(spec.guest_id)
         assert driver.guest_state(spec.guest_id) is PowerState.RUNNING
 
+    def test_guest_owner_tells_the_engines_guests_from_others(
+        self, driver: HypervisorDriver, new_guest: GuestFactory
+    ) -> None:
+        owned = new_guest(owner="compute-1")
+        with_data = new_guest(owner="compute-2", user_data="#cloud-config\n", ssh_keys=("k",))
+        bare = new_guest()
+        assert driver.guest_owner(owned.guest_id) == "compute-1"
+        assert driver.guest_owner(with_data.guest_id) == "compute-2"
+        assert driver.guest_owner(bare.guest_id) == ""  # no owner recorded
+        assert driver.guest_owner(str(uuid.uuid4())) is None  # no such guest
+        driver.start(owned.guest_id)
+        assert driver.guest_owner(owned.guest_id) == "compute-1"  # running, too
+
     def test_list_guests_only_reports_engine_guests(
         self,
         driver: HypervisorDriver,
@@ -239,6 +252,32 @@ class DriverContract:
             driver.suspend(running_guest.guest_id)
         driver.start(running_guest.guest_id)
         assert driver.guest_state(running_guest.guest_id) is PowerState.RUNNING
+
+    def test_a_paused_or_suspended_guest_takes_and_gives_disks(
+        self, driver: HypervisorDriver, running_guest: GuestSpec, new_volume: VolumeFactory
+    ) -> None:
+        # libvirt attaches to a paused guest and to a saved one's definition;
+        # the restored guest runs with what its definition says (issue 17).
+        guest = running_guest.guest_id
+        paused, saved = DiskSpec(new_volume().path, "sdb", bus="scsi"), None
+        driver.pause(guest)
+        driver.attach_volume(guest, paused)
+        assert driver.guest_state(guest) is PowerState.PAUSED
+        driver.suspend(guest)
+        saved = DiskSpec(new_volume().path, "sdc", bus="scsi")
+        driver.attach_volume(guest, saved)
+        assert driver.detach_volume(guest, "sdb") is True
+        assert driver.guest_state(guest) is PowerState.SUSPENDED
+        driver.start(guest)
+        assert driver.guest_state(guest) is PowerState.RUNNING
+        assert saved in driver.guest_disks(guest)
+        assert paused not in driver.guest_disks(guest)
+        self.check_running_disks(driver, guest, {"sdc"}, absent={"sdb"})
+
+    def check_running_disks(
+        self, driver: HypervisorDriver, guest_id: str, present: set[str], absent: set[str]
+    ) -> None:
+        """On drivers that hot-plug: the running guest has ``present``, not ``absent``."""
 
     def test_forced_stop_is_idempotent(
         self, driver: HypervisorDriver, running_guest: GuestSpec

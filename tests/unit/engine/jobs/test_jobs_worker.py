@@ -553,7 +553,7 @@ def test_a_worker_killed_mid_start_is_recovered_without_orphans(
     finished = job(database, job_id)
     assert (finished.state, finished.attempts, finished.error) == (JobState.SUCCESS, 2, None)
     assert cloud.compute(compute_id).state == State.RUNNING
-    assert cloud.driver().list_guests() == {compute_id: PowerState.RUNNING}
+    assert cloud.driver().list_guests() == {cloud.guest(compute_id): PowerState.RUNNING}
     with database.transaction() as session:
         assert (
             session.scalar(

@@ -344,7 +344,7 @@ def test_interfaces_on_a_stopped_guest(cloud: Cloud) -> None:
     assert job.state is JobState.SUCCESS, job.error
     driver = cloud.driver()
     assert driver.list_networks() == {libvirt_name(network_id): True}
-    assert driver.guest_nics(compute_id) == (
+    assert driver.guest_nics(cloud.guest(compute_id)) == (
         NicSpec(row.mac, network_name=libvirt_name(network_id)),
     )
 
@@ -364,7 +364,7 @@ def test_interfaces_on_a_stopped_guest(cloud: Cloud) -> None:
         "52:54:00:aa:bb:cc",
         "static",
     )
-    assert {n.mac for n in driver.guest_nics(compute_id)} == {row.mac, row2.mac}
+    assert {n.mac for n in driver.guest_nics(cloud.guest(compute_id))} == {row.mac, row2.mac}
     assert [n.interface for n in call(cloud, "list_interfaces", compute_id=compute_id)] == [
         "data0",
         "eth0",
@@ -398,7 +398,7 @@ def test_interfaces_on_a_stopped_guest(cloud: Cloud) -> None:
     # Detaching frees the address and MAC; the lowest address is handed out again.
     job = run(cloud, call(cloud, "detach_interface", first))
     assert job.state is JobState.SUCCESS, job.error
-    assert [n.mac for n in driver.guest_nics(compute_id)] == [row2.mac]
+    assert [n.mac for n in driver.guest_nics(cloud.guest(compute_id))] == [row2.mac]
     with pytest.raises(NotFound):
         call(cloud, "get_interface", first)
     third, _ = attach(cloud, compute_id, network_id)
@@ -422,8 +422,8 @@ def test_interfaces_on_a_stopped_guest(cloud: Cloud) -> None:
     with cloud.database.transaction() as session:
         job_id = ComputeService(session).perform(cloud.scopes["alice"], compute_id, Action.START).id
     assert run(cloud, job_id).state is JobState.SUCCESS
-    assert cloud.driver().guest_state(compute_id) is PowerState.RUNNING
-    assert len(cloud.driver().guest_nics(compute_id)) == 2
+    assert cloud.driver().guest_state(cloud.guest(compute_id)) is PowerState.RUNNING
+    assert len(cloud.driver().guest_nics(cloud.guest(compute_id))) == 2
 
 
 def test_interfaces_on_a_running_guest_and_network_up_down(cloud: Cloud) -> None:
@@ -433,8 +433,8 @@ def test_interfaces_on_a_running_guest_and_network_up_down(cloud: Cloud) -> None
     assert run(cloud, job_id).state is JobState.SUCCESS
     assert nic(cloud, nic_id).ip_address == "fd00:9::2"
     driver = cloud.driver()
-    assert [n.mac for n in driver.guest_nics(compute_id)] == [nic(cloud, nic_id).mac]
-    assert driver.guest_state(compute_id) is PowerState.RUNNING
+    assert [n.mac for n in driver.guest_nics(cloud.guest(compute_id))] == [nic(cloud, nic_id).mac]
+    assert driver.guest_state(cloud.guest(compute_id)) is PowerState.RUNNING
 
     # Down deactivates the libvirt network where it exists; up brings it back.
     job = run(cloud, call(cloud, "perform", network_id, "down"))
@@ -452,7 +452,7 @@ def test_interfaces_on_a_running_guest_and_network_up_down(cloud: Cloud) -> None
         call(cloud, "delete", network_id)
     assert counts(cloud) == before and network(cloud, network_id).state == "running"
     assert run(cloud, call(cloud, "detach_interface", nic_id)).state is JobState.SUCCESS
-    assert driver.guest_nics(compute_id) == ()
+    assert driver.guest_nics(cloud.guest(compute_id)) == ()
     job = run(cloud, call(cloud, "delete", network_id))
     assert job.state is JobState.SUCCESS and job.result["hosts"] == [cloud.ids["host-1"]]
     assert driver.list_networks() == {}
@@ -507,7 +507,7 @@ def test_prepared_interface_joins_the_guest_at_creation(cloud: Cloud) -> None:
     cloud.run_jobs()
     assert cloud.compute(compute_id).state == "running"
     assert cloud.driver().list_networks() == {libvirt_name(network_id): True}
-    assert cloud.driver().guest_nics(compute_id) == (
+    assert cloud.driver().guest_nics(cloud.guest(compute_id)) == (
         NicSpec(mac, network_name=libvirt_name(network_id)),
     )
     # The creation job completed the prepared interface itself.
@@ -526,13 +526,14 @@ def test_attach_job_is_idempotent(cloud: Cloud) -> None:
     # A worker plugged the NIC, then died before committing.
     cloud.driver().ensure_network(libvirt_name(network_id))
     cloud.driver().attach_nic(
-        compute_id, NicSpec(nic(cloud, nic_id).mac, network_name=libvirt_name(network_id))
+        cloud.guest(compute_id),
+        NicSpec(nic(cloud, nic_id).mac, network_name=libvirt_name(network_id)),
     )
     assert run(cloud, job_id).state is JobState.SUCCESS
-    assert len(cloud.driver().guest_nics(compute_id)) == 1
+    assert len(cloud.driver().guest_nics(cloud.guest(compute_id))) == 1
     # ... and one that unplugged it.
     detach = call(cloud, "detach_interface", nic_id)
-    cloud.driver().detach_nic(compute_id, nic(cloud, nic_id).mac)
+    cloud.driver().detach_nic(cloud.guest(compute_id), nic(cloud, nic_id).mac)
     assert run(cloud, detach).state is JobState.SUCCESS
 
 
@@ -552,12 +553,12 @@ def test_driver_networks_and_nics(cloud: Cloud) -> None:
             driver.ensure_network(foreign)
     compute_id = new_compute(cloud)
     nic = NicSpec("52:54:00:01:02:03", network_name=name)
-    driver.attach_nic(compute_id, nic)
-    assert driver.guest_nics(compute_id) == (nic,)
+    driver.attach_nic(cloud.guest(compute_id), nic)
+    assert driver.guest_nics(cloud.guest(compute_id)) == (nic,)
     with pytest.raises(InvalidTransition):
-        driver.attach_nic(compute_id, nic)
-    assert driver.detach_nic(compute_id, nic.mac) is True
-    assert driver.detach_nic(compute_id, nic.mac) is False
+        driver.attach_nic(cloud.guest(compute_id), nic)
+    assert driver.detach_nic(cloud.guest(compute_id), nic.mac) is True
+    assert driver.detach_nic(cloud.guest(compute_id), nic.mac) is False
     with pytest.raises(NotFound):
         driver.guest_nics(new_id())
     assert driver.delete_network(name) is True

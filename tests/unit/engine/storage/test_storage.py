@@ -505,10 +505,12 @@ def test_attach_and_detach_on_a_stopped_guest(cloud: Cloud) -> None:
     assert job.state is JobState.SUCCESS, job.error
     assert job.result == {"state": "attached", "device": "vdb", "live": False}
     path = volume(cloud, first).path
-    assert [(d.device, d.path) for d in cloud.driver().guest_disks(compute_id)] == [("vdb", path)]
+    assert [(d.device, d.path) for d in cloud.driver().guest_disks(cloud.guest(compute_id))] == [
+        ("vdb", path)
+    ]
     _, job_id = attach(cloud, compute_id, second, device="sdc")
     assert run(cloud, job_id).state is JobState.SUCCESS
-    disks = {d.device: d for d in cloud.driver().guest_disks(compute_id)}
+    disks = {d.device: d for d in cloud.driver().guest_disks(cloud.guest(compute_id))}
     assert (disks["sdc"].bus, disks["sdc"].path) == ("scsi", volume(cloud, second).path)
     listed = call(cloud, "list_attachments", compute_id=compute_id)
     assert [(a.device, a.state, a.mountpoint) for a in listed] == [
@@ -525,12 +527,12 @@ def test_attach_and_detach_on_a_stopped_guest(cloud: Cloud) -> None:
 
     job = run(cloud, call(cloud, "detach", attachment_id))
     assert job.state is JobState.SUCCESS, job.error
-    assert [d.device for d in cloud.driver().guest_disks(compute_id)] == ["sdc"]
+    assert [d.device for d in cloud.driver().guest_disks(cloud.guest(compute_id))] == ["sdc"]
     with pytest.raises(NotFound):
         call(cloud, "get_attachment", attachment_id)
     # The volume is free again: attachable elsewhere, deletable.
     assert run(cloud, attach(cloud, compute_id, first)[1]).state is JobState.SUCCESS
-    assert {d.device for d in cloud.driver().guest_disks(compute_id)} == {"vdb", "sdc"}
+    assert {d.device for d in cloud.driver().guest_disks(cloud.guest(compute_id))} == {"vdb", "sdc"}
     assert cloud.event_types(attachment_id) == [
         "storage_attachment.created",
         "storage_attachment.attached",
@@ -549,8 +551,8 @@ def test_attach_and_detach_on_a_stopped_guest(cloud: Cloud) -> None:
     with cloud.database.transaction() as session:
         start = ComputeService(session).perform(cloud.scopes["alice"], compute_id, Action.START)
     assert run(cloud, start.id).state is JobState.SUCCESS
-    assert cloud.driver().guest_state(compute_id) is PowerState.RUNNING
-    assert {d.device for d in cloud.driver().guest_disks(compute_id)} == {"vdb", "sdc"}
+    assert cloud.driver().guest_state(cloud.guest(compute_id)) is PowerState.RUNNING
+    assert {d.device for d in cloud.driver().guest_disks(cloud.guest(compute_id))} == {"vdb", "sdc"}
 
 
 def test_attach_and_detach_on_a_running_guest(cloud: Cloud) -> None:
@@ -559,13 +561,13 @@ def test_attach_and_detach_on_a_running_guest(cloud: Cloud) -> None:
     attachment_id, job_id = attach(cloud, compute_id, volume_id)
     job = run(cloud, job_id)
     assert job.state is JobState.SUCCESS and job.result["live"] is True
-    assert [d.device for d in cloud.driver().guest_disks(compute_id)] == ["vdb"]
+    assert [d.device for d in cloud.driver().guest_disks(cloud.guest(compute_id))] == ["vdb"]
     # A volume attached to a running guest still grows.
     assert run(cloud, call(cloud, "resize", volume_id, 2)).state is JobState.SUCCESS
     assert pool_volumes(cloud)[f"concord-volume-{volume_id}"] == 2 * GIB
     assert run(cloud, call(cloud, "detach", attachment_id)).state is JobState.SUCCESS
-    assert cloud.driver().guest_disks(compute_id) == ()
-    assert cloud.driver().guest_state(compute_id) is PowerState.RUNNING
+    assert cloud.driver().guest_disks(cloud.guest(compute_id)) == ()
+    assert cloud.driver().guest_state(cloud.guest(compute_id)) is PowerState.RUNNING
     assert run(cloud, call(cloud, "delete", volume_id)).state is JobState.SUCCESS
 
 
@@ -643,7 +645,7 @@ def test_prepared_attachment_joins_the_guest_at_creation(cloud: Cloud) -> None:
     cloud.run_jobs()
     assert cloud.compute(compute_id).state == "stopped"
     # The compute's creation defines the guest with the disk (from the rows)...
-    assert [(d.device, d.path) for d in cloud.driver().guest_disks(compute_id)] == [
+    assert [(d.device, d.path) for d in cloud.driver().guest_disks(cloud.guest(compute_id))] == [
         ("vdb", volume(cloud, volume_id).path)
     ]
     # ... and completes the attachment itself.
@@ -667,6 +669,6 @@ def test_detach_tolerates_a_disk_already_gone(cloud: Cloud) -> None:
     volume_id = ready_volume(cloud)
     attachment_id, job_id = attach(cloud, compute_id, volume_id)
     run(cloud, job_id)
-    cloud.driver().detach_volume(compute_id, "vdb")  # done before a worker died
+    cloud.driver().detach_volume(cloud.guest(compute_id), "vdb")  # done before a worker died
     assert run(cloud, call(cloud, "detach", attachment_id)).state is JobState.SUCCESS
     assert call(cloud, "list_attachments") == []

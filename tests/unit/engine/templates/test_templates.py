@@ -72,6 +72,7 @@ def test_template_parameters_are_checked(cloud: Cloud) -> None:
             ({"networks": "net"}, "networks"),
             ({"volume_templates": [{}]}, "template_id or parameters"),
             ({"ssh_public_key": "nope"}, "ssh_public_key"),
+            ({"ha_enabled": "yes"}, "ha_enabled"),
         ):
             with pytest.raises(InvalidInput, match=re.escape(field)):
                 templates.create(alice, TemplateKind.COMPUTE, parameters=parameters)
@@ -191,3 +192,19 @@ def test_nothing_is_created_when_a_launch_fails(cloud: Cloud) -> None:
     with cloud.database.transaction() as session:
         assert session.query(StorageAttachment).count() == 0
     assert cloud.run_jobs() == 0
+
+
+def test_a_template_sets_the_ha_flag_or_leaves_it_to_the_offering(cloud: Cloud) -> None:
+    alice = cloud.scopes["alice"]
+    with cloud.database.transaction() as session:
+        templates = TemplateService(session)
+        launched = {
+            name: templates.launch_compute(alice, name=name, parameters=parameters)[0].ha_enabled
+            for name, parameters in (
+                ("chosen", {"offering_id": cloud.ids["small"], "ha_enabled": True}),
+                ("refused", {"offering_id": cloud.ids["large"], "ha_enabled": False}),
+                ("offering", {"offering_id": cloud.ids["large"]}),
+                ("plain", {"offering_id": cloud.ids["small"]}),
+            )
+        }
+    assert launched == {"chosen": True, "refused": False, "offering": True, "plain": False}

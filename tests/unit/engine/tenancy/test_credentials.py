@@ -251,6 +251,23 @@ def test_key_for_signature(credentials, tenancy) -> None:
     assert set(refusals) == {SIGN_IN_FAILED}
 
 
+def test_a_tool_key_is_issued_once_and_replaced_when_unusable(credentials, tenancy) -> None:
+    alice = scope(credentials, "alice")
+    tool = "concord apikey sign"
+    credentials.create_api_key(alice, tenancy.ids["alice"], "another key")
+    first = credentials.key_for_tool(tenancy.root, tenancy.ids["alice"], tool)
+    again = credentials.key_for_tool(tenancy.root, tenancy.ids["alice"], tool)
+    assert (again.access_key, again.secret) == (first.access_key, first.secret)
+    assert credentials.key_for_signature(first.access_key, utcnow())[0] == first.secret
+    credentials.revoke_api_key(alice, first.access_key)
+    fresh = credentials.key_for_tool(tenancy.root, tenancy.ids["alice"], tool)
+    assert fresh.access_key not in (first.access_key,)
+    assert len(credentials.list_api_keys(alice)) == 3
+    # Only for users the caller may issue keys for, like create_api_key.
+    with pytest.raises(NotFound):
+        credentials.key_for_tool(scope(credentials, "bob"), tenancy.ids["alice"], tool)
+
+
 def test_keys_of_disabled_users_are_refused(credentials, session, tenancy) -> None:
     issued = credentials.create_api_key(scope(credentials, "bob"), tenancy.ids["bob"])
     TenancyService(session, credentials.hasher).set_account_state(

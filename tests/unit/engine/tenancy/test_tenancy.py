@@ -408,7 +408,7 @@ def test_check_name_accepts_exactly_the_documented_names(name: str) -> None:
         result = check_name("domain", name)
     except InvalidInput as exc:
         assert not documented_name(name), name
-        assert exc.details == {"field": "name"}
+        assert exc.details == {"field": "name", "reason": "name"}
     else:
         assert result == name
         assert documented_name(name), name

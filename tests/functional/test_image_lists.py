@@ -1,0 +1,292 @@
+"""Signed image lists between sites: Concord publishes, Concord and atrope subscribe.
+
+Site A is a whole Concord application served on loopback with a signing
+certificate (``image_list_certificate``); site B subscribes with its CLI
+(``concord federation image-list subscribe|sync``) and then offers A's
+template as an OCCI os_tpl and a CIMI MachineImage carrying A's global id.
+atrope 2.0.0 (EGI's image-list subscriber, installed unmodified from PyPI)
+fetches the same list, verifies it with ``openssl smime -verify`` against the
+CA directory it is given, and accepts it; a tampered copy it refuses, as B does.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from helpers import TEST_SERVER_KEY_FILE, basic
+from pki import certificate_authority, endorser, hashed_ca_directory
+from webtest import TestApp
+
+from concord.app import make_app
+from concord.cli.main import main
+from concord.settings import Settings
+from engine.catalog.service import CatalogService
+from engine.db import Database
+from engine.scope import Scope
+from engine.tenancy.models import AccountType
+from engine.tenancy.passwords import PasswordHasher
+from engine.tenancy.service import TenancyService
+
+ENDORSER_DN = "/C=EU/O=Concord tests/CN=site-a"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Any], str]]:
+    servers: list[WSGIServer] = []
+
+    def start(app: Any) -> str:
+        server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def serve_bytes() -> Iterator[Callable[[bytes], str]]:
+    """Serve fixed bytes (a tampered copy of a list) at any path."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(body: bytes) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/image.list"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _seed(database: Database, hasher: PasswordHasher, image: str | None) -> None:
+    with database.transaction() as session:
+        tenancy = TenancyService(session, hasher)
+        root = tenancy.ensure_root()
+        system = Scope.system(root)
+        admins = tenancy.create_account(system, "admins", root.id, AccountType.ADMIN)
+        tenancy.create_user(system, admins.id, "admin", "admin-password")
+        users = tenancy.create_account(system, "users", root.id, AccountType.USER)
+        tenancy.create_user(system, users.id, "ana", "ana-password")
+        if image:
+            CatalogService(session).create_image(
+                system,
+                image,
+                public=True,
+                description="Debian 12, firmware only",
+                properties={"os_name": "Debian", "os_version": "12"},
+            )
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    directory = tmp_path_factory.mktemp("pki")
+    ca = certificate_authority("Federation CA")
+    site_a = endorser(ca, "site-a")
+    cert, key = site_a.write(directory, "site-a")
+    ca_file, _ = ca.write(directory, "ca")
+    return {"ca": ca, "site_a": site_a, "cert": cert, "key": key, "ca_file": ca_file}
+
+
+@pytest.fixture
+def site_a(
+    tmp_path: Path,
+    sqlite_template: Path,
+    settings: Settings,
+    hasher: PasswordHasher,
+    pki: dict[str, Any],
+    serve: Callable[[Any], str],
+) -> str:
+    """Site A on loopback, publishing a list of one public template; returns its list URL."""
+    path = tmp_path / "site-a.sqlite"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    _seed(database, hasher, "debian-12")
+    site_settings = Settings.from_mapping(
+        {
+            **settings.as_pyramid(),
+            "concord.site_name": "site-a",
+            "concord.image_list_certificate": str(pki["cert"]),
+            "concord.image_list_key": str(pki["key"]),
+        },
+        environ={},
+    )
+    return serve(make_app(site_settings, database)) + "/federation/image-list"
+
+
+@pytest.fixture
+def site_b(
+    tmp_path: Path,
+    sqlite_template: Path,
+    hasher: PasswordHasher,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[Database, Callable[..., tuple[int, str]]]:
+    """Site B's database, and its CLI."""
+    path = tmp_path / "site-b.sqlite"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    _seed(database, hasher, None)
+    monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        status = main(list(argv))
+        return status, capsys.readouterr().out
+
+    return database, run
+
+
+def test_a_site_subscribes_to_another_sites_list_and_offers_its_images(
+    site_a: str,
+    site_b: tuple[Database, Callable[..., tuple[int, str]]],
+    pki: dict[str, Any],
+    settings: Settings,
+    serve_bytes: Callable[[bytes], str],
+) -> None:
+    database, run = site_b
+    signed = _download(site_a)
+    assert b"multipart/signed" in signed and b'"dc:title": "debian-12"' in signed
+
+    # A tampered copy is refused and registers nothing.
+    tampered = serve_bytes(signed.replace(b"Debian 12, firmware only", b"Debian 12, backdoored"))
+    args = ["--endorser-dn", ENDORSER_DN, "--ca", str(pki["ca_file"])]
+    assert run("federation", "image-list", "subscribe", "evil", tampered, *args)[0] == 0
+    status, out = run("federation", "image-list", "sync", "evil")
+    assert status == 1 and out.startswith("evil: refused: the signature does not verify")
+    # Signed by the right CA but not by the endorser the subscription names: refused too.
+    other = ["--endorser-dn", "/C=EU/O=Concord tests/CN=site-z", "--ca", str(pki["ca_file"])]
+    assert run("federation", "image-list", "subscribe", "wrong", site_a, *other)[0] == 0
+    status, out = run("federation", "image-list", "sync", "wrong")
+    assert status == 1 and "not by /C=EU/O=Concord tests/CN=site-z" in out
+
+    assert run("federation", "image-list", "subscribe", "site-a", site_a, *args)[0] == 0
+    status, out = run("federation", "image-list", "sync", "site-a")
+    assert (status, out) == (0, "site-a: accepted: 1 added, 0 updated, 0 retired\n")
+    listed = run("federation", "image-list", "list")[1]
+    assert "site-a.debian-12" not in listed and "never" in listed  # evil and wrong never synced
+
+    app = TestApp(make_app(settings, database))
+    ana = basic("ana", "ana-password")
+    images = app.get("/cimi/machineImages", headers={**ana, "Accept": "application/json"}).json
+    (image,) = [i for i in images.get("machineImages", []) if i["name"] == "site-a.debian-12"]
+    assert image["properties"]["mpuri"].startswith(site_a + "#")
+    assert image["description"] == "Debian 12, firmware only"
+    query = app.get("/-/", headers={**ana, "Accept": "text/plain"}).text
+    os_templates = [line for line in query.splitlines() if "os_tpl" in line]
+    assert any("site-a.debian-12" in line for line in os_templates)
+
+
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+        return response.read()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def atrope_conf(tmp_path: Path, pki: dict[str, Any]) -> Iterator[Any]:
+    """atrope's configuration in this process: the CA directory and a state directory."""
+    import atrope.image_list.hepix  # noqa: F401  (registers its options)
+    from oslo_config import cfg
+
+    ca_path = hashed_ca_directory(tmp_path / "certificates", pki["ca"])
+    cfg.CONF.set_override("ca_path", str(ca_path))
+    cfg.CONF.set_override("state_path", str(tmp_path))
+    yield cfg.CONF
+    cfg.CONF.clear_override("ca_path")
+    cfg.CONF.clear_override("state_path")
+
+
+def test_atrope_accepts_a_sites_signed_list_and_refuses_a_tampered_copy(
+    site_a: str, atrope_conf: Any, serve_bytes: Callable[[bytes], str]
+) -> None:
+    from atrope.image_list.hepix import HepixImageListSource
+
+    endorser_config = {"dn": ENDORSER_DN, "ca": "/C=EU/O=Concord tests/CN=Federation CA"}
+    source = HepixImageListSource("site-a", url=site_a, enabled=True, endorser=endorser_config)
+    source.fetch()
+    assert (source.verified, source.trusted, source.expired, source.error) == (
+        True,
+        True,
+        False,
+        None,
+    )
+    (image,) = source.get_subscribed_images()
+    assert image.title == "debian-12" and image.mpuri.startswith(site_a + "#")
+    assert (image.osname, image.osversion) == ("Debian", "12")
+
+    signed = _download(site_a)
+    tampered = serve_bytes(signed.replace(b"firmware only", b"firmware-only"))
+    refused = HepixImageListSource("site-a", url=tampered, enabled=True, endorser=endorser_config)
+    # atrope's verdict on a bad signature: openssl's exit status 4, raised as it comes.
+    with pytest.raises(subprocess.CalledProcessError) as caught:
+        refused.fetch()
+    assert refused.verified is False and refused.image_list is None
+    assert caught.value is refused.error
+
+
+def test_the_list_is_served_only_when_configured_and_to_the_holders_of_its_token(
+    tmp_path: Path, sqlite_template: Path, settings: Settings, pki: dict[str, Any]
+) -> None:
+    path = tmp_path / "site.sqlite"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    TestApp(make_app(settings, database)).get("/federation/image-list", status=404)
+    configured = {
+        **settings.as_pyramid(),
+        "concord.image_list_certificate": str(pki["cert"]),
+        "concord.image_list_key": str(pki["key"]),
+    }
+    guarded = TestApp(
+        make_app(
+            Settings.from_mapping({**configured, "concord.image_list_token": "t0k"}, environ={}),
+            database,
+        )
+    )
+    guarded.get("/federation/image-list", status=401)
+    guarded.get("/federation/image-list", headers=basic("wrong", "x-oauth-basic"), status=401)
+    assert (
+        b"multipart/signed"
+        in guarded.get("/federation/image-list", headers=basic("t0k", "x-oauth-basic")).body
+    )
+    guarded.get("/federation/image-list", headers={"Authorization": "Bearer t0k"}, status=200)
+    # A key that is not the certificate's stops the start, with the reason.
+    with pytest.raises(ValueError, match="does not belong to its certificate"):
+        make_app(
+            Settings.from_mapping(
+                {
+                    **configured,
+                    "concord.image_list_key": str(pki["ca_file"]).replace(".pem", ".key"),
+                },
+                environ={},
+            ),
+            database,
+        )
