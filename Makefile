@@ -22,11 +22,15 @@ BIN := $(VENV)/bin
 INSTALL_STAMP := $(VENV)/.concord-installed
 # The extras `make` installs (setup.py's extras_require).
 EXTRAS := test,docs
+# Third-party peers the tests run unmodified, installed without their declared
+# dependencies, which are far more than the part the tests use; what that part
+# imports is in the test extras (setup.py says which and why).
+PEERS_NO_DEPS := tests/peers-no-deps.txt
 # The editable install records each top-level package, and whether it is a
 # regular or a namespace package, when pip runs; one created or given an
 # __init__.py later cannot be imported by the `concord` script until pip runs
 # again. Remember what was there, and reinstall when it changes.
-PACKAGES_NOW := $(wildcard engine concord occi cimi conformance schemas) $(wildcard */__init__.py)
+PACKAGES_NOW := $(wildcard engine concord occi cimi federation conformance schemas signing) $(wildcard */__init__.py)
 PACKAGES_FILE := $(VENV)/.concord-packages
 ifneq ($(file < $(PACKAGES_FILE)),$(PACKAGES_NOW))
 .PHONY: $(INSTALL_STAMP)
@@ -57,9 +61,14 @@ help:
 
 # ---------------------------------------------------------------- the one bootstrap
 
+# What the system needs: `make serve` asks only for the demo's packages (no
+# libvirtd, QEMU or MariaDB); every other target for the test suite's too.
+BOOTSTRAP_FOR ?= test
+serve: BOOTSTRAP_FOR := serve
+
 bootstrap:
-	$(call section,system packages)
-	bash scripts/bootstrap-system.sh
+	$(call section,system packages ($(BOOTSTRAP_FOR)))
+	bash scripts/bootstrap-system.sh $(BOOTSTRAP_FOR)
 
 $(BIN)/python: | bootstrap
 	$(call section,create $(VENV))
@@ -69,9 +78,10 @@ $(BIN)/python: | bootstrap
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(INSTALL_STAMP): setup.py | bootstrap $(BIN)/python
+$(INSTALL_STAMP): setup.py $(PEERS_NO_DEPS) | bootstrap $(BIN)/python
 	$(call section,pip install -e .[$(EXTRAS)] (the first time takes a few minutes))
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r $(PEERS_NO_DEPS)
 	@echo '$(PACKAGES_NOW)' > $(PACKAGES_FILE)
 	@touch $@
 

@@ -4,21 +4,24 @@ The hosts are rows (zones, pods, clusters of 100 hosts, hosts with random
 loads), not libvirt: placement reads the database only. For each host count
 and each built-in allocator, the script times ``AllocationService.place_compute``
 (candidates, filters, zone policy, ranking, the conditional-UPDATE claim),
-each in its own committed transaction, and reports the median.
+each in its own committed transaction, and reports the median, and the
+median of the same placements before their commit.
 
 The baseline, measured in the same run on the same database, is the floor of
 any correct placement: one indexed SELECT of the first host of the zone with
 room, and the same conditional UPDATE claim, committed. The ratio
 ``allocator / floor`` is what the engine's pipeline costs on top of that.
 
-OpenStack placement (``openstack-placement``) is not run here yet: the
-allocation issue's comparison with its allocation candidates and claim is
-still to be written (bench/RESULTS.md says so).
+With ``--openstack`` (and the ``bench`` extra installed), the same host
+counts are then built as OpenStack placement resource providers, on the same
+kind of database, and its candidates-plus-claim is timed in the same run
+(:mod:`bench.openstack_placement`); the ratios are placement's median over
+each allocator's.
 
 Usage::
 
     PYTHONPATH=. .venv/bin/python bench/allocation.py [--hosts 1000 10000]
-        [--placements 30] [--database URL]
+        [--placements 30] [--database URL] [--openstack]
 """
 
 from __future__ import annotations
@@ -67,12 +70,17 @@ def build(database: Database, hosts: int, seed: int = 7) -> str:
                     {
                         "id": new_id(),
                         "cluster_id": cluster.id,
+                        "zone_id": zone.id,
                         "name": f"{zone.name}-h{number}",
                         "uri": f"qemu+ssh://h{number}/system",
                         "hypervisor_type": "kvm",
                         "cpu_cores": CORES,
                         "cpu_mhz": 2400,
                         "memory_mib": MEMORY_MIB,
+                        # A bulk insert bypasses the ORM hook that stores
+                        # host_limits (factors 1.0 here).
+                        "cpu_limit": CORES,
+                        "memory_limit": MEMORY_MIB,
                         "allocated_vcpus": rng.randint(0, CORES - 2),
                         "allocated_memory_mib": rng.randint(0, MEMORY_MIB // 2),
                         "state": HostState.UP,
@@ -91,12 +99,10 @@ def floor_claim(database: Database, zone_id: str) -> None:
     with database.transaction() as session:
         host_id = session.scalar(
             sa.select(Host.id)
-            .join(Cluster, Host.cluster_id == Cluster.id)
-            .join(Pod, Cluster.pod_id == Pod.id)
             .where(
-                Pod.zone_id == zone_id,
+                Host.zone_id == zone_id,
                 Host.state == HostState.UP,
-                Host.allocated_vcpus + 1 <= Host.cpu_cores,
+                Host.allocated_vcpus + 1 <= Host.cpu_limit,
             )
             .order_by(Host.created, Host.id)
             .limit(1)
@@ -109,12 +115,18 @@ def floor_claim(database: Database, zone_id: str) -> None:
         assert claimed.rowcount == 1  # type: ignore[attr-defined]
 
 
-def engine_claim(database: Database, zone_id: str, allocator: str) -> Callable[[], None]:
+def engine_claim(
+    database: Database, zone_id: str, allocator: str, inside: list[float]
+) -> Callable[[], None]:
+    """One placement in its own committed transaction; ``inside`` gets its time before commit."""
+
     def place() -> None:
         with database.transaction() as session:
+            start = time.perf_counter()
             AllocationService(session, allocator=BUILT_IN[allocator]).place_compute(
                 ComputeRequest(zone_id, 1, 64)
             )
+            inside.append((time.perf_counter() - start) * 1000)
 
     return place
 
@@ -129,25 +141,53 @@ def median_ms(action: Callable[[], None], times: int) -> float:
     return statistics.median(samples)
 
 
-def run(database_url: str | None, host_counts: Sequence[int], placements: int) -> list[str]:
+def run(
+    database_url: str | None,
+    host_counts: Sequence[int],
+    placements: int,
+    openstack: bool = False,
+) -> list[str]:
     """Measure every host count and allocator; return the printed lines."""
-    lines = []
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        print(line, flush=True)
+
+    concord: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as directory:
         url = database_url or f"sqlite:///{Path(directory) / 'bench.sqlite'}"
         database = Database(url)
         upgrade(database)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        lines.append(f"database {database.dialect}, load average {load:.1f}")
+        say(f"database {database.dialect}, load average {load:.1f}")
         for hosts in host_counts:
             zone_id = build(database, hosts)
             floor = median_ms(lambda zone=zone_id: floor_claim(database, zone), placements)
-            lines.append(f"{hosts} hosts: floor (indexed SELECT + claim) {floor:.2f} ms")
+            say(f"{hosts} hosts: floor (indexed SELECT + claim) {floor:.2f} ms")
             for name in BUILT_IN:
-                cost = median_ms(engine_claim(database, zone_id, name), placements)
-                lines.append(f"  {name:16} {cost:8.2f} ms   {cost / floor:6.1f}x the floor")
+                inside: list[float] = []
+                cost = median_ms(engine_claim(database, zone_id, name, inside), placements)
+                concord.setdefault(hosts, {})[name] = cost
+                say(
+                    f"  {name:16} {cost:8.2f} ms   {cost / floor:6.1f}x the floor   "
+                    f"(before commit {statistics.median(inside):.2f} ms)"
+                )
         database.dispose()
-    for line in lines:
-        print(line, flush=True)
+    if openstack:
+        from bench import openstack_placement
+
+        if not openstack_placement.available():
+            say("openstack placement: not installed (pip install -e '.[bench]')")
+            return lines
+        kind = "sqlite" if database_url is None else database_url.split(":")[0]
+        for hosts, cost in openstack_placement.medians_ms(host_counts, placements, database_url):
+            say(
+                f"{hosts} hosts: openstack placement candidates + claim {cost:.2f} ms "
+                f"on {kind}; placement / Concord:"
+            )
+            for name, mine in concord[hosts].items():
+                say(f"  {name:16} {cost / mine:8.1f}x")
     return lines
 
 
@@ -156,8 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hosts", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--placements", type=int, default=30)
     parser.add_argument("--database", help="an empty database URL (default: a SQLite file)")
+    parser.add_argument(
+        "--openstack", action="store_true", help="also time OpenStack placement (the bench extra)"
+    )
     args = parser.parse_args(argv)
-    run(args.database, args.hosts, args.placements)
+    run(args.database, args.hosts, args.placements, args.openstack)
     return 0
 
 

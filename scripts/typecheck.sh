@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=()
-for pkg in engine concord occi cimi conformance; do
+for pkg in engine concord occi cimi federation conformance signing; do
     if [[ -d "$pkg" && -n "$(find "$pkg" -name '*.py' -print -quit)" ]]; then
         packages+=("$pkg")
     fi
