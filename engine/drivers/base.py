@@ -205,7 +205,9 @@ class HypervisorDriver(Protocol):
     def subscribe(self, callback: LifecycleCallback) -> Callable[[], None]:
         """Deliver the host's guest lifecycle events to ``callback``.
 
-        :returns: a function that cancels the subscription.
+        :returns: a function that cancels the subscription. When it returns,
+            ``callback`` is never called again, even for an event whose
+            delivery had already begun; it may be called from ``callback``.
         """
         ...
 

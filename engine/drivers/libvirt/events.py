@@ -71,7 +71,10 @@ class LifecycleHub:
 
     def __init__(self, uri: str) -> None:
         self._uri = uri
-        self._lock = threading.Lock()
+        # Reentrant: the lock is held while callbacks run (so that a cancel
+        # returns only once no delivery can still reach the callback), and a
+        # callback may subscribe or cancel from inside a delivery.
+        self._lock = threading.RLock()
         self._subscribers: dict[int, LifecycleCallback] = {}
         self._ids = itertools.count(1)
 
@@ -79,7 +82,9 @@ class LifecycleHub:
         """Subscribe ``callback``.
 
         :param callback: called with each event, on the event loop thread.
-        :returns: a function that unsubscribes it (idempotent).
+        :returns: a function that unsubscribes it (idempotent). Once it has
+            returned, ``callback`` is never called again: a delivery already
+            under way finishes first.
         """
         with self._lock:
             token = next(self._ids)
@@ -135,10 +140,12 @@ class LifecycleHub:
             return
         lifecycle = LifecycleEvent(self._uri, guest_id, power_state, event_reason(event, detail))
         with self._lock:
-            subscribers = list(self._subscribers.values())
-        for callback in subscribers:
-            try:
-                callback(lifecycle)
-            except Exception:
-                # One faulty subscriber must not starve the others or kill the loop.
-                log.exception("lifecycle subscriber failed on %s", lifecycle)
+            for token, callback in list(self._subscribers.items()):
+                # A callback may have cancelled a later one during this delivery.
+                if token not in self._subscribers:
+                    continue
+                try:
+                    callback(lifecycle)
+                except Exception:
+                    # One faulty subscriber must not starve the others or kill the loop.
+                    log.exception("lifecycle subscriber failed on %s", lifecycle)

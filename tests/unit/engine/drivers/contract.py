@@ -21,6 +21,7 @@ nothing sleeps and then asserts.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -518,5 +519,68 @@ class DriverContract:
             # has it, the cancelled subscriber would have had it too.
             self._wait_for(witness, spec.guest_id, PowerState.RUNNING)
             assert cancelled.empty()
+        finally:
+            cancel_witness()
+
+    def test_cancel_waits_for_a_delivery_under_way(
+        self, driver: HypervisorDriver, new_guest: GuestFactory
+    ) -> None:
+        # The race CI once hit: an event whose delivery had begun before a
+        # cancel reached the cancelled subscriber after the cancel returned.
+        entered, release = threading.Event(), threading.Event()
+        late: queue.Queue[LifecycleEvent] = queue.Queue()
+        witness: queue.Queue[LifecycleEvent] = queue.Queue()
+
+        def slow(event: LifecycleEvent) -> None:
+            entered.set()
+            release.wait(self.event_timeout)
+
+        cancel_slow = driver.subscribe(slow)
+        cancel_late = driver.subscribe(late.put)
+        cancel_witness = driver.subscribe(witness.put)
+        try:
+            spec = new_guest()
+            driver.start(spec.guest_id)
+            assert entered.wait(self.event_timeout)
+            cancelling = threading.Thread(target=cancel_late)
+            cancelling.start()
+            cancelling.join(0.2)
+            # The delivery is held inside ``slow``: the cancel must wait for it.
+            assert cancelling.is_alive()
+            release.set()
+            cancelling.join(self.event_timeout)
+            assert not cancelling.is_alive()
+            self._wait_for(witness, spec.guest_id, PowerState.RUNNING)
+            while not late.empty():
+                late.get_nowait()
+            driver.stop(spec.guest_id, force=True)
+            self._wait_for(witness, spec.guest_id, PowerState.SHUTOFF)
+            assert late.empty()
+        finally:
+            release.set()
+            cancel_slow()
+            cancel_late()
+            cancel_witness()
+
+    def test_a_subscriber_may_cancel_itself_from_its_callback(
+        self, driver: HypervisorDriver, new_guest: GuestFactory
+    ) -> None:
+        seen: queue.Queue[LifecycleEvent] = queue.Queue()
+        witness: queue.Queue[LifecycleEvent] = queue.Queue()
+        cancels: list[Callable[[], None]] = []
+
+        def once(event: LifecycleEvent) -> None:
+            seen.put(event)
+            cancels[0]()
+
+        cancels.append(driver.subscribe(once))
+        cancel_witness = driver.subscribe(witness.put)
+        try:
+            spec = new_guest()
+            driver.start(spec.guest_id)
+            self._wait_for(witness, spec.guest_id, PowerState.RUNNING)
+            driver.stop(spec.guest_id, force=True)
+            self._wait_for(witness, spec.guest_id, PowerState.SHUTOFF)
+            assert seen.qsize() == 1
         finally:
             cancel_witness()
