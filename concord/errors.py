@@ -103,21 +103,22 @@ def report_for_engine_error(error: errors.EngineError) -> ErrorReport:
     details = {
         k: v
         for k, v in error.details.items()
-        if isinstance(v, (str, int, float, bool)) and k not in ENGINE_DETAILS
+        if k in CLIENT_DETAILS and isinstance(v, (str, int, float, bool))
     }
     title = status_reasons.get(status, "Error")
     return ErrorReport(status, title, error.message, details, headers, source=error)
 
 
-#: Detail keys whose values are engine vocabulary (engine.errors, "Structured
-#: details"): a rendering translates them, and never shows them as they are.
-ENGINE_DETAILS = frozenset(
-    {"kind", "state", "action", "allowed", "expected", "operation", "link", "field", "reason",
-     "unit", "minimum", "maximum", "subject", "other", "previous", "observed",
-     # quotas, capacity and the hypervisor: in engine units (MiB, bytes) and types
-     "owner_kind", "resource_type", "limit", "used", "requested", "vcpus", "memory_mib",
-     "size_bytes", "size_gib", "cidr", "power_state", "near_volumes", "group_policy"}
-)  # fmt: skip
+#: The detail keys a client may read as the engine gives them: what the
+#: client sent or may see anyway (its resource's id and name, the value it
+#: gave, a corrected spelling, a tag's namespace and location, how many
+#: interfaces hold a network). Every other key stays out of the response:
+#: engine vocabulary (kind, state, field, units in MiB and GiB...) is written
+#: by each rendering from the structured details (:func:`translated`), and an
+#: operator's fact (an image's location on the hosts, a count of unreadable
+#: key secrets) belongs to the log and the CLI. An allow-list, so that a new
+#: key is hidden until someone decides a client may read it.
+CLIENT_DETAILS = frozenset({"id", "name", "value", "suggestion", "namespace", "path", "interfaces"})
 
 Translator = Callable[[errors.EngineError], "tuple[str, dict[str, Any]] | None"]
 
