@@ -262,7 +262,7 @@ def _expect_creating(m: Machine, current: State) -> None:
             f"{m.kind.label} in state '{current}' is not being created",
             kind=str(m.kind),
             state=str(current),
-            expected=str(m.initial),
+            expected=[str(m.initial)],
         )
 
 

@@ -257,8 +257,10 @@ def test_creation(kind: Kind) -> None:
 @pytest.mark.parametrize("kind", list(Kind))
 def test_creation_outcome_needs_the_creation_state(kind: Kind) -> None:
     after = State(CREATION[kind][1])
-    with pytest.raises(InvalidTransition, match="not being created"):
+    with pytest.raises(InvalidTransition, match="not being created") as caught:
         complete_creation(kind, after, started=True)
+    # A list, like every other refusal's ``expected``: the renderings read only lists.
+    assert caught.value.details["expected"] == [CREATION[kind][0]]
     with pytest.raises(InvalidTransition, match="not being created"):
         fail_creation(kind, after)
     with pytest.raises(InvalidInput):
