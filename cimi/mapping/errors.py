@@ -114,6 +114,10 @@ def operation_uri(name: str) -> str:
 def _field_message(error: EngineError) -> tuple[str, dict[str, Any]] | None:
     keyword = error.details.get("field")
     found = _FIELDS.get(keyword) if isinstance(keyword, str) else None
+    if found is None and isinstance(keyword, str) and keyword.rpartition(".")[2] == "capacity":
+        # cimi.mapping.base.capacity_gib names the attribute by its CIMI path
+        # (volumeConfig.capacity, disks[0].capacity): KiB to the client, GiB below.
+        found = (keyword, KIB_PER_GIB)
     shared = FIELDS.get(keyword) if isinstance(keyword, str) else None
     name, kib = found or (shared, 1)
     scale, suffix = (kib, " KiB") if error.details.get("unit") in ("MiB", "GiB") else (1, "")

@@ -3,8 +3,9 @@
 Each is a 400 whose message says what is wrong, in JSON and XML, and leaves
 the database exactly as it was (``helpers.snapshot``): an AddressTemplate's
 addresses that are not addresses (``999.1.1.1``, ``10.0.0.1/8; rm``), and a
-capacity that is not a whole number of GiB. The checks are the engine's, so
-OCCI refuses the same values alike (``test_occi_http_validation``).
+capacity that is not a whole number of GiB (said in KiB, CIMI's unit). The
+checks are the engine's, so OCCI refuses the same values alike
+(``test_occi_http_validation``).
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def test_a_capacity_that_is_not_whole_gib(alice: Cimi, cloud: Cloud, capacity: i
         ("volumeTemplates", "VolumeTemplate", {"name": "t", **by_value}),
     ):
         message = refused(alice, cloud, key, type_name, value)
-        assert "whole number of GiB" in message and "capacity" in message, message
+        # DSP0263 5.15: capacity is in KiB; the engine's GiB is not the client's unit.
+        assert "capacity must be a multiple of 1048576 KiB" in message, message
+        assert "GiB" not in message, message
 
 
 @pytest.mark.parametrize("fmt", ["json"])
@@ -103,7 +106,8 @@ def test_configurations_of_a_fraction_of_a_gib(admin: Cimi, cloud: Cloud) -> Non
          {"name": "odd", "cpu": 1, "memory": 131072, "disks": [{"capacity": 21 * half}]}),
     ):  # fmt: skip
         message = refused(admin, cloud, key, type_name, value)
-        assert "whole number of GiB" in message, message
+        assert "capacity must be a multiple of 1048576 KiB" in message, message
+        assert "GiB" not in message, message
 
 
 def test_a_whole_capacity_is_still_a_volume(alice: Cimi, cloud: Cloud) -> None:
