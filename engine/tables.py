@@ -11,6 +11,7 @@ from engine.db import Base
 from engine.events import models as event_models
 from engine.federation import models as federation_models
 from engine.ha import models as ha_models
+from engine.inventory import dedicated as dedication_models
 from engine.inventory import models as inventory_models
 from engine.jobs import models as job_models
 from engine.network import models as network_models
@@ -35,6 +36,7 @@ __all__ = [
     "allocation_models",
     "catalog_models",
     "compute_models",
+    "dedication_models",
     "event_models",
     "federation_models",
     "ha_models",

@@ -157,3 +157,14 @@ def cost_ratio(
             else:
                 best_baseline = min(best_baseline, elapsed)
     return best_hostile / max(best_baseline, 1e-6)
+
+
+def dedicate_zone(database: Database, zone_id: str, domain_id: str) -> None:
+    """Dedicate a zone to a domain, as an operator does (``concord dedication add``)."""
+    from engine.allocation.dedication import DedicationService
+    from engine.scope import Scope
+    from engine.tenancy.service import TenancyService
+
+    with database.transaction() as session:
+        system = Scope.system(TenancyService(session).ensure_root())
+        DedicationService(session).dedicate(system, "zone", zone_id, domain_id=domain_id)

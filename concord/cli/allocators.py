@@ -19,11 +19,11 @@ from concord.cli.context import CommandError, Context, inventory_service, print_
 from engine.allocation.allocators import BUILT_IN, DEFAULT_ALLOCATOR, allocator_names, installed
 from engine.allocation.configuration import AllocatorSettings
 from engine.allocation.dedication import TARGETS, DedicationService
-from engine.allocation.models import DedicatedLevel
 from engine.allocation.report import capacity_report
 from engine.catalog.models import ComputeOffering
 from engine.catalog.service import CatalogService
 from engine.compute.state import running_sizes_by_host
+from engine.inventory.dedicated import DedicatedLevel
 from engine.inventory.models import Cluster, Host, Pod, Zone
 from engine.tenancy.models import Account, Domain
 from engine.tenancy.service import TenancyService

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.allocation.models import DedicatedLevel, Dedication
 from engine.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from engine.inventory.dedicated import DedicatedLevel, Dedication
 from engine.inventory.models import Cluster, Host, Pod, Zone
 from engine.scope import Scope
 from engine.tenancy.models import Account, Domain

@@ -1,9 +1,8 @@
-"""Dedication: infrastructure set aside for one domain or one account.
+"""Capacity thresholds: the shares of a target's capacity operators are alerted at.
 
-A zone, pod, cluster or host dedicated to an owner takes only that owner's
-guests, and placement for that owner prefers it (CloudStack's dedicated
-resources). A domain's dedication serves every account of the domain and of
-the domains below it.
+The dedications placement honours are the inventory's
+(:mod:`engine.inventory.dedicated`): who may even see a dedicated zone is
+decided there, below every service that looks a zone up.
 """
 
 from __future__ import annotations
@@ -15,44 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, UTCDateTime, new_id, string_enum, utcnow
-
-# The tables this module's foreign keys name must be on the metadata before
-# a flush or a DDL statement; importing their models puts them there.
-from engine.tenancy import models as _tenancy_tables  # noqa: F401
-
-
-class DedicatedLevel(enum.StrEnum):
-    """What kind of infrastructure a dedication sets aside."""
-
-    ZONE = "zone"
-    POD = "pod"
-    CLUSTER = "cluster"
-    HOST = "host"
-
-
-class Dedication(Base):
-    """One zone, pod, cluster or host set aside for a domain or an account.
-
-    The target is named by level and id, not by a foreign key (it is one of
-    four tables); removing the target leaves a row that matches nothing.
-    """
-
-    __tablename__ = "dedications"
-    __table_args__ = (
-        sa.UniqueConstraint("level", "target_id", name="uq_dedications_target"),
-        sa.CheckConstraint("(domain_id IS NULL) <> (account_id IS NULL)", name="one_owner"),
-    )
-
-    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
-    level: Mapped[DedicatedLevel] = mapped_column(string_enum(DedicatedLevel))
-    target_id: Mapped[str] = mapped_column(sa.String(36))
-    domain_id: Mapped[str | None] = mapped_column(
-        sa.ForeignKey("domains.id", ondelete="CASCADE"), index=True
-    )
-    account_id: Mapped[str | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ThresholdLevel(enum.StrEnum):
@@ -109,8 +70,6 @@ class CapacityThreshold(Base):
 
 __all__ = [
     "CapacityThreshold",
-    "DedicatedLevel",
-    "Dedication",
     "ThresholdLevel",
     "ThresholdMeasure",
     "ThresholdResource",

@@ -24,8 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.allocation.models import DedicatedLevel, Dedication
 from engine.allocation.requests import ComputeRequest
+from engine.inventory.dedicated import DedicatedLevel, Dedication
 from engine.inventory.models import Cluster, Host, Pod, Zone
 from engine.tenancy.models import Domain
 

@@ -52,9 +52,9 @@ from engine.allocation.allocators import (
     random_order,
     user_dispersing,
 )
-from engine.allocation.models import DedicatedLevel
 from engine.allocation.policy import ZonePolicy
 from engine.allocation.requests import ComputeRequest
+from engine.inventory.dedicated import DedicatedLevel
 from engine.inventory.models import AllocationState, Cluster, Host, HostState, Pod, Zone
 
 #: The built-in allocators this module orders in SQL, by the function.

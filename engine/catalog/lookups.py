@@ -4,7 +4,7 @@ The compute, storage and network services look up what a request names
 through these functions, so that the three refuse an unknown or unusable
 zone, offering or image alike. The rules for zones are the inventory's
 (:func:`~engine.inventory.service.first_enabled_zone`,
-:func:`~engine.inventory.service.sees_zone`), except that "no zone at all" is
+:func:`~engine.inventory.service.seen_by`), except that "no zone at all" is
 a lack of capacity, not a missing resource.
 """
 
@@ -16,7 +16,7 @@ from engine.catalog.models import ComputeOffering, Image
 from engine.catalog.service import CatalogService
 from engine.errors import CapacityUnavailable, InvalidInput, NotFound
 from engine.inventory.models import Zone
-from engine.inventory.service import first_enabled_zone, sees_zone
+from engine.inventory.service import first_enabled_zone, seen_zone
 from engine.lifecycle import State
 from engine.scope import Scope
 
@@ -25,16 +25,16 @@ def find_zone(session: Session, scope: Scope, zone_id: str | None) -> Zone:
     """The zone to place a new resource in: ``zone_id``, else the first enabled zone.
 
     The rules are the inventory's (:func:`~engine.inventory.service.first_enabled_zone`,
-    :func:`~engine.inventory.service.sees_zone`), except that "no zone at all"
+    :func:`~engine.inventory.service.seen_by`), except that "no zone at all"
     is a lack of capacity, not a missing resource.
     """
     if zone_id is None:
-        zone = first_enabled_zone(session)
+        zone = first_enabled_zone(session, scope)
         if zone is None:
             raise CapacityUnavailable("no zone accepts new guests")
         return zone
-    zone = session.get(Zone, zone_id)
-    if zone is None or not sees_zone(scope, zone):
+    zone = seen_zone(session, scope, zone_id=zone_id)
+    if zone is None:
         raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
     return zone
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import AlreadyExists, InvalidInput, NotFound
+from engine.inventory.dedicated import zone_open_to
 from engine.inventory.hosts import DriverFactory, HostAdministration, HostCapacity, Progress
 from engine.inventory.models import AllocationState, Cluster, ImageStore, Pod, Zone
 from engine.inventory.pools import PoolAdministration
@@ -36,19 +37,39 @@ def _factor(name: str, value: float) -> float:
     return float(value)
 
 
-def first_enabled_zone(session: Session) -> Zone | None:
-    """The zone resources go to when a client names none: the first enabled one."""
-    return session.scalar(
-        sa.select(Zone)
-        .where(Zone.allocation_state == AllocationState.ENABLED)
-        .order_by(Zone.created, Zone.id)
-        .limit(1)
+def seen_by(scope: Scope) -> sa.ColumnElement[bool]:
+    """A condition on ``Zone``: the zones ``scope`` sees.
+
+    Root administrators see every zone; anyone else the enabled zones that are
+    not dedicated to another owner (:func:`engine.inventory.dedicated.zone_open_to`).
+    A zone a caller does not see is, to that caller, a zone that does not exist.
+    """
+    if scope.is_root_admin:
+        return sa.true()
+    return sa.and_(Zone.allocation_state == AllocationState.ENABLED, zone_open_to(scope, Zone.id))
+
+
+def first_enabled_zone(session: Session, scope: Scope | None = None) -> Zone | None:
+    """The zone resources go to when a client names none: the first enabled one.
+
+    :param scope: the caller, if any: then the first enabled zone it sees
+        (:func:`seen_by`), so a tenant's default is never another's dedicated zone.
+    """
+    query = sa.select(Zone).where(Zone.allocation_state == AllocationState.ENABLED)
+    if scope is not None:
+        query = query.where(seen_by(scope))
+    return session.scalar(query.order_by(Zone.created, Zone.id).limit(1))
+
+
+def seen_zone(
+    session: Session, scope: Scope, *, zone_id: str | None = None, name: str | None = None
+) -> Zone | None:
+    """The zone of that id (or name) if ``scope`` sees it (:func:`seen_by`), in one statement."""
+    query = sa.select(Zone).where(seen_by(scope))
+    query = (
+        query.where(Zone.id == zone_id) if zone_id is not None else query.where(Zone.name == name)
     )
-
-
-def sees_zone(scope: Scope, zone: Zone) -> bool:
-    """Whether ``scope`` sees ``zone``: a disabled zone is invisible to all but root."""
-    return scope.is_root_admin or zone.allocation_state is AllocationState.ENABLED
+    return session.scalar(query)
 
 
 class InventoryService(HostAdministration, PoolAdministration):
@@ -79,26 +100,24 @@ class InventoryService(HostAdministration, PoolAdministration):
         return zone
 
     def list_zones(self, scope: Scope) -> list[Zone]:
-        """Zones by creation time: all for root administrators, enabled ones for others."""
-        query = sa.select(Zone).order_by(Zone.created, Zone.id)
-        if not scope.is_root_admin:
-            query = query.where(Zone.allocation_state == AllocationState.ENABLED)
+        """The zones ``scope`` sees (:func:`seen_by`), by creation time."""
+        query = sa.select(Zone).where(seen_by(scope)).order_by(Zone.created, Zone.id)
         return list(self.session.scalars(query))
 
     def get_zone(self, scope: Scope, zone_id: str) -> Zone:
-        """Return a zone the caller sees (a disabled zone is invisible to non-root callers).
+        """Return a zone the caller sees (:func:`seen_by`).
 
         :raises NotFound: no such zone for this caller.
         """
-        zone = self.session.get(Zone, zone_id)
-        if zone is None or not sees_zone(scope, zone):
+        zone = seen_zone(self.session, scope, zone_id=zone_id)
+        if zone is None:
             raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
         return zone
 
     def find_zone(self, scope: Scope, name: str) -> Zone:
         """Return a zone by name (see :meth:`get_zone` for visibility)."""
-        zone = self.session.scalar(sa.select(Zone).where(Zone.name == name))
-        if zone is None or not sees_zone(scope, zone):
+        zone = seen_zone(self.session, scope, name=name)
+        if zone is None:
             raise NotFound(f"no zone {name!r}", subject="zone", name=name)
         return zone
 
@@ -107,7 +126,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
         :raises NotFound: no zone is enabled.
         """
-        zone = first_enabled_zone(self.session)
+        zone = first_enabled_zone(self.session, scope)
         if zone is None:
             raise NotFound("no zone is available", subject="zone")
         return zone

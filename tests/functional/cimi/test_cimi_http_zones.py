@@ -16,6 +16,7 @@ from functional.cimi.conftest import Cloud, client
 from functional.cimi.flows import config, settle
 from functional.cimi.support import Cimi, check_error
 from functional.occi.occiclient import OcciClient
+from helpers import dedicate_zone
 from unit.engine.cloud import _add_host
 from webtest import TestApp
 
@@ -123,3 +124,18 @@ def test_the_zone_extension_is_declared(alice: Cimi, cloud: Cloud, type_name: st
     metadata = alice.get(alice.collection("resourceMetadata") + "/" + type_name)
     declared = {a["name"]: a for a in metadata.get("attributes", [])}
     assert declared["zone"]["type"] == "string" and declared["zone"]["required"] is False
+
+
+@pytest.mark.parametrize("key", ["volumes", "networks"])
+def test_a_zone_dedicated_to_another_domain_is_one_that_does_not_exist(
+    app: TestApp, alice: Cimi, cloud: Cloud, zones: dict[str, str], key: str
+) -> None:
+    dedicate_zone(cloud.database, zones["z2"], cloud.ids["acme"])
+    placed = _create(alice, key, zone="z2")  # alice's domain: hers to use
+    assert alice.get(placed.headers["Location"])["zone"] == "z2"
+    carol = client(app, "carol", alice.fmt)
+    before = _rows(cloud, key)
+    hidden = check_error(_create(carol, key, status=400, zone="z2"))["message"]
+    missing = check_error(_create(carol, key, status=400, zone="nowhere"))["message"]
+    assert hidden.replace("z2", "?") == missing.replace("nowhere", "?")
+    assert _rows(cloud, key) == before

@@ -17,6 +17,7 @@ from functional.occi.occiclient import (
     OcciClient,
     categories_of,
 )
+from helpers import dedicate_zone
 from unit.engine.cloud import _add_host
 
 from engine.compute.models import Compute
@@ -60,6 +61,21 @@ def _zone_terms(occi: OcciClient) -> list[str]:
 def test_tenants_see_the_zones_they_may_use(occi: OcciClient, zones) -> None:
     assert _zone_terms(occi) == ["z1", "z2"]  # z3 is disabled: not for tenants
     assert _zone_terms(occi.as_user("carol")) == ["z1", "z2"]
+
+
+def test_a_zone_dedicated_to_another_domain_is_no_category_of_the_tenant(
+    occi: OcciClient, cloud, zones
+) -> None:
+    dedicate_zone(cloud.database, zones["z2"][0], cloud.ids["acme"])
+    assert _zone_terms(occi) == ["z1", "z2"]  # alice, of acme
+    carol = occi.as_user("carol")  # of globex
+    assert _zone_terms(carol) == ["z1"]
+    document = EntityRendering(kind=COMPUTE, mixins=(ZONE_SCHEME + "z2",))
+    hidden = carol.request("POST", "/compute/", document=document, status=400)
+    document = EntityRendering(kind=COMPUTE, mixins=(ZONE_SCHEME + "z9",))
+    missing = carol.request("POST", "/compute/", document=document, status=400)
+    assert hidden.text.replace("z2", "?") == missing.text.replace("z9", "?")
+    assert carol.listing("/compute/") == []
 
 
 def test_placement_honours_the_chosen_zone(occi: OcciClient, cloud, zones) -> None:
