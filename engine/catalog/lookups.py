@@ -4,7 +4,7 @@ The compute, storage and network services look up what a request names
 through these functions, so that the three refuse an unknown or unusable
 zone, offering or image alike. The rules for zones are the inventory's
 (:func:`~engine.inventory.service.first_enabled_zone`,
-:func:`~engine.inventory.service.seen_by`), except that "no zone at all" is
+:func:`~engine.inventory.service.seen_zone`), except that "no zone at all" is
 a lack of capacity, not a missing resource.
 """
 
@@ -25,7 +25,7 @@ def find_zone(session: Session, scope: Scope, zone_id: str | None) -> Zone:
     """The zone to place a new resource in: ``zone_id``, else the first enabled zone.
 
     The rules are the inventory's (:func:`~engine.inventory.service.first_enabled_zone`,
-    :func:`~engine.inventory.service.seen_by`), except that "no zone at all"
+    :func:`~engine.inventory.service.seen_zone`), except that "no zone at all"
     is a lack of capacity, not a missing resource.
     """
     if zone_id is None:

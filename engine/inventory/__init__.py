@@ -9,8 +9,8 @@ Entry points:
     and through it :class:`~engine.inventory.hosts.HostAdministration` and
     :class:`~engine.inventory.pools.PoolAdministration`),
     :func:`~engine.inventory.service.first_enabled_zone`,
-    :func:`~engine.inventory.service.seen_by`,
-    :func:`~engine.inventory.dedicated.zone_open_to`,
+    :func:`~engine.inventory.service.seen_zone`,
+    :func:`~engine.inventory.dedicated.zone_open`,
     :func:`~engine.inventory.capacity.host_limits`,
     :func:`~engine.inventory.capacity.pool_limit`; the tables in
     :mod:`~engine.inventory.models`.

@@ -8,7 +8,7 @@ of the domain and of the domains below it.
 
 The table is the inventory's, not the allocation's, because a zone dedicated
 to someone else is not only closed to placement: a tenant may not see it at
-all (:func:`zone_open_to`), and every service that looks a zone up (the
+all (:func:`zone_open`), and every service that looks a zone up (the
 inventory, the catalog's lookups) sits below allocation.
 """
 
@@ -67,37 +67,50 @@ def domain_chain(domain_path: str) -> list[str]:
     return [part for part in domain_path.split("/") if part]
 
 
-def zone_open_to(
-    scope: Scope, zone_id: sa.ColumnElement[str] | InstrumentedAttribute[str]
+def zone_open(
+    zone_id: sa.ColumnElement[str] | InstrumentedAttribute[str],
 ) -> sa.ColumnElement[bool]:
-    """A condition: no dedication of the zone ``zone_id`` names another owner than ``scope``'s.
+    """A condition: no dedication of the zone ``zone_id`` serves another owner only.
 
     A zone dedicated to an account serves that account; one dedicated to a
     domain serves the accounts of that domain and of the domains below it
     (:class:`engine.allocation.policy.Holder` says the same for placement).
-    Every other caller but root administrators is to find it exactly as a
+    To every other caller but root administrators it is to be exactly a
     zone that does not exist: tenants never learn of another's dedicated
     infrastructure.
 
+    The caller is given by bound parameters (:func:`zone_open_parameters`),
+    so that a statement using the condition is built once
+    (:func:`engine.prepared.prepared`).
+
     :param zone_id: the zone's id column in the caller's query.
     """
-    if scope.is_root_admin:
-        return sa.true()
-    served = [
+    served = sa.or_(
         sa.and_(
             Dedication.domain_id.is_not(None),
-            Dedication.domain_id.in_(domain_chain(scope.domain_path)),
-        )
-    ]
-    if scope.account_id is not None:
-        served.append(
-            sa.and_(Dedication.account_id.is_not(None), Dedication.account_id == scope.account_id)
-        )
+            Dedication.domain_id.in_(sa.bindparam("open_domains", expanding=True)),
+        ),
+        sa.and_(
+            Dedication.account_id.is_not(None),
+            Dedication.account_id == sa.bindparam("open_account"),
+        ),
+    )
     return ~sa.exists().where(
-        Dedication.level == DedicatedLevel.ZONE,
-        Dedication.target_id == zone_id,
-        ~sa.or_(*served),
+        Dedication.level == DedicatedLevel.ZONE, Dedication.target_id == zone_id, ~served
     )
 
 
-__all__ = ["DedicatedLevel", "Dedication", "domain_chain", "zone_open_to"]
+def zone_open_parameters(scope: Scope) -> dict[str, object]:
+    """The bound parameters of :func:`zone_open` for ``scope``."""
+    # No account is "": no dedication names it, and the comparison stays false
+    # rather than NULL (NOT NULL would open every zone).
+    return {"open_domains": domain_chain(scope.domain_path), "open_account": scope.account_id or ""}
+
+
+__all__ = [
+    "DedicatedLevel",
+    "Dedication",
+    "domain_chain",
+    "zone_open",
+    "zone_open_parameters",
+]

@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import AlreadyExists, InvalidInput, NotFound
-from engine.inventory.dedicated import zone_open_to
+from engine.inventory.dedicated import zone_open, zone_open_parameters
 from engine.inventory.hosts import DriverFactory, HostAdministration, HostCapacity, Progress
 from engine.inventory.models import AllocationState, Cluster, ImageStore, Pod, Zone
 from engine.inventory.pools import PoolAdministration
 from engine.naming import check_name
+from engine.prepared import prepared
 from engine.scope import Scope
 
 
@@ -37,39 +38,70 @@ def _factor(name: str, value: float) -> float:
     return float(value)
 
 
-def seen_by(scope: Scope) -> sa.ColumnElement[bool]:
-    """A condition on ``Zone``: the zones ``scope`` sees.
+def _zones(seen: bool, by: str) -> sa.Select[Zone]:
+    """The zone query of one shape, built once (:func:`engine.prepared.prepared`).
 
-    Root administrators see every zone; anyone else the enabled zones that are
-    not dedicated to another owner (:func:`engine.inventory.dedicated.zone_open_to`).
-    A zone a caller does not see is, to that caller, a zone that does not exist.
+    :param seen: only the zones a caller that is not a root administrator
+        sees: the enabled ones no dedication keeps from it
+        (:func:`engine.inventory.dedicated.zone_open`).
+    :param by: ``all`` (by creation), ``first`` (the first enabled one),
+        ``id`` or ``name`` (bound as ``zone_id``, ``zone_name``).
     """
-    if scope.is_root_admin:
-        return sa.true()
-    return sa.and_(Zone.allocation_state == AllocationState.ENABLED, zone_open_to(scope, Zone.id))
+
+    def build() -> sa.Select[Zone]:
+        query = sa.select(Zone)
+        if seen:
+            query = query.where(
+                Zone.allocation_state == AllocationState.ENABLED, zone_open(Zone.id)
+            )
+        if by == "id":
+            return query.where(Zone.id == sa.bindparam("zone_id"))
+        if by == "name":
+            return query.where(Zone.name == sa.bindparam("zone_name"))
+        query = query.order_by(Zone.created, Zone.id)
+        if by == "first":
+            return query.where(Zone.allocation_state == AllocationState.ENABLED).limit(1)
+        return query
+
+    return prepared(("zones", seen, by), build)
+
+
+def _seen(scope: Scope | None) -> tuple[bool, dict[str, object]]:
+    """Whether ``scope`` sees only some zones, and the parameters that say which."""
+    if scope is None or scope.is_root_admin:
+        return False, {}
+    return True, zone_open_parameters(scope)
 
 
 def first_enabled_zone(session: Session, scope: Scope | None = None) -> Zone | None:
     """The zone resources go to when a client names none: the first enabled one.
 
     :param scope: the caller, if any: then the first enabled zone it sees
-        (:func:`seen_by`), so a tenant's default is never another's dedicated zone.
+        (:func:`seen_zone`), so a tenant's default is never another's dedicated zone.
     """
-    query = sa.select(Zone).where(Zone.allocation_state == AllocationState.ENABLED)
-    if scope is not None:
-        query = query.where(seen_by(scope))
-    return session.scalar(query.order_by(Zone.created, Zone.id).limit(1))
+    seen, parameters = _seen(scope)
+    return session.scalar(_zones(seen, "first"), parameters)
 
 
 def seen_zone(
     session: Session, scope: Scope, *, zone_id: str | None = None, name: str | None = None
 ) -> Zone | None:
-    """The zone of that id (or name) if ``scope`` sees it (:func:`seen_by`), in one statement."""
-    query = sa.select(Zone).where(seen_by(scope))
-    query = (
-        query.where(Zone.id == zone_id) if zone_id is not None else query.where(Zone.name == name)
-    )
-    return session.scalar(query)
+    """The zone of that id (or name) if ``scope`` sees it, in one statement.
+
+    Root administrators see every zone; anyone else the enabled zones that are
+    not dedicated to another owner (:func:`engine.inventory.dedicated.zone_open`).
+    A zone a caller does not see is, to that caller, a zone that does not exist.
+    """
+    seen, parameters = _seen(scope)
+    if zone_id is not None:
+        return session.scalar(_zones(seen, "id"), {**parameters, "zone_id": zone_id})
+    return session.scalar(_zones(seen, "name"), {**parameters, "zone_name": name})
+
+
+def seen_zones(session: Session, scope: Scope) -> list[Zone]:
+    """The zones ``scope`` sees (:func:`seen_zone`), by creation time."""
+    seen, parameters = _seen(scope)
+    return list(session.scalars(_zones(seen, "all"), parameters))
 
 
 class InventoryService(HostAdministration, PoolAdministration):
@@ -100,12 +132,11 @@ class InventoryService(HostAdministration, PoolAdministration):
         return zone
 
     def list_zones(self, scope: Scope) -> list[Zone]:
-        """The zones ``scope`` sees (:func:`seen_by`), by creation time."""
-        query = sa.select(Zone).where(seen_by(scope)).order_by(Zone.created, Zone.id)
-        return list(self.session.scalars(query))
+        """The zones ``scope`` sees (:func:`seen_zone`), by creation time."""
+        return seen_zones(self.session, scope)
 
     def get_zone(self, scope: Scope, zone_id: str) -> Zone:
-        """Return a zone the caller sees (:func:`seen_by`).
+        """Return a zone the caller sees (:func:`seen_zone`).
 
         :raises NotFound: no such zone for this caller.
         """
