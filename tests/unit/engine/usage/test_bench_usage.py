@@ -35,3 +35,10 @@ def test_the_usage_benchmark_runs_small(tmp_path: Path) -> None:
     assert f"{written} rows copied in SQL" in lines[4]
     assert lines[5].startswith("aggregate / group by = ")
     assert lines[6].startswith("best reachable with these rows (group by / write floor) = ")
+    # Both per-owner prototypes gave the engine's records summed per owner.
+    assert lines[7].startswith("per owner, from events: ")
+    assert lines[8].startswith("per owner, from ledger: ")
+    for line in lines[7:9]:
+        assert "; equal to the engine's records summed per owner)" in line
+    assert lines[10].startswith("per owner from events / group by = ")
+    assert lines[11].startswith("per owner from ledger / group by = ")
