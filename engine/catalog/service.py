@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.catalog import _values as values
-from engine.catalog._access import SUBJECTS, closeness, same, visible
+from engine.catalog._access import SUBJECTS, closeness, entries_query, same
 from engine.catalog.image_events import emit_image
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.drivers.specs import DISK_FORMATS
@@ -231,17 +231,16 @@ class CatalogService:
 
     def list_entries(self, scope: Scope, model: type[Entry]) -> list[Entry]:
         """The entries of one kind the caller sees, by name."""
-        query = sa.select(model).where(visible(scope, model))
-        return list(self.session.scalars(query.order_by(model.name, model.created, model.id)))
+        query, parameters = entries_query(model, scope, "all")
+        return list(self.session.scalars(query, parameters))
 
     def get_entry(self, scope: Scope, model: type[Entry], entry_id: str) -> Entry:
         """Return an entry the caller sees.
 
         :raises NotFound: no such entry, or not visible to the caller.
         """
-        entry = self.session.scalar(
-            sa.select(model).where(model.id == entry_id, visible(scope, model))
-        )
+        query, parameters = entries_query(model, scope, "id")
+        entry = self.session.scalar(query, {**parameters, "entry_id": entry_id})
         if entry is None:
             raise NotFound(
                 f"no {KIND_NAMES[model]} {entry_id!r}", subject=SUBJECTS[model], id=entry_id
@@ -257,9 +256,8 @@ class CatalogService:
         :raises NotFound: none is visible.
         :raises Conflict: several equally close entries have that name (use the id).
         """
-        entries = self.session.scalars(
-            sa.select(model).where(model.name == name, visible(scope, model))
-        ).all()
+        query, parameters = entries_query(model, scope, "name")
+        entries = self.session.scalars(query, {**parameters, "entry_name": name}).all()
         if not entries:
             raise NotFound(f"no {KIND_NAMES[model]} {name!r}", subject=SUBJECTS[model], name=name)
         ranked = sorted(entries, key=lambda e: closeness(scope, e))
