@@ -7,7 +7,10 @@ signatures come from joserfc (the Authlib project's JOSE library), not from
 Concord's code, so the server's verification is checked against an
 independent implementation. Keys can be rotated, as a real provider does.
 
-Imported as ``oidc_issuer`` (``tests/`` is on ``sys.path``).
+Imported as ``oidc_issuer`` (``tests/`` is on ``sys.path``). The tests' users
+belong to virtual organisations through an ``eduperson_entitlement`` claim
+(:data:`ENTITLEMENT`), which :func:`vo_mapping` maps to the account of the
+organisation's name.
 """
 
 from __future__ import annotations
@@ -20,6 +23,39 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
+#: The entitlement that makes a token's subject a member of virtual organisation ``vo``.
+ENTITLEMENT = "urn:mace:example.org:group:{vo}:role=member"
+
+
+def vo_mapping(issuer: str, domain: str = "ROOT/demo", project: bool = False) -> dict[str, Any]:
+    """Mapping rules placing members of a virtual organisation in the account of its name.
+
+    For tokens of the issuer Concord trusts as ``issuer``: the user is
+    ``<sub>@<issuer>`` in ``domain``; a token without a member's entitlement
+    matches no rule.
+
+    :param project: also make the user a member of the project of the
+        organisation's name (which Keystone tokens are scoped to).
+    """
+    local = {"domain": domain, "account": "{vo}", "user": "{sub}@" + issuer}
+    if project:
+        local["project"] = "{vo}"
+    return {
+        "rules": [
+            {
+                "issuer": issuer,
+                "remote": [
+                    {"claim": "sub"},
+                    {
+                        "claim": "eduperson_entitlement",
+                        "regex": ENTITLEMENT.replace("{vo}", "(?P<vo>[a-z0-9.-]+)"),
+                    },
+                ],
+                "local": local,
+            }
+        ]
+    }
 
 
 class _QuietHandler(WSGIRequestHandler):

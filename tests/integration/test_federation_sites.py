@@ -33,7 +33,7 @@ from integration.processes import (
     run_cli,
     wait_until,
 )
-from oidc_issuer import LocalIssuer
+from oidc_issuer import ENTITLEMENT, LocalIssuer, vo_mapping
 from pki import certificate_authority, endorser
 
 from engine.db import Database
@@ -43,22 +43,7 @@ from engine.usage.apel import parse_cloud_message
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SITES = ("site-a", "site-b", "site-c")
-ENTITLEMENT = "urn:mace:example.org:group:{vo}:role=member"
-MAPPING = {
-    "rules": [
-        {
-            "issuer": "aai",
-            "remote": [
-                {"claim": "sub"},
-                {
-                    "claim": "eduperson_entitlement",
-                    "regex": "urn:mace:example.org:group:(?P<vo>[a-z0-9.-]+):role=member",
-                },
-            ],
-            "local": {"domain": "ROOT/demo", "account": "{vo}", "user": "{sub}@aai"},
-        }
-    ]
-}
+MAPPING = vo_mapping("aai")
 DEMO = basic_auth("demo", "demo")
 OS_TPL = "http://schemas.concord.invalid/occi/os_tpl#"
 RESOURCE_TPL = "http://schemas.concord.invalid/occi/resource_tpl#"
