@@ -9,9 +9,12 @@ Three kinds of credentials are accepted:
 * ``Authorization: Bearer`` with a JSON Web Token of a trusted OpenID Connect
   issuer, for federated users (:mod:`concord.auth.bearer`).
 
-Without an ``Authorization`` header, an ``X-Auth-Token`` of the Keystone
-subset (``federation/keystone.py``, :mod:`engine.federation.tokens`) is
-accepted instead.
+An ``X-Auth-Token`` of the Keystone subset (``federation/keystone.py``,
+:mod:`engine.federation.tokens`) is accepted too. It takes precedence over an
+``Authorization: Bearer`` beside it (the identity provider's token it was
+exchanged for, which Keystone clients such as IM's OCCI connector keep
+sending, expired or not); beside any other credentials it is refused as
+ambiguous.
 
 A failure is always 401 with a ``WWW-Authenticate`` challenge, and the same
 message whatever went wrong. A source address or a user name with too many

@@ -89,18 +89,24 @@ def authenticate(request: Request) -> Scope:
     :raises AuthenticationFailed: no, malformed, wrong, expired or replayed credentials.
     """
     header = request.headers.get("Authorization")
+    token = request.headers.get("X-Auth-Token")
     if "Signature-Input" in request.headers or "Signature" in request.headers:
-        if header:
+        if header or token:
             # Two sets of credentials: which one the request means is ambiguous.
             raise AuthenticationFailed(SIGN_IN_FAILED)
         return _signed(request)
+    scheme = header.split(" ", 1)[0] if header else ""
+    if token:
+        # A token of the Keystone subset (federation.keystone). Keystone clients
+        # keep sending the identity provider's token they exchanged for it as
+        # Bearer (IM's OCCI connector does, long after it has expired): the
+        # X-Auth-Token is the credential, as for any OpenStack service. Beside
+        # any other credentials, which one the request means is ambiguous.
+        if header and scheme.lower() != BEARER.lower():
+            raise AuthenticationFailed(SIGN_IN_FAILED)
+        return TokenService(request.dbsession, request.registry.server_keys).resolve(token)[0]
     if not header:
-        token = request.headers.get("X-Auth-Token")
-        if token:
-            # A token of the Keystone subset (federation.keystone).
-            return TokenService(request.dbsession, request.registry.server_keys).resolve(token)[0]
         raise AuthenticationFailed("authentication required")
-    scheme = header.split(" ", 1)[0]
     if scheme.lower() == BASIC.lower():
         return _basic(request, header)
     if scheme.lower() == BEARER.lower():

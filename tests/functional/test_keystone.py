@@ -5,6 +5,7 @@ The flow is the one IM's OCCI connector and rOCCI-cli follow (federation/keyston
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,22 @@ def test_the_keystone_challenge_is_sent_only_when_asked_and_only_to_bare_request
     assert (
         app.get("/-/", headers=wrong, status=401).headers["WWW-Authenticate"].startswith("Basic ")
     )
+
+
+def test_the_x_auth_token_is_the_credential_beside_the_bearer_it_came_from(
+    app: TestApp, issuer: LocalIssuer, research: str
+) -> None:
+    # IM's connector keeps sending its identity provider's token as Bearer with
+    # every request, expired or not, beside the scoped token: that decides.
+    scoped = _scoped_token(app, issuer, research)
+    expired = issuer.token("s-1", lifetime=-3600, entitlement=["vo:research"])
+    app.get("/-/", headers={"Authorization": f"Bearer {expired}"}, status=401)
+    both = {"Authorization": f"Bearer {expired}", "X-Auth-Token": scoped, "Accept": "text/plain"}
+    app.get("/compute/", headers=both, status=200)
+    # Beside a bad token, a good Bearer does not help; beside other credentials
+    # (whose user could be another) the request is ambiguous and refused.
+    fresh = issuer.token("s-1", entitlement=["vo:research"])
+    app.get("/-/", headers={"Authorization": f"Bearer {fresh}", "X-Auth-Token": "x"}, status=401)
+    basic = {"Authorization": "Basic " + base64.b64encode(b"alice:alice-password").decode()}
+    app.get("/-/", headers=basic, status=200)
+    app.get("/-/", headers={**basic, "X-Auth-Token": scoped}, status=401)
