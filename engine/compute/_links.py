@@ -89,9 +89,20 @@ def check_pair(compute: Compute, target: Volume | Network, label: str) -> None:
 def check_linkable(owner: Owner, zone_id: str, target: Volume | Network, label: str) -> None:
     """Refuse to link ``target`` to a compute of ``owner`` in ``zone_id``, existing or about to.
 
+    A compute of one of its account's projects may also join a network the
+    account owns outside any project: the account's users see that network,
+    and it is the account's default network of the zone
+    (:mod:`engine.network.defaults`) that gives such a compute an address,
+    as a project's network does in OpenStack. Volumes are the owner's only.
+
     :raises Conflict: another owner's, or in another zone.
     """
-    if not same_owner(owner, Owner.of(target)):
+    shared = (
+        isinstance(target, Network)
+        and target.project_id is None
+        and target.account_id == owner.account_id
+    )
+    if not (shared or same_owner(owner, Owner.of(target))):
         raise Conflict(
             f"the {label} and the compute belong to different owners",
             subject=label,

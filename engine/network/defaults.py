@@ -8,6 +8,8 @@ the server answers 409. The default is a setting per account and zone
 (:class:`~engine.network.models.DefaultNetwork`), set by the account's users
 or an administrator who sees the network; the compute service joins it
 (:meth:`engine.compute.interfaces.InterfaceService.join_default_network`).
+The computes of the account's projects join it too (a project-scoped
+Keystone token creates such computes).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ NICs).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -487,6 +488,41 @@ def test_interface_refusals(cloud: Cloud) -> None:
     assert run(cloud, job_id).state is JobState.SUCCESS
     assert call(cloud, "list_interfaces") == []
     assert run(cloud, call(cloud, "delete", network_id)).state is JobState.SUCCESS
+
+
+def test_a_project_compute_joins_its_accounts_networks_but_not_the_reverse(cloud: Cloud) -> None:
+    from engine.tenancy.service import TenancyService
+
+    account_network = up_network(cloud)
+    bobs_network = up_network(cloud, user="bob")
+    alice = cloud.scopes["alice"]
+    with cloud.database.transaction() as session:
+        project = TenancyService(session).create_project(alice, "vo").id
+    in_project = replace(alice, project_ids=frozenset({project}), project_id=project)
+    with cloud.database.transaction() as session:
+        networks, computes = NetworkService(session), ComputeService(session)
+        project_network, _ = networks.create_network(in_project, name="pn", cidr="10.8.0.0/24")
+        project_network_id = project_network.id
+        project_compute = computes.create(in_project, name="p", offering_id=cloud.ids["small"])[0]
+        project_compute_id = project_compute.id
+    cloud.run_jobs()
+    account_compute_id = new_compute(cloud)
+    before = counts(cloud)
+    # Neither another account's network, nor the project's network for a
+    # compute outside the project (its other users could not see the link).
+    with pytest.raises(Conflict, match="different owners"):
+        attach(cloud, project_compute_id, bobs_network, user="acmeadmin")
+    with pytest.raises(Conflict, match="different owners"):
+        attach(cloud, account_compute_id, project_network_id, user="acmeadmin")
+    assert counts(cloud) == before
+    # The account's network takes the computes of the account's projects.
+    with cloud.database.transaction() as session:
+        nic_id, job = InterfaceService(session).attach_interface(
+            in_project, compute_id=project_compute_id, network_id=account_network
+        )
+        job_id = job.id
+    assert run(cloud, job_id).state is JobState.SUCCESS
+    assert nic(cloud, nic_id.id).state == "attached"
 
 
 def test_prepared_interface_joins_the_guest_at_creation(cloud: Cloud) -> None:
