@@ -1,6 +1,7 @@
 """Background work inside ``concord serve``: the worker, reconciliation, event monitor, usage.
 
-The federation schedule (image-list synchronisation, accounting push) runs
+The federation schedule (image-list synchronisation, accounting push, a
+registry's monitoring of its members' endpoints) runs
 where the usage schedule runs: in the embedded worker and in each ``concord
 worker`` process, each turn taken by one of them.
 
@@ -22,6 +23,7 @@ from collections.abc import Callable
 
 import engine.handlers  # noqa: F401  (registers every job handler)
 from concord.accounting_push import export_and_send
+from concord.federation_monitor import monitor_members
 from concord.image_list_fetch import sync_lists
 from concord.settings import Settings
 from engine.allocation.notifications import WatchResult, watch_capacity
@@ -31,7 +33,12 @@ from engine.compute.reconcile import run_reconciliation
 from engine.compute.state import running_sizes_by_host
 from engine.db import Database, utcnow
 from engine.drivers.factory import DriverCache
-from engine.federation.schedule import ACCOUNTING_PUSH, claim_due_lists, claim_task
+from engine.federation.schedule import (
+    ACCOUNTING_PUSH,
+    FEDERATION_MONITOR,
+    claim_due_lists,
+    claim_task,
+)
 from engine.ha.agent import HaAgent
 from engine.ha.config import HaConfig
 from engine.jobs.worker import Worker
@@ -205,9 +212,11 @@ def run_federation_turns(
 
     Image lists are synchronised every ``image_list_sync_interval`` seconds
     each, and the site's APEL records pushed or queued every
-    ``accounting_push_interval`` seconds when a push URL or queue is set
-    (docs/federation.rst). Each turn is claimed in the database, so of
-    several workers one runs it (engine.federation.schedule).
+    ``accounting_push_interval`` seconds when a push URL or queue is set,
+    and a registry's members' endpoints probed every
+    ``federation_monitor_interval`` seconds (docs/federation.rst). Each
+    turn is claimed in the database, so of several workers one runs it
+    (engine.federation.schedule).
     """
     now = now or utcnow()
     done: list[str] = []
@@ -233,7 +242,25 @@ def run_federation_turns(
                 timeout=float(settings.federation_http_timeout) * 6,
             )
             done.append(f"accounting: {sent.records} record(s) in {sent.messages} message(s)")
+    if settings.federation_monitor_interval > 0:
+        with database.transaction() as session:
+            due = claim_task(session, FEDERATION_MONITOR, now, settings.federation_monitor_interval)
+        if due:
+            probed = monitor_members(
+                database, server_keys, timeout=float(settings.federation_http_timeout) * 6
+            )
+            done += [f"monitor {p.member} {p.interface}: {p.health}" for p in probed]
     return done
+
+
+def _scheduled(settings: Settings) -> bool:
+    """Whether any federation turn is scheduled at all."""
+    pushing = settings.accounting_push_url or settings.accounting_queue
+    return (
+        settings.image_list_sync_interval > 0
+        or bool(pushing and settings.accounting_push_interval > 0)
+        or settings.federation_monitor_interval > 0
+    )
 
 
 def start_federation_schedule(
@@ -244,10 +271,7 @@ def start_federation_schedule(
     :returns: a function that stops the thread and waits for it (a no-op
         when nothing is scheduled).
     """
-    pushing = settings.accounting_push_url or settings.accounting_queue
-    if settings.image_list_sync_interval <= 0 and not (
-        pushing and settings.accounting_push_interval > 0
-    ):
+    if not _scheduled(settings):
         return lambda: None
     stopping = threading.Event()
 

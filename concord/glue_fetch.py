@@ -62,17 +62,23 @@ def fetch_document(url: str, token: str | None, timeout: float) -> Any:
 
 
 def refresh_members(
-    database: Database, server_keys: ServerKeys, timeout: float
+    database: Database, server_keys: ServerKeys, timeout: float, names: list[str] | None = None
 ) -> dict[str, str | None]:
     """Read every member's document and record it; returns each member's error, or None.
 
     Each member is read outside any transaction and recorded in its own, so
     a slow or broken member delays or spoils no other's record.
+
+    :param names: only these members (all when None).
     """
     with database.transaction() as session:
         system = Scope.system(TenancyService(session).root())
         registry = RegistryService(session, server_keys)
-        targets = [(m.name, m.glue_url, registry.token(m)) for m in registry.list_members(system)]
+        targets = [
+            (m.name, m.glue_url, registry.token(m))
+            for m in registry.list_members(system)
+            if names is None or m.name in names
+        ]
     outcome: dict[str, str | None] = {}
     for name, url, token in targets:
         try:

@@ -161,6 +161,12 @@ class Settings:
     accounting_push_token: str = ""
     accounting_queue: str = ""
     accounting_push_interval: int = 3600
+    #: Federation registry's monitoring: every ``federation_monitor_interval``
+    #: seconds the workers' schedule reads the members' GLUE documents and
+    #: runs the conformance harness's read-only profile against each OCCI and
+    #: CIMI endpoint they list (0: never; ``concord federation monitor run``
+    #: runs one turn now).
+    federation_monitor_interval: int = 0
     #: Seconds a token of the Keystone subset (``/keystone``) stays valid.
     keystone_token_lifetime: int = 3600
     #: When true, a request without any credentials is answered 401 with only
@@ -371,6 +377,7 @@ class Settings:
             "usage_interval",
             "image_list_sync_interval",
             "accounting_push_interval",
+            "federation_monitor_interval",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name}: must be 0 (off) or more")

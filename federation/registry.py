@@ -6,6 +6,12 @@ instance type at least that large (and, with ``share``, whose share for that
 virtual organisation has room). Any signed-in user may ask: the answer names
 sites, their endpoints and the matching images or instance types, from the
 members' public GLUE documents, never a project's figures.
+
+``GET /federation/members`` is the registry's aggregated view, for root
+administrators (the documents name every project with its quota and usage):
+each member's last GLUE document, each OCCI and CIMI endpoint's
+``HealthState`` and ``HealthStateInfo`` replaced by the registry's own latest
+probe of it (the monitoring plane, :mod:`engine.federation.monitoring`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from engine.errors import InvalidInput
+from engine.federation.monitoring import MonitorService
 from engine.federation.registry import RegistryService
 
 if TYPE_CHECKING:
@@ -59,7 +66,27 @@ def sites_view(request: Request) -> Response:
     return Response(json.dumps(body), content_type="application/json", charset="utf-8")
 
 
+@view_config(route_name="federation.members", request_method="GET")
+def members_view(request: Request) -> Response:
+    """Every member's last GLUE document, with the endpoints' health the registry observed."""
+    monitoring = MonitorService(request.dbsession, request.registry.server_keys)
+    body = {
+        "members": [
+            {
+                "site": member.name,
+                "glue_url": member.glue_url,
+                "read": member.fetched.isoformat() if member.fetched else None,
+                "error": member.error,
+                "document": document,
+            }
+            for member, document in monitoring.documents_with_health(request.scope)
+        ]
+    }
+    return Response(json.dumps(body), content_type="application/json", charset="utf-8")
+
+
 def includeme(config: Configurator) -> None:
-    """Add the ``/federation/sites`` route."""
+    """Add the ``/federation/sites`` and ``/federation/members`` routes."""
     config.add_route("federation.sites", "/federation/sites")
+    config.add_route("federation.members", "/federation/members")
     config.scan("federation.registry")

@@ -9,7 +9,9 @@ documents and ``sites`` answers which of them offer an image or have room;
 ``image-list`` publishes and subscribes to signed image lists
 (:mod:`concord.cli.federation_images`); ``accounting`` keeps an accounting
 repository's trusted sites and prints its summary
-(:mod:`concord.cli.federation_accounting`).
+(:mod:`concord.cli.federation_accounting`); ``monitor`` and ``status`` probe
+the members' endpoints and show their health
+(:mod:`concord.cli.federation_monitor`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from concord.cli import federation_accounting, federation_images
+from concord.cli import federation_accounting, federation_images, federation_monitor
 from concord.cli.context import CommandError, Context, print_table
 from concord.glue_fetch import refresh_members
 from engine.federation.identity import FederatedIdentityService
@@ -53,6 +55,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add_registry_parsers(federation)
     federation_images.add_parsers(federation)
     federation_accounting.add_parsers(federation)
+    federation_monitor.add_parsers(federation)
 
 
 def issuer_add(ctx: Context, args: argparse.Namespace) -> None:

@@ -6,7 +6,9 @@ each process also aggregates usage every ``usage_interval`` seconds (each
 period is claimed by one of them, engine.usage.aggregate) and runs the
 federation schedule: subscribed image lists synchronised every
 ``image_list_sync_interval`` seconds, this site's APEL records pushed every
-``accounting_push_interval`` seconds (each turn claimed by one of them,
+``accounting_push_interval`` seconds, a registry's members' OCCI and CIMI
+endpoints probed every ``federation_monitor_interval`` seconds (each turn
+claimed by one of them,
 engine.federation.schedule).
 SIGTERM and SIGINT stop a worker after the job it is running. Each worker
 process also runs the HA agent (host monitor and recovery, docs/ha.rst) unless

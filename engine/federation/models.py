@@ -81,6 +81,44 @@ class FederationMember(Base):
     fetched: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(sa.String(1024))
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The identity the registry's monitoring probes the member's endpoints
+    #: as: ``basic`` (a user name and password) or ``hmac`` (an API key and
+    #: secret), the secret encrypted under the server keys; NULL: anonymous.
+    monitor_auth: Mapped[str | None] = mapped_column(sa.String(8))
+    monitor_user: Mapped[str | None] = mapped_column(sa.String(255))
+    sealed_monitor_secret: Mapped[str | None] = mapped_column(sa.String(1024))
+
+
+class EndpointCheck(Base):
+    """One monitoring probe of one member endpoint: what the read-only conformance run found.
+
+    Counts are of the MUST requirements the run judged (passed, failed,
+    skipped) and of the SHOULD requirements that failed; ``health`` is GLUE
+    2.1's endpoint health state derived from them (``ok``, ``warning``,
+    ``critical``, ``unknown``) and ``reason`` its ``HealthStateInfo``.
+    """
+
+    __tablename__ = "federation_endpoint_checks"
+    __table_args__ = (
+        sa.Index("ix_federation_endpoint_checks_member", "member_id", "interface", "checked"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("federation_members.id", ondelete="CASCADE")
+    )
+    #: The endpoint's GLUE interface name, as the member's document gives it.
+    interface: Mapped[str] = mapped_column(sa.String(128))
+    #: ``occi`` or ``cimi``: the standard the probe tested.
+    protocol: Mapped[str] = mapped_column(sa.String(8))
+    url: Mapped[str] = mapped_column(sa.String(512))
+    checked: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    must_passed: Mapped[int] = mapped_column(sa.Integer)
+    must_failed: Mapped[int] = mapped_column(sa.Integer)
+    must_skipped: Mapped[int] = mapped_column(sa.Integer)
+    should_failed: Mapped[int] = mapped_column(sa.Integer)
+    health: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str] = mapped_column(sa.String(1024))
 
 
 class ImageListSubscription(Base):

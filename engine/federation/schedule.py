@@ -1,4 +1,4 @@
-"""Turns of the workers' federation schedule: image-list synchronisation and accounting push.
+"""Turns of the workers' federation schedule: image lists, accounting push, members' monitoring.
 
 Any number of ``concord worker`` processes (and the embedded worker) run the
 schedule against one database, and each turn must be taken by one of them:
@@ -8,7 +8,7 @@ The database applies the UPDATEs one after the other, so only the first
 finds the row still due and counts one row changed; the others change none
 and leave the turn alone. The work itself runs after the claim is committed,
 outside its transaction; a worker that dies mid-turn leaves it to the next
-turn (a synchronisation and a push are both idempotent).
+turn (a synchronisation, a push and a monitoring probe are all idempotent).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from engine.federation.models import ImageListSubscription, ScheduledTask
 
 #: The task name of the accounting push.
 ACCOUNTING_PUSH = "accounting-push"
+#: The task name of a registry's monitoring of its members' endpoints.
+FEDERATION_MONITOR = "federation-monitor"
 
 
 def claim_due_lists(session: Session, now: dt.datetime, interval: float) -> list[str]:
@@ -65,4 +67,4 @@ def claim_task(session: Session, name: str, now: dt.datetime, interval: float) -
     return True
 
 
-__all__ = ["ACCOUNTING_PUSH", "claim_due_lists", "claim_task"]
+__all__ = ["ACCOUNTING_PUSH", "FEDERATION_MONITOR", "claim_due_lists", "claim_task"]
