@@ -162,10 +162,14 @@ class Runner:
 
         support = CimiSupport.of(self.session)
         found = support.locate_cep()
-        if found is None and self.config.auth is None and support.tried:
-            # As for OCCI: a CEP that answers only signed-in clients is there.
-            if self.session.client.get(support.tried[0], "application/json").status == 401:
-                return (), "the server requires credentials (--user/--password or --api-key)"
+        # As for OCCI: a CEP that answers only signed-in clients is there.
+        if (
+            found is None
+            and self.config.auth is None
+            and support.tried
+            and self.session.client.get(support.tried[0], "application/json").status == 401
+        ):
+            return (), "the server requires credentials (--user/--password or --api-key)"
         if found is None:
             reason = f"no Cloud Entry Point found (tried {', '.join(support.tried)}; use --cep)"
             return (

@@ -5,15 +5,17 @@ docs/federation.rst). Built here: identity (tokens of trusted OpenID Connect
 issuers sign federated users in, placed into local tenants by mapping rules
 the operator writes as data, and Keystone-style tokens for OCCI clients of
 the EGI era), site discovery (what the site offers, for GLUE documents),
-image lists, and the accounting repository (trusted sites' APEL records and
-their monthly summaries).
+image lists, the accounting repository (trusted sites' APEL records and
+their monthly summaries), and monitoring (a registry's probes of its members'
+endpoints and the GLUE health derived from them).
 
 Entry points:
     :class:`~engine.federation.identity.FederatedIdentityService` (trusted
     issuers, mapping rules, sign-in); :class:`~engine.federation.mapping.MappingRules`;
     :class:`~engine.federation.tokens.TokenService`;
     :func:`~engine.federation.site.describe_site`;
-    :class:`~engine.federation.accounting.AccountingRepository`; the
+    :class:`~engine.federation.accounting.AccountingRepository`;
+    :class:`~engine.federation.monitoring.MonitorService`; the
     schedule's claims in :mod:`~engine.federation.schedule`; the tables in
     :mod:`~engine.federation.models`.
 

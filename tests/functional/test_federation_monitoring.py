@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -93,6 +94,7 @@ def test_the_registry_probes_members_and_publishes_their_health(
     serve: Callable[[Any], tuple[str, WSGIServer]],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     alpha, _alpha_server = serve(_site(tmp_path, sqlite_template, "alpha", settings, hasher))
     beta, beta_server = serve(_site(tmp_path, sqlite_template, "beta", settings, hasher))
@@ -109,9 +111,8 @@ def test_the_registry_probes_members_and_publishes_their_health(
 
     assert run("init")[0] == 0
     for name, url in (("alpha", alpha), ("beta", beta)):
-        added = run(
-            "federation", "member", "add", name, f"{url}/federation/glue", "--token", f"{name}-token"
-        )  # fmt: skip
+        glue_url, token = f"{url}/federation/glue", f"{name}-token"
+        added = run("federation", "member", "add", name, glue_url, "--token", token)
         assert added[0] == 0
     # Before any probe: nothing is known.
     status, out = run("federation", "status")
@@ -128,8 +129,12 @@ def test_the_registry_probes_members_and_publishes_their_health(
         (sealed,) = session.query(FederationMember.sealed_monitor_secret).filter_by(name="alpha")
     assert sealed[0] and "alpha-probe-password" not in sealed[0]
 
-    status, out = run("federation", "monitor", "run", "--timeout", "10")
+    with caplog.at_level(logging.DEBUG):
+        status, out = run("federation", "monitor", "run", "--timeout", "10")
     assert status == 0, out
+    # Each probe is logged with its verdict; the probe's secret never is.
+    assert sum("federation monitor: alpha" in r.getMessage() for r in caplog.records) == 2
+    assert "alpha-probe-password" not in caplog.text
     verdicts = sorted(tuple(line.split(": ")[:2]) for line in out.splitlines())
     assert verdicts == [
         (f"alpha {OCCI}", "ok"),
@@ -167,6 +172,7 @@ def test_the_registry_probes_members_and_publishes_their_health(
         ["beta", OCCI, "critical"],
         ["beta", CIMI, "critical"],
     ]
+    assert run("federation", "monitor", "history", "nobody")[0] != 0
     history = json.loads(run("federation", "monitor", "history", "beta", "--format", "json")[1])
     assert [h["health"] for h in history] == ["critical", "critical", "unknown", "unknown"]
 

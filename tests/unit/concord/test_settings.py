@@ -124,6 +124,7 @@ def test_bad_values_raise_value_error_naming_the_setting(
         ("concord.glue_token", "two words"),
         ("concord.image_list_sync_interval", "-1"),  # 0 turns the schedule off
         ("concord.accounting_push_interval", "-1"),
+        ("concord.federation_monitor_interval", "-1"),
         ("concord.accounting_push_url", "ftp://repository.example/records"),
         ("concord.accounting_push_token", "two words"),  # sent as one Bearer token
         ("concord.ha_check_interval", "0"),  # a monitor that never waits

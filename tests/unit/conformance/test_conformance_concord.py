@@ -77,6 +77,19 @@ def test_concord_passes_the_query_interface_cases(app: TestApp, tenancy: Any) ->
     assert all(r.message for r in report.results if r.status is not Status.PASS)
 
 
+@pytest.mark.parametrize("protocol", ["occi", "cimi"])
+def test_without_credentials_every_case_is_skipped_with_the_reason(
+    app: TestApp, tenancy: Any, protocol: str
+) -> None:
+    # Concord answers only signed-in clients, at the query interface and at the CEP
+    # alike: nothing can be judged, and neither protocol counts that as a failure.
+    report, _ = run(wsgi(app), protocols=(protocol,), profile="read-only", auth=None, other=None)
+    assert report.results and {r.status for r in report.results} == {Status.SKIP}
+    assert {r.message for r in report.results} == {
+        "the server requires credentials (--user/--password or --api-key)"
+    }
+
+
 def test_concord_with_api_keys(app: TestApp, tenancy: Any, database: Any, hasher: Any) -> None:
     key = issue_key(database, hasher, tenancy.ids["alice"])
     report, _ = run(
