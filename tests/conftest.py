@@ -12,20 +12,22 @@ tests are isolated by emptying every table afterwards.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import MARIADB_SERVER, TEST_SERVER_KEY_FILE
+from helpers import MARIADB_SERVER, TEST_SERVER_KEY_FILE, CliRun
 from hypothesis import HealthCheck, settings
 from oidc_issuer import LocalIssuer
 from webtest import TestApp
 
 from concord.app import make_app
+from concord.cli.main import main
 from concord.settings import Settings
 from engine.db import Base, Database
 from engine.schema import upgrade
@@ -180,6 +182,35 @@ def settings() -> Settings:
 def app(database: Database, settings: Settings) -> TestApp:
     """The whole WSGI application over ``database``, driven by WebTest."""
     return TestApp(make_app(settings, database))
+
+
+@pytest.fixture
+def concord_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[[str], CliRun]:
+    """The ``concord`` command line in this process, bound to a database URL.
+
+    ``run = concord_cli(url)`` points the CLI at ``url`` (with the test server
+    key and cheap hashing, through its ``CONCORD_*`` variables); then
+    ``run("init")`` returns its exit status and what it printed, and
+    ``stdin=`` gives what a prompt (a password, a secret) reads.
+    """
+
+    def bind(database_url: str) -> CliRun:
+        monkeypatch.setenv("CONCORD_DATABASE_URL", database_url)
+        monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)
+        monkeypatch.setenv("CONCORD_PASSWORD_TIME_COST", "1")
+        monkeypatch.setenv("CONCORD_PASSWORD_MEMORY_KIB", "1024")
+
+        def run(*argv: str, stdin: str = "") -> tuple[int, str]:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+            capsys.readouterr()
+            status = main(list(argv))
+            return status, capsys.readouterr().out
+
+        return run
+
+    return bind
 
 
 @pytest.fixture

@@ -56,6 +56,11 @@ TEST_SERVER_KEY_FILE = _test_server_key_file()
 TEST_SERVER_KEYS = ServerKeys.load(TEST_SERVER_KEY_FILE)
 
 
+#: The ``concord`` command line run in process (the ``concord_cli`` fixture):
+#: ``status, output = run(*argv, stdin="")``.
+CliRun = Callable[..., tuple[int, str]]
+
+
 def basic(username: str, password: str) -> dict[str, str]:
     """An ``Authorization: Basic`` header for ``username`` and ``password``."""
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")

@@ -12,17 +12,17 @@ guest's growth since its record of the month before, summed exactly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import TEST_SERVER_KEY_FILE, basic
+from helpers import CliRun, basic
 from webtest import TestApp
 
 from concord.accounting_push import push_messages, queue_messages
 from concord.app import make_app
-from concord.cli.main import main
 from concord.settings import Settings
 from engine.db import Database
 from engine.federation.accounting import AccountingRepository
@@ -281,24 +281,13 @@ def test_a_site_pushes_over_http_and_queues_for_ssm(
 
 
 def test_the_cli_trusts_sites_and_prints_the_summary(
-    tmp_path: Path,
-    sqlite_template: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, sqlite_template: Path, concord_cli: Callable[[str], CliRun]
 ) -> None:
     import shutil
 
     path = tmp_path / "repository.sqlite"
     shutil.copy(sqlite_template, path)
-    monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)
-    monkeypatch.setenv("CONCORD_PASSWORD_TIME_COST", "1")
-    monkeypatch.setenv("CONCORD_PASSWORD_MEMORY_KIB", "1024")
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        status = main(list(argv))
-        return status, capsys.readouterr().out
+    run = concord_cli(f"sqlite:///{path}")
 
     assert run("init")[0] == 0
     status, out = run("federation", "accounting", "site", "add", "site-b")

@@ -10,7 +10,6 @@ member whose server is stopped becomes ``critical``, with the reason.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import shutil
@@ -21,11 +20,10 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from helpers import TEST_SERVER_KEY_FILE, basic
+from helpers import CliRun, basic
 from webtest import TestApp
 
 from concord.app import make_app
-from concord.cli.main import main
 from concord.settings import Settings
 from engine.catalog.service import CatalogService
 from engine.db import Database
@@ -92,22 +90,12 @@ def test_the_registry_probes_members_and_publishes_their_health(
     settings: Settings,
     hasher: PasswordHasher,
     serve: Callable[[Any], tuple[str, WSGIServer]],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    concord_cli: Callable[[str], CliRun],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     alpha, _alpha_server = serve(_site(tmp_path, sqlite_template, "alpha", settings, hasher))
     beta, beta_server = serve(_site(tmp_path, sqlite_template, "beta", settings, hasher))
-    monkeypatch.setenv("CONCORD_DATABASE_URL", database.url)
-    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)
-    monkeypatch.setenv("CONCORD_PASSWORD_TIME_COST", "1")
-    monkeypatch.setenv("CONCORD_PASSWORD_MEMORY_KIB", "1024")
-
-    def run(*argv: str, stdin: str = "") -> tuple[int, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        status = main(list(argv))
-        return status, capsys.readouterr().out
+    run = concord_cli(database.url)
 
     assert run("init")[0] == 0
     for name, url in (("alpha", alpha), ("beta", beta)):

@@ -16,11 +16,10 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from helpers import TEST_SERVER_KEY_FILE, basic
+from helpers import CliRun, basic
 from webtest import TestApp
 
 from concord.app import make_app
-from concord.cli.main import main
 from concord.settings import Settings
 from engine.catalog.service import CatalogService
 from engine.db import Database
@@ -88,8 +87,7 @@ def test_the_registry_finds_sites_by_image_and_by_room(
     settings: Settings,
     hasher: PasswordHasher,
     serve: Callable[[Any], str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    concord_cli: Callable[[str], CliRun],
 ) -> None:
     alpha_db, alpha_app = _site(tmp_path, sqlite_template, "alpha", settings)
     beta_db, beta_app = _site(tmp_path, sqlite_template, "beta", settings)
@@ -109,15 +107,7 @@ def test_the_registry_finds_sites_by_image_and_by_room(
 
     registry_path = tmp_path / "registry.sqlite"
     shutil.copy(sqlite_template, registry_path)
-    monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{registry_path}")
-    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)
-    monkeypatch.setenv("CONCORD_PASSWORD_TIME_COST", "1")
-    monkeypatch.setenv("CONCORD_PASSWORD_MEMORY_KIB", "1024")
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        status = main(list(argv))
-        return status, capsys.readouterr().out
+    run = concord_cli(f"sqlite:///{registry_path}")
 
     assert run("init")[0] == 0
     assert (

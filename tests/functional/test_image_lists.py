@@ -22,12 +22,11 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from helpers import TEST_SERVER_KEY_FILE, basic
+from helpers import CliRun, basic
 from pki import certificate_authority, endorser, hashed_ca_directory
 from webtest import TestApp
 
 from concord.app import make_app
-from concord.cli.main import main
 from concord.settings import Settings
 from engine.catalog.service import CatalogService
 from engine.db import Database
@@ -147,22 +146,14 @@ def site_b(
     tmp_path: Path,
     sqlite_template: Path,
     hasher: PasswordHasher,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    concord_cli: Callable[[str], CliRun],
 ) -> tuple[Database, Callable[..., tuple[int, str]]]:
     """Site B's database, and its CLI."""
     path = tmp_path / "site-b.sqlite"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
     _seed(database, hasher, None)
-    monkeypatch.setenv("CONCORD_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("CONCORD_SERVER_KEY_FILE", TEST_SERVER_KEY_FILE)
-
-    def run(*argv: str) -> tuple[int, str]:
-        capsys.readouterr()
-        status = main(list(argv))
-        return status, capsys.readouterr().out
-
+    run = concord_cli(f"sqlite:///{path}")
     return database, run
 
 
