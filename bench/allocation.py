@@ -44,6 +44,7 @@ from engine.allocation.allocators import BUILT_IN
 from engine.allocation.requests import ComputeRequest
 from engine.allocation.service import AllocationService
 from engine.db import Database, new_id
+from engine.inventory.host_counts import insert_hosts
 from engine.inventory.models import AllocationState, Cluster, Host, HostState, Pod, Zone
 from engine.schema import upgrade
 
@@ -90,7 +91,9 @@ def build(database: Database, hosts: int, seed: int = 7) -> str:
                         "created": EPOCH + dt.timedelta(seconds=number),
                     }
                 )
-        session.execute(sa.insert(Host), rows)
+        # Through the inventory's bulk insert: it counts them in the zone's
+        # stored host count (what ``random`` draws in), as add_host would.
+        insert_hosts(session, rows)
         return zone.id
 
 

@@ -41,6 +41,7 @@ from engine.federation.schedule import (
 )
 from engine.ha.agent import HaAgent
 from engine.ha.config import HaConfig
+from engine.inventory.host_counts import recount_zone_hosts
 from engine.jobs.worker import Worker
 from engine.tenancy.server_keys import ServerKeys
 from engine.usage.export import ApelSite
@@ -102,8 +103,9 @@ def start_background(
     ha: HaConfig | None = None,
     crash_policy: CrashRestartPolicy | None = None,
 ) -> Callable[[], None]:
-    """Reconcile once, then start the event monitor, the periodic reconciler,
-    (when ``run_worker``) a job worker, and (when ``ha`` is given) the HA agent.
+    """Reconcile once (and recount the zones' host counts), then start the event
+    monitor, the periodic reconciler, (when ``run_worker``) a job worker, and
+    (when ``ha`` is given) the HA agent.
 
     :param drivers: the process's driver cache, when it already has one.
     :param ha: HA's settings; ``None``: no HA agent in this process.
@@ -115,6 +117,10 @@ def start_background(
     drivers = drivers or DriverCache()
     report = run_reconciliation(database, drivers, crash_policy)
     log.info("reconciled at start", extra={"report": str(report)})
+    # The zones' stored host counts (random placement's range) against a
+    # recount: each drifted zone is corrected and logged at WARNING.
+    with database.transaction() as session:
+        recount_zone_hosts(session)
     monitor = EventMonitor(database, drivers, crash_policy=crash_policy)
     monitor.watch()
     threads = [monitor.start_thread()]

@@ -57,7 +57,8 @@ class ZonePolicy:
     :param account_id: the owner's account.
     :param domain_path: the owner's domain path.
     :param zone_allocator: the allocator the zone names, if any.
-    :param zone_hosts: how many hosts the zone has, if it was asked for.
+    :param zone_hosts: how many hosts the zone has, whatever their state (its
+        stored count, :mod:`engine.inventory.host_counts`); 0 for no zone.
     """
 
     zone_id: str
@@ -66,39 +67,29 @@ class ZonePolicy:
     account_id: str | None = None
     domain_path: str | None = None
     zone_allocator: str | None = None
-    zone_hosts: int | None = None
+    zone_hosts: int = 0
 
     @classmethod
-    def load(
-        cls, session: Session, request: ComputeRequest, count_hosts: bool | None = False
-    ) -> ZonePolicy:
-        """Read the zone's allocator, thresholds and dedications in one statement.
-
-        :param count_hosts: also count the zone's hosts (``random`` draws
-            among them); ``None``: if the zone's allocator is ``random``.
+    def load(cls, session: Session, request: ComputeRequest) -> ZonePolicy:
+        """Read the zone's allocator, host count, thresholds and dedications in one statement.
 
         Every placement pays for this read, so it is one ``UNION ALL`` of
-        small indexed reads (:data:`_POLICY`): the zone's row, the owner's
+        small indexed reads (:data:`_POLICY`): the zone's row (with its
+        stored host count, the range ``random`` draws in), the owner's
         domain path, the dedications of targets in the zone only, and the
         allocated and limit sums of the clusters that have a threshold.
         """
         zone_allocator = domain_path = None
-        zone_hosts: int | None = None
+        zone_hosts = 0
         dedications: dict[tuple[DedicatedLevel, str], Holder] = {}
         sums: list[tuple[str, list[int], float | None, float | None]] = []
         rows = session.execute(
-            _POLICY,
-            {
-                "zone_id": request.zone_id,
-                "domain_id": request.domain_id,
-                "count_hosts": bool(count_hosts),
-                "zone_decides": count_hosts is None,
-            },
+            _POLICY, {"zone_id": request.zone_id, "domain_id": request.domain_id}
         )
         for kind, first, second, account_id, path, *numbers in rows:
             if kind == _ZONE:
                 zone_allocator = first
-                zone_hosts = None if numbers[0] is None else int(numbers[0])
+                zone_hosts = int(numbers[0] or 0)
             elif kind == _OWNER_DOMAIN:
                 domain_path = first
             elif kind == _DEDICATION:
@@ -160,27 +151,15 @@ def _policy_statement() -> sa.CompoundSelect[Any]:
     no_text = sa.cast(sa.null(), sa.String)
     no_sums = [sa.cast(sa.null(), sa.Integer)] * 4
     no_shares = [sa.cast(sa.null(), sa.Float)] * 2
-    # The zone's host count, the range ``random`` draws in: only when the
-    # placement says it draws (``:count_hosts``), or lets the zone's
-    # allocator decide (``:zone_decides``) and that is ``random``; the CASE
-    # leaves the count unevaluated otherwise.
-    draws = sa.or_(
-        sa.bindparam("count_hosts", type_=sa.Boolean) == sa.true(),
-        sa.and_(
-            sa.bindparam("zone_decides", type_=sa.Boolean) == sa.true(),
-            Zone.allocator == "random",
-        ),
-    )
-    zone_hosts = (
-        sa.select(sa.func.count()).select_from(Host).where(Host.zone_id == zone_id)
-    ).scalar_subquery()
+    # The zone's host count, the range ``random`` draws in, is stored on its
+    # row (engine/inventory/host_counts.py): read with it, never counted.
     zone = sa.select(
         sa.literal(_ZONE),
         Zone.allocator,
         no_text,
         no_text,
         no_text,
-        sa.case((draws, zone_hosts), else_=sa.null()),
+        Zone.host_count,
         *no_sums[1:],
         *no_shares,
     ).where(Zone.id == zone_id)

@@ -30,7 +30,6 @@ from engine.allocation.allocators import (
     Allocator,
     load_allocator,
     names_of,
-    random_order,
     ranked,
 )
 from engine.allocation.policy import ZonePolicy
@@ -122,13 +121,8 @@ class AllocationService(PoolPlacement, SqlPlacement):
 
         :raises CapacityUnavailable: no host in the zone can take it.
         """
-        # One statement: the zone's allocator, thresholds and dedications (and
-        # its host count if random draws).
-        if self.allocator is not None:
-            draws: bool | None = self.allocator is random_order
-        else:
-            draws = request.allocator == "random" if request.allocator else None
-        policy = ZonePolicy.load(self.session, request, count_hosts=draws)
+        # One statement: the zone's allocator, host count, thresholds and dedications.
+        policy = ZonePolicy.load(self.session, request)
         name, allocator = self._allocator(request, policy)
         in_sql = SQL_ORDERED.get(allocator) if self.filters == DEFAULT_FILTERS else None
         if in_sql is not None:

@@ -92,14 +92,9 @@ class SqlPlacement:
         tried: list[str] = []
         claim_first = self._claim_first
         if allocator == "random":
-            zone_hosts = policy.zone_hosts
-            if zone_hosts is None:  # a zone whose allocator was not read as random
-                zone_hosts = self.session.connection().scalar(
-                    sa.select(sa.func.count())
-                    .select_from(Host)
-                    .where(Host.zone_id == request.zone_id)
-                )
-            claim_first = functools.partial(self._claim_at_random, zone_hosts=zone_hosts or 0)
+            # The zone's stored host count, read with its policy: exact in
+            # this transaction's view (moved with the host rows it counts).
+            claim_first = functools.partial(self._claim_at_random, zone_hosts=policy.zone_hosts)
         for query in candidate_tiers(self.session, request, policy, allocator):
             host = claim_first(request, allocator, query, tried)
             if host is not None:
@@ -161,7 +156,16 @@ class SqlPlacement:
         filtered away), count the hosts that pass and read the one at a
         random offset. A lost claim leaves the host out and draws again.
 
+        The zone's stored count cannot stand for that second count: it
+        counts every host of the zone, and which pass depends on the
+        request (its size, tags, group, the hosts already tried). Drawing
+        on over the whole zone instead would stay uniform but take about
+        ``zone / passing`` draws, without end when none passes; counting
+        the hosts that pass is what bounds it, exactly uniform.
+
         :param zone_hosts: how many hosts the zone has, whatever their state.
+            It must be exact: a count too high only costs rejections (a draw
+            past the last host), one too low would never draw the last hosts.
         """
         for _ in range(_DRAWS if zone_hosts else 0):
             drawn = (

@@ -12,15 +12,21 @@ Entry points:
     :func:`~engine.inventory.service.seen_zone`,
     :func:`~engine.inventory.dedicated.zone_open`,
     :func:`~engine.inventory.capacity.host_limits`,
-    :func:`~engine.inventory.capacity.pool_limit`; the tables in
+    :func:`~engine.inventory.capacity.pool_limit`,
+    :func:`~engine.inventory.host_counts.insert_hosts`,
+    :func:`~engine.inventory.host_counts.host_count_drift`,
+    :func:`~engine.inventory.host_counts.recount_zone_hosts`; the tables in
     :mod:`~engine.inventory.models`.
 
 Uses: tenancy, resources (the references of guests and volumes to hosts and
 pools).
 """
 
-# Registers the hook that keeps ``Host.cpu_limit``/``memory_limit`` current. The
-# package imports it, not models.py (which limits.py imports), so that whatever
-# imports any part of the inventory, its tables included, has the hook: no
-# session can write a host without it.
+# Registers the hooks that keep ``Host.cpu_limit``/``memory_limit`` current and
+# ``Zone.host_count`` equal to a recount (host_counts imports limits first: its
+# hook needs the zone limits' hook stores). The package imports them, not
+# models.py (which they import), so that whatever imports any part of the
+# inventory, its tables included, has the hooks: no session can write a host
+# without them.
+from engine.inventory import host_counts as _host_counts  # noqa: F401
 from engine.inventory import limits as _limits  # noqa: F401

@@ -52,6 +52,12 @@ class Zone(Base):
     #: The allocator that ranks its hosts (engine.allocation.allocators);
     #: ``None``: the default, first fit.
     allocator: Mapped[str | None] = mapped_column(sa.String(64))
+    #: How many hosts the zone has, whatever their state: the range ``random``
+    #: draws a host in, read with the zone's row instead of counted per
+    #: placement. Moved only by relative ``UPDATE`` statements in the
+    #: transaction that adds, removes or moves a host
+    #: (:mod:`engine.inventory.host_counts`), so it always equals a recount.
+    host_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -141,9 +147,11 @@ class Host(Base):
         sa.ForeignKey("clusters.id", ondelete="RESTRICT"), index=True
     )
     #: The zone of its cluster's pod, stored so that placement's indexes can
-    #: start with it; kept by :mod:`engine.inventory.limits` (a host never
-    #: changes zone).
-    zone_id: Mapped[str | None] = mapped_column(sa.String(36))
+    #: start with it; kept by :mod:`engine.inventory.limits`, and counted in
+    #: ``Zone.host_count`` by :mod:`engine.inventory.host_counts` (whose
+    #: flush hook needs the zone a host leaves: ``active_history`` loads it
+    #: before a change, whether or not another hook read it first).
+    zone_id: Mapped[str | None] = mapped_column(sa.String(36), active_history=True)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     uri: Mapped[str] = mapped_column(sa.String(1024))
     hypervisor_type: Mapped[str] = mapped_column(sa.String(32))

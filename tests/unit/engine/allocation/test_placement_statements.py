@@ -139,3 +139,14 @@ def test_no_statement_of_a_placement_sorts_the_zone(crowded, name: str) -> None:
             assert not any(step.startswith("SCAN hosts") for step in plan), (statement, plan)
             explained += 1
     assert explained >= 2, "the policy and the hosts' read were explained"
+
+
+def test_random_reads_the_zones_stored_host_count_and_counts_no_host(crowded) -> None:
+    """The range ``random`` draws in is the zone's stored count, not a walk of its hosts."""
+    database, request = crowded
+    with database.transaction() as session, counted(database) as statements:
+        AllocationService(
+            session, allocator=BUILT_IN["random"], rng=random.Random(7)
+        ).place_compute(request)
+    assert any("host_count" in statement for statement, _ in statements)
+    assert not any("count(" in statement.lower() for statement, _ in statements), statements

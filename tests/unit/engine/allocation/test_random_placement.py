@@ -154,7 +154,7 @@ def test_random_is_uniform_over_the_qualifying_hosts(
     assert _chi_square(landed, hosts) < CHI_SQUARE_999[qualifying - 1]
 
 
-def test_random_counts_the_zone_then_claims_one_host_when_it_qualifies(fresh_database) -> None:
+def test_random_draws_one_host_of_the_zone_then_claims_it_when_it_qualifies(fresh_database) -> None:
     """The draw reads one host by its key, not the zone: no host sorted, none loaded but one."""
     database = fresh_database()
     cluster = Cluster(id="c", pod_id="p")
