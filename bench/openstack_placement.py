@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -45,8 +46,25 @@ CORES, MEMORY_MIB = 32, 131072
 PROJECT, USER = str(uuid.uuid4()), str(uuid.uuid4())
 
 
+def _unshadow() -> None:
+    """Let ``import requests`` find the package, not bench/requests.py.
+
+    Run as ``python bench/allocation.py``, the script's folder (bench/) is
+    first on ``sys.path``, and its ``requests.py`` (the request benchmark)
+    shadows the ``requests`` package that keystoneauth1, which placement
+    imports, needs.
+    """
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    module = sys.modules.get("requests")
+    origin = getattr(module, "__file__", None)
+    if origin is not None and Path(origin).resolve().parent == here:
+        del sys.modules["requests"]
+
+
 def available() -> bool:
-    """Whether openstack-placement and wsgi-intercept are installed."""
+    """Whether openstack-placement and wsgi-intercept are installed (and importable)."""
+    _unshadow()
     try:
         import placement.direct  # noqa: F401
     except ImportError:
