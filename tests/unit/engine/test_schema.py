@@ -114,3 +114,69 @@ def test_the_migrations_build_exactly_the_tables_the_models_declare(database: Da
             connection, opts={"compare_type": True, "compare_server_default": False}
         )
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_zone_host_count_migration_counts_the_hosts_there_are(
+    empty_database: Database,
+) -> None:
+    # 0025 adds zones.host_count (random placement's range): a zone upgraded
+    # with hosts must start with their number, not 0, or its last hosts
+    # would never be drawn.
+    upgrade(empty_database, "0023")
+    tables = sa.MetaData()
+    tables.reflect(empty_database.engine, only=["zones", "pods", "clusters", "hosts"])
+    zones, pods, clusters, hosts = (
+        tables.tables[n] for n in ("zones", "pods", "clusters", "hosts")
+    )
+    now = sa.func.now()
+    with empty_database.engine.begin() as connection:
+        for zone, count in (("z1", 3), ("z2", 0), ("z3", 1)):
+            connection.execute(
+                zones.insert().values(id=zone, name=zone, allocation_state="enabled", created=now)
+            )
+            connection.execute(
+                pods.insert().values(
+                    id=f"{zone}-p", zone_id=zone, name="p", allocation_state="enabled", created=now
+                )
+            )
+            connection.execute(
+                clusters.insert().values(
+                    id=f"{zone}-c",
+                    pod_id=f"{zone}-p",
+                    name="c",
+                    hypervisor_type="test",
+                    cpu_overprovisioning=1.0,
+                    memory_overprovisioning=1.0,
+                    storage_overprovisioning=2.0,
+                    allocation_state="enabled",
+                    created=now,
+                )
+            )
+            for number in range(count):
+                connection.execute(
+                    hosts.insert().values(
+                        id=f"{zone}-h{number}",
+                        cluster_id=f"{zone}-c",
+                        zone_id=zone,
+                        name=f"{zone}-h{number}",
+                        uri=f"test:///{zone}-h{number}",
+                        hypervisor_type="test",
+                        arch="x86_64",
+                        cpu_cores=4,
+                        cpu_mhz=2000,
+                        memory_mib=4096,
+                        allocated_vcpus=0,
+                        allocated_memory_mib=0,
+                        cpu_limit=4,
+                        memory_limit=4096,
+                        state="up",
+                        allocation_state="enabled",
+                        tags="",
+                        ha_reserved=False,
+                        created=now,
+                    )
+                )
+    upgrade(empty_database)
+    with empty_database.engine.connect() as connection:
+        counts = dict(connection.execute(sa.text("SELECT id, host_count FROM zones")).all())
+    assert counts == {"z1": 3, "z2": 0, "z3": 1}
