@@ -47,9 +47,15 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class ConcordHandler(logging.StreamHandler):
+    """The handler :func:`configure_logging` installs: a class of its own, so
+    that what replaced the root logger's handlers can be told apart (a test
+    that runs ``concord serve`` in process removes it afterwards)."""
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     """Send Concord's logs to stderr in ``fmt`` (``json`` or ``text``)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = ConcordHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -13,6 +13,7 @@ tests are isolated by emptying every table afterwards.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from webtest import TestApp
 
 from concord.app import make_app
 from concord.cli.main import main
+from concord.logs import ConcordHandler
 from concord.settings import Settings
 from engine.db import Base, Database
 from engine.schema import upgrade
@@ -58,6 +60,24 @@ settings.load_profile("concord")
 
 def _worker_id() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Take Concord's log handler off the root logger after each test, and its level back.
+
+    ``concord serve``, ``worker`` and ``--debug``, run in process by some
+    tests, point the root logger at the ``sys.stderr`` of that moment: pytest's
+    capture of that one test. Once it was closed, every later log record in
+    the process wrote "--- Logging error ---" to the stderr of whichever CLI
+    test came next, which checks that it is empty.
+    """
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if isinstance(h, ConcordHandler)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
