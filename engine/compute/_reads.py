@@ -9,7 +9,7 @@ above); anything else, and a ``deleted`` compute unless asked for, is
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from engine.compute.models import Compute
 from engine.errors import InvalidInput, NotFound
 from engine.lifecycle import Kind, State
 from engine.prepared import find_visible, list_states
+from engine.resources.paging import count_rows, excluding, seek_page
 from engine.scope import Scope
 
 
@@ -88,13 +89,37 @@ class ComputeReads:
         state: State | str | None = None,
         include_deleted: bool = False,
         where: sa.ColumnElement[bool] | None = None,
+        exclude_states: Iterable[str] = (),
     ) -> int:
-        """How many computes :meth:`list` would return without ``limit``/``offset``."""
+        """How many computes :meth:`list` would return without ``limit``/``offset``.
+
+        :param exclude_states: leave out computes in these states too.
+        """
         query = self._filtered(scope, name, state, include_deleted)
         if where is not None:
             query = query.where(where)
-        counted = query.with_only_columns(Compute.id).subquery()
-        return int(self.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0)
+        return count_rows(self.session, query.where(excluding(Compute, exclude_states)), Compute)
+
+    def page(
+        self,
+        scope: Scope,
+        *,
+        skip: int,
+        limit: int,
+        where: sa.ColumnElement[bool] | None = None,
+        exclude_states: Iterable[str] = (),
+    ) -> builtins.list[Compute]:
+        """The computes ``skip + 1 .. skip + limit`` of :meth:`list`, by seeking on its order.
+
+        Reads only the page's rows (:func:`engine.resources.paging.seek_page`).
+
+        :param where: a further condition on the ``computes`` columns.
+        :param exclude_states: leave out computes in these states too.
+        """
+        query = self._visible(scope, False).where(excluding(Compute, exclude_states))
+        if where is not None:
+            query = query.where(where)
+        return seek_page(self.session, query, Compute, skip=skip, limit=limit)
 
     def _visible(self, scope: Scope, include_deleted: bool) -> sa.Select[Compute]:
         query = sa.select(Compute).where(

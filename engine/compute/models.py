@@ -28,7 +28,11 @@ class Compute(ZonedResource, Base):
 
     __tablename__ = "computes"
     # A client's chosen id is unique in its account (engine.resources.ids).
-    __table_args__ = (sa.Index("uq_computes_chosen_id", "account_id", "chosen_id", unique=True),)
+    # The listing order per owner serves positional pages (engine.resources.paging).
+    __table_args__ = (
+        sa.Index("uq_computes_chosen_id", "account_id", "chosen_id", unique=True),
+        sa.Index("ix_computes_listing_order", "account_id", "created", "id", "state"),
+    )
 
     offering_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("compute_offerings.id", ondelete="SET NULL"), index=True

@@ -21,7 +21,7 @@ to them.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -37,6 +37,7 @@ from engine.resources import checks
 from engine.resources.checks import Unset
 from engine.resources.emitters import ResourceEmitter
 from engine.resources.models import ZonedResource
+from engine.resources.paging import count_rows, excluding, seek_page
 from engine.resources.state import change_state
 from engine.scope import Owner, Scope
 
@@ -98,13 +99,42 @@ class OwnedResources(Generic[R]):
         query = query.order_by(*order_by, model.created, model.id).offset(offset).limit(limit)
         return builtins.list(self.session.scalars(query))
 
-    def count(self, scope: Scope, *, where: sa.ColumnElement[bool] | None = None) -> int:
-        """How many resources :meth:`list` returns with *where* and no ``limit``/``offset``."""
-        query = self._visible(scope, False)
+    def count(
+        self,
+        scope: Scope,
+        *,
+        where: sa.ColumnElement[bool] | None = None,
+        exclude_states: Iterable[str] = (),
+    ) -> int:
+        """How many resources :meth:`list` returns with *where* and no ``limit``/``offset``.
+
+        :param exclude_states: leave out resources in these states too.
+        """
+        query = self._visible(scope, False).where(excluding(self.model, exclude_states))
         if where is not None:
             query = query.where(where)
-        counted = query.with_only_columns(self.model.id).subquery()
-        return int(self.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0)
+        return count_rows(self.session, query, self.model)
+
+    def page(
+        self,
+        scope: Scope,
+        *,
+        skip: int,
+        limit: int,
+        where: sa.ColumnElement[bool] | None = None,
+        exclude_states: Iterable[str] = (),
+    ) -> builtins.list[R]:
+        """The resources ``skip + 1 .. skip + limit`` of :meth:`list`, by seeking on its order.
+
+        Reads only the page's rows (:func:`engine.resources.paging.seek_page`).
+
+        :param where: a further condition on the model's columns.
+        :param exclude_states: leave out resources in these states too.
+        """
+        query = self._visible(scope, False).where(excluding(self.model, exclude_states))
+        if where is not None:
+            query = query.where(where)
+        return seek_page(self.session, query, self.model, skip=skip, limit=limit)
 
     def list_states(self, scope: Scope) -> builtins.list[sa.Row[tuple[str, str]]]:
         """``(id, state)`` of the resources :meth:`list` returns, without loading them."""

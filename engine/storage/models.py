@@ -19,7 +19,11 @@ class Volume(ZonedResource, Base):
 
     __tablename__ = "volumes"
     # A client's chosen id is unique in its account (engine.resources.ids).
-    __table_args__ = (sa.Index("uq_volumes_chosen_id", "account_id", "chosen_id", unique=True),)
+    # The listing order per owner serves positional pages (engine.resources.paging).
+    __table_args__ = (
+        sa.Index("uq_volumes_chosen_id", "account_id", "chosen_id", unique=True),
+        sa.Index("ix_volumes_listing_order", "account_id", "created", "id", "state"),
+    )
 
     offering_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("disk_offerings.id", ondelete="SET NULL"), index=True

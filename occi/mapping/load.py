@@ -102,11 +102,19 @@ class Batch:
 
     :param compute_where: a filter on the computes (:mod:`occi.mapping.sql_filters`):
         only those computes, and only their links, are loaded.
+    :param computes: the computes already read (a page of them,
+        :mod:`occi.mapping.paging`): only their links are wanted.
     """
 
-    def __init__(self, ctx: OcciContext, compute_where: Any = None) -> None:
+    def __init__(
+        self, ctx: OcciContext, compute_where: Any = None, computes: Iterable[Compute] | None = None
+    ) -> None:
         self.ctx = ctx
         self.compute_where = compute_where
+        # Only some computes are wanted: a link of another one is not.
+        self.limited = compute_where is not None or computes is not None
+        if computes is not None:
+            self.__dict__["computes"] = {c.id: c for c in computes}  # the cached_property's slot
 
     @cached_property
     def computes(self) -> dict[str, Compute]:
@@ -141,7 +149,7 @@ class Batch:
         # computes, a link of a compute it left out is not wanted either.
         compute = self.computes.get(compute_id)
         if compute is None:
-            return self.compute_where is None
+            return not self.limited
         return compute.state not in GONE
 
     @cached_property
@@ -199,7 +207,7 @@ class Batch:
 
 
 #: The engine service listing each resource Kind (``request.engine.<name>``).
-_RESOURCE_LISTS = {t.COMPUTE: "compute", t.STORAGE: "storage", t.NETWORK: "network"}
+RESOURCE_LISTS = {t.COMPUTE: "compute", t.STORAGE: "storage", t.NETWORK: "network"}
 
 
 def load_kind(
@@ -213,14 +221,14 @@ def load_kind(
         condition on its table (:func:`occi.mapping.sql_filters.split`).
     """
     if where is not None:
-        if table not in _RESOURCE_LISTS:
+        if table not in RESOURCE_LISTS:
             raise TypeError(f"no SQL filter on {table.term}")
         if not full:
-            rows = _live(_service(ctx, table).list(ctx.scope, where=where))
+            rows = _live(service_of(ctx, table).list(ctx.scope, where=where))
             return [Loaded(table, t.Facts(row)) for row in rows]
-    if not full and table in _RESOURCE_LISTS:
+    if not full and table in RESOURCE_LISTS:
         # A listing by location: ids and states only.
-        rows = _live(_service(ctx, table).list_states(ctx.scope))
+        rows = _live(service_of(ctx, table).list_states(ctx.scope))
         return [Loaded(table, t.Facts(row)) for row in rows]
     batch = Batch(ctx, where if table is t.COMPUTE else None)
     if table is t.COMPUTE:
@@ -232,16 +240,16 @@ def load_kind(
         if not full:
             return [Loaded(table, t.Facts(row)) for row in rows]
         return [batch.link(row) for row in rows]
-    listed = _live(_service(ctx, table).list(ctx.scope, where=where))
+    listed = _live(service_of(ctx, table).list(ctx.scope, where=where))
     return [
         Loaded(table, t.Facts(row), tags=batch.tags.get(row.id, []), zone_ids=ctx.zone_ids(row))
         for row in listed
     ]
 
 
-def _service(ctx: OcciContext, table: t.KindTable) -> Any:
+def service_of(ctx: OcciContext, table: t.KindTable) -> Any:
     """The engine service of a resource Kind."""
-    return getattr(ctx.engine, _RESOURCE_LISTS[table])
+    return getattr(ctx.engine, RESOURCE_LISTS[table])
 
 
 def load_all(
@@ -353,6 +361,7 @@ def load_location(ctx: OcciContext, location: str) -> Loaded:
 
 __all__ = [
     "ENTITY_PATH",
+    "RESOURCE_LISTS",
     "Batch",
     "Loaded",
     "load_all",
@@ -361,4 +370,5 @@ __all__ = [
     "load_one",
     "location_of",
     "parse_location",
+    "service_of",
 ]

@@ -12,7 +12,16 @@ from collections.abc import Sequence
 
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from occi.categories.types import Category
-from occi.mapping import actions, create, filters, membership, sql_filters, update, usage
+from occi.mapping import (
+    actions,
+    create,
+    filters,
+    membership,
+    paging,
+    sql_filters,
+    update,
+    usage,
+)
 from occi.mapping import tables as t
 from occi.mapping.context import OcciContext
 from occi.mapping.load import Loaded, load_all, load_location, load_one
@@ -134,6 +143,34 @@ class OcciService:
             return membership.union(self.ctx, target, full=full)
         raise TypeError(f"not a collection: {target!r}")
 
+    @staticmethod
+    def _split(
+        target: Collection, wanted: filters.Filter
+    ) -> tuple[sql_filters.Conditions, filters.Filter]:
+        """The SQL conditions of *wanted* per Kind, and what is left to match on renderings."""
+        if not (wanted.attributes and isinstance(target, KindCollection)):
+            return {}, wanted
+        where, rest = sql_filters.split(target.tables, wanted.attributes)
+        return where, filters.Filter(wanted.categories, rest)
+
+    def _matching(
+        self, target: Collection, wanted: filters.Filter, *, full: bool
+    ) -> tuple[list[Loaded], list[Entity] | None]:
+        """The members that pass *wanted*, and their renderings when matching needed them.
+
+        What SQL can decide runs in the listing's query (issue 15); the rest,
+        Categories included, is matched on the renderings. A GET listing and a
+        filtered DELETE both choose their members here, so that a DELETE
+        removes exactly what the GET with the same filter lists.
+        """
+        where, wanted = self._split(target, wanted)
+        entities = self._members(target, full=full or bool(wanted), where=where or None)
+        if not wanted:
+            return entities, None
+        registry = self.ctx.registry
+        pairs = [(e, r) for e in entities if filters.matches(registry, r := render(e), wanted)]
+        return [e for e, _ in pairs], [r for _, r in pairs]
+
     def listing(
         self,
         target: Collection,
@@ -147,18 +184,19 @@ class OcciService:
         :param full: full renderings; without, their locations only (text
             listings), unless a filter needs the renderings to match against.
         """
-        where = None
-        if wanted.attributes and isinstance(target, KindCollection):
-            # What SQL can decide runs in the listing's query (issue 15);
-            # the rest, Categories included, is matched on the renderings.
-            where, rest = sql_filters.split(target.tables, wanted.attributes)
-            wanted = filters.Filter(wanted.categories, rest)
-        entities = self._members(target, full=full or bool(wanted), where=where or None)
-        if wanted:
-            kept = filters.apply(self.ctx.registry, [render(e) for e in entities], wanted)
-            chosen = page.slice(kept) if page else kept
-            return EntityCollection.of(chosen)
-        chosen_entities = page.slice(entities) if page else entities
+        chosen_entities: list[Loaded] | None = None
+        if page is not None and isinstance(target, KindCollection):
+            where, rest = self._split(target, wanted)
+            if not rest:
+                # Paged in SQL: only the page's rows are read (issue 15).
+                chosen_entities = paging.load_page(
+                    self.ctx, target.tables, page, full=full, where=where or None
+                )
+        if chosen_entities is None:
+            entities, kept = self._matching(target, wanted, full=full)
+            if kept is not None:
+                return EntityCollection.of(page.slice(kept) if page else kept)
+            chosen_entities = page.slice(entities) if page else entities
         if not full:
             # A text listing prints locations only (GFD.229 §3.1.2): no rendering
             # object per member (issue 15), the renderers take Locations as is.
@@ -187,19 +225,16 @@ class OcciService:
         :raises NotFound: a location is not a member of the collection.
         """
         filters.require_defined_attributes(self.ctx.registry, wanted, target.kind)
-        entities = load_all(self.ctx, target.tables)
         if locations is not None:
+            entities = load_all(self.ctx, target.tables)
             members = {e.location: e for e in entities}
             missing = [loc for loc in locations.locations if loc not in members]
             if missing:
                 raise NotFound(f"{missing[0][:200]} is not in the collection {target.path}")
             entities = [members[loc] for loc in dict.fromkeys(locations.locations)]
-        elif wanted:
-            keep = {
-                e.location
-                for e in filters.apply(self.ctx.registry, [render(e) for e in entities], wanted)
-            }
-            entities = [e for e in entities if e.location in keep]
+        else:
+            # Exactly the members a GET with the same filter lists (issue 15).
+            entities, _ = self._matching(target, wanted, full=True)
         for table in _DELETE_ORDER:
             for entity in entities:
                 if entity.table is table:
