@@ -19,6 +19,8 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
+import sqlalchemy as sa
+
 from cimi.errors import OperationNotSupported
 from cimi.mapping.links import Links
 from cimi.query.sql import Columns
@@ -156,6 +158,8 @@ class ScopedListing(Protocol):
 
     def count(self, scope: Scope, *, where: Any = None) -> int: ...
 
+    def list_columns(self, scope: Scope, columns: Any, **query: Any) -> builtins.list[Any]: ...
+
 
 class Binding:
     """The engine side of one CIMI type; subclasses fill in what the type supports.
@@ -173,6 +177,12 @@ class Binding:
     edits: ClassVar[Mapping[str, str]] = {}
     #: Whether the common attributes come from the engine object (not for Jobs).
     common: ClassVar[bool] = True
+    #: The mapped class whose rows :meth:`fetch_page` reads, for :attr:`needs`.
+    model: ClassVar[Any] = None
+    #: Attribute of the entries -> the model's columns its getter reads (besides
+    #: the id): what a ``$select`` needs loaded (:meth:`row_columns`). An
+    #: attribute missing here makes the page load whole rows.
+    needs: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     @property
     def table(self) -> Table:
@@ -236,11 +246,35 @@ class Binding:
         order_by: builtins.list[Any],
         offset: int,
         limit: int | None,
+        columns: builtins.list[Any] | None = None,
     ) -> builtins.list[Any]:
-        """The objects of the Collection that satisfy *where*, sorted and paged in SQL."""
-        return self.listing(ctx).list(
-            ctx.scope, where=where, order_by=order_by, offset=offset, limit=limit
-        )
+        """The objects of the Collection that satisfy *where*, sorted and paged in SQL.
+
+        :param columns: read only these (:meth:`row_columns`): rows, not objects.
+        """
+        listing = self.listing(ctx)
+        if columns is not None:
+            return listing.list_columns(
+                ctx.scope, columns, where=where, order_by=order_by, offset=offset, limit=limit
+            )
+        return listing.list(ctx.scope, where=where, order_by=order_by, offset=offset, limit=limit)
+
+    def row_columns(self, attributes: frozenset[str]) -> builtins.list[Any] | None:
+        """The columns that rendering *attributes* of an entry reads, or None: whole rows.
+
+        Always the row's ``id`` and the ``public_id`` its href is built from
+        (the id its owner chose, else the row's: as the model's property).
+        """
+        if self.model is None:
+            return None
+        rendered = {*_COMMON, *(name for name, _ in self.fields), "operations"}
+        if any(name in rendered and name not in self.needs for name in attributes):
+            return None  # a getter whose columns are not declared
+        model = self.model
+        # ``id`` and what this binding never renders need no column.
+        names = {"id", *(column for name in attributes for column in self.needs.get(name, ()))}
+        public = sa.func.coalesce(sa.func.nullif(model.chosen_id, ""), model.id)
+        return [public.label("public_id"), *(getattr(model, name) for name in sorted(names))]
 
     def count(self, ctx: Context, parent: tuple[str, ...], where: Any) -> int:
         """How many objects of the Collection satisfy *where*."""
@@ -254,13 +288,38 @@ class Binding:
         """
         raise NotImplementedError
 
-    def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
-        """Load, in a few queries, what rendering *objs* needs (collections)."""
+    def prepare(
+        self, ctx: Context, objs: builtins.list[Any], only: frozenset[str] | None = None
+    ) -> None:
+        """Load, in a few queries, what rendering *objs* needs (collections).
 
-    def render(self, ctx: Context, obj: Any) -> dict[str, Any]:
-        """The neutral form of *obj*: common attributes, :attr:`fields`, operations."""
+        :param only: the attributes that will be rendered (None: all).
+        """
+
+    def render(self, ctx: Context, obj: Any, only: frozenset[str] | None = None) -> dict[str, Any]:
+        """The neutral form of *obj*: common attributes, :attr:`fields`, operations.
+
+        :param only: render only these attributes besides ``id`` (a
+            ``$select``): each as it would be in the whole form, in the same
+            order, so that trimming the whole form gives the same entry.
+        """
         href = self.href(ctx, obj)
         value: dict[str, Any] = {"id": href}
+        if only is not None:
+            if self.common:
+                for name in _COMMON:
+                    if name in only:
+                        # Only ``updated`` may be missing (as below): a row that
+                        # lacks another column is a bug of :attr:`needs`.
+                        value[name] = (
+                            getattr(obj, name, None) if name == "updated" else getattr(obj, name)
+                        )
+            for name, getter in self.fields:
+                if name in only:
+                    value[name] = getter(obj, ctx, href)
+            if "operations" in only:
+                value["operations"] = self.operations(ctx, obj, href)
+            return pruned(value)
         if self.common:
             value.update(
                 name=obj.name,
@@ -330,6 +389,12 @@ class Binding:
         raise InvalidInput(f"{name!r} is not an operation of a {self.type_name}", field="action")
 
 
+#: The common attributes (5.7.1) a resource renders from its engine object, in order.
+_COMMON = ("name", "description", "created", "updated", "properties")
+#: What the common attributes read: the column of the same name.
+COMMON_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({n: (n,) for n in _COMMON})
+
+
 def _cleared(name: str, value: Any) -> Any:
     """The engine value that removes attribute *name* (a PUT that omits it)."""
     if value is not None:
@@ -339,6 +404,7 @@ def _cleared(name: str, value: Any) -> Any:
 
 __all__ = [
     "COMMON_EDITS",
+    "COMMON_NEEDS",
     "KIB_PER_GIB",
     "KIB_PER_MIB",
     "Binding",

@@ -22,6 +22,7 @@ Collection (5.14.7.1).
 from __future__ import annotations
 
 import builtins
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from cimi.mapping import states
 from cimi.mapping.base import (
     COMMON_EDITS,
+    COMMON_NEEDS,
     KIB_PER_MIB,
     Binding,
     Context,
@@ -125,6 +127,25 @@ class Machines(Binding):
         ZONE_FIELD,
     )
     edits = COMMON_EDITS
+    model = Compute
+    needs = MappingProxyType(
+        {
+            **COMMON_NEEDS,
+            "state": ("state",),
+            "cpu": ("vcpus",),
+            "memory": ("memory_mib",),
+            "disks": (),
+            "cpuArch": ("arch",),
+            "volumes": (),
+            "networkInterfaces": (),
+            "placementGroup": (),
+            "placementPolicy": (),
+            "highlyAvailable": ("ha_enabled",),
+            "stateMessage": ("state_message",),
+            "zone": ("zone_id",),
+            "operations": ("state", "image_id"),
+        }
+    )
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> Compute:
         return ctx.engine.compute.get(ctx.scope, ids[0])
@@ -138,10 +159,15 @@ class Machines(Binding):
     def listing(self, ctx: Context) -> ScopedListing:
         return ctx.engine.compute
 
-    def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
+    def prepare(
+        self, ctx: Context, objs: builtins.list[Any], only: frozenset[str] | None = None
+    ) -> None:
         ids = [c.id for c in objs]
-        groups = ctx.engine.placement_groups.groups_of(ids)
-        ctx.memo["machines.groups"] = {"checked": set(ids), "groups": groups}
+        if only is None or not only.isdisjoint({"placementGroup", "placementPolicy"}):
+            groups = ctx.engine.placement_groups.groups_of(ids)
+            ctx.memo["machines.groups"] = {"checked": set(ids), "groups": groups}
+        if only is not None and "operations" not in only:
+            return  # only the offered operations ask whether a guest has a disk
         # Whether a guest has a disk matters only where its state offers
         # capture: no reads for a Collection of running Machines (issue 15).
         capturing = [c for c in objs if "capture" in _offered(c.state)]

@@ -130,7 +130,7 @@ class ResourceMetadatas(Binding):
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[str]:
         return list(self.served)
 
-    def render(self, ctx: Context, obj: str) -> dict[str, Any]:
+    def render(self, ctx: Context, obj: str, only: frozenset[str] | None = None) -> dict[str, Any]:
         capabilities = [
             {"name": name, "uri": f"{CAPABILITY_PREFIX}{obj}/{name}", "value": value}
             for name, value in CAPABILITIES.get(obj, {}).items()

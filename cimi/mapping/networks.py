@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import builtins
 import ipaddress
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from cimi.mapping import states
 from cimi.mapping.base import (
     COMMON_EDITS,
+    COMMON_NEEDS,
     Binding,
     Context,
     Outcome,
@@ -60,6 +62,17 @@ class Networks(Binding):
         ZONE_FIELD,
     )
     edits = COMMON_EDITS
+    model = Network
+    needs = MappingProxyType(
+        {
+            **COMMON_NEEDS,
+            "state": ("state",),
+            "networkType": (),
+            "networkPorts": (),
+            "zone": ("zone_id",),
+            "operations": ("state",),
+        }
+    )
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> Network:
         return ctx.engine.network.get(ctx.scope, ids[0])
@@ -190,7 +203,9 @@ class Addresses(Binding):
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[Any]:
         return [n for n in ctx.engine.interfaces.list_interfaces(ctx.scope) if n.ip_address]
 
-    def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
+    def prepare(
+        self, ctx: Context, objs: builtins.list[Any], only: frozenset[str] | None = None
+    ) -> None:
         ids = {n.network_id for n in objs}
         networks = ctx.engine.network.list(ctx.scope) if ids else []
         ctx.memo["networks"] = {n.id: n for n in networks if n.id in ids}

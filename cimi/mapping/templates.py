@@ -39,7 +39,9 @@ class TemplateBinding(Binding):
     def fetch_all(self, ctx: Context, parent: tuple[str, ...]) -> builtins.list[LaunchTemplate]:
         return ctx.engine.templates.list(ctx.scope, self.kind)
 
-    def render(self, ctx: Context, obj: LaunchTemplate) -> dict[str, Any]:
+    def render(
+        self, ctx: Context, obj: LaunchTemplate, only: frozenset[str] | None = None
+    ) -> dict[str, Any]:
         value = super().render(ctx, obj)
         value.update(pruned(self.convert[1](ctx, obj.parameters)))
         return value

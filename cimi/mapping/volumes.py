@@ -11,12 +11,21 @@ Attachment shows as a MachineVolume, never as a Volume state (cimi.md 6.16).
 from __future__ import annotations
 
 import builtins
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
 
 from cimi.mapping import states
-from cimi.mapping.base import COMMON_EDITS, Binding, Context, Outcome, ScopedListing, attr
+from cimi.mapping.base import (
+    COMMON_EDITS,
+    COMMON_NEEDS,
+    Binding,
+    Context,
+    Outcome,
+    ScopedListing,
+    attr,
+)
 from cimi.mapping.queried import volume_columns
 from cimi.mapping.templates import name_for, template_parameters
 from cimi.mapping.zones import ZONE_FIELD, chosen_zone
@@ -46,6 +55,17 @@ class Volumes(Binding):
         ZONE_FIELD,
     )
     edits = COMMON_EDITS
+    model = Volume
+    needs = MappingProxyType(
+        {
+            **COMMON_NEEDS,
+            "state": ("state",),
+            "capacity": ("size_bytes",),
+            "bootable": ("bootable",),
+            "zone": ("zone_id",),
+            "operations": ("state",),
+        }
+    )
 
     def fetch(self, ctx: Context, ids: tuple[str, ...]) -> Volume:
         return ctx.engine.storage.get(ctx.scope, ids[0])
@@ -59,7 +79,11 @@ class Volumes(Binding):
     def listing(self, ctx: Context) -> ScopedListing:
         return ctx.engine.storage
 
-    def prepare(self, ctx: Context, objs: builtins.list[Any]) -> None:
+    def prepare(
+        self, ctx: Context, objs: builtins.list[Any], only: frozenset[str] | None = None
+    ) -> None:
+        if only is not None and "operations" not in only:
+            return  # only ``delete`` asks whether a volume is attached
         ids = [v.id for v in objs]
         query = sa.select(StorageAttachment.volume_id).where(StorageAttachment.volume_id.in_(ids))
         attached = set(ctx.engine.session.scalars(query))

@@ -47,17 +47,21 @@ def collection(
     :raises NotFound: the parent resource is not visible.
     """
     binding.check_parent(ctx, parent)
-    found = in_database(ctx, binding, parent, query)
+    table = binding.collection_table
+    # The entries' attributes a $select keeps (issue 15): the others are
+    # neither read nor rendered; $expand and the trimming below see the
+    # kept ones exactly as they would in the whole entry.
+    only = selected_entry_attributes(table, query.select)
+    found = in_database(ctx, binding, parent, query, only=only)
     if found is not None:
         count, objects = found
-        binding.prepare(ctx, objects)
-        entries = [binding.render(ctx, obj) for obj in objects]
+        binding.prepare(ctx, objects, only)
+        entries = [binding.render(ctx, obj, only) for obj in objects]
     else:
         count, entries = in_memory(ctx, binding, parent, query)
     if expand and (query.expand.all or query.expand.names):
         entries = [expanded(ctx, e, binding.table, query.expand) for e in entries]
     href = binding.collection_href(ctx, parent)
-    table = binding.collection_table
     items = table.items_field
     assert items is not None  # noqa: S101 (every Collection table has entries)
     value: dict[str, Any] = {"id": href, "count": count, items.name: entries}
@@ -67,7 +71,12 @@ def collection(
 
 
 def in_database(
-    ctx: Context, binding: Binding, parent: tuple[str, ...], query: CollectionQuery
+    ctx: Context,
+    binding: Binding,
+    parent: tuple[str, ...],
+    query: CollectionQuery,
+    *,
+    only: frozenset[str] | None = None,
 ) -> tuple[int, list[Any]] | None:
     """``count`` and the objects of the requested page, filtered, sorted and paged in SQL.
 
@@ -75,6 +84,11 @@ def in_database(
     attribute it lacks: :func:`in_memory` answers instead. Only the page's
     rows are read; a second statement counts the matches when paging hides
     some of them.
+
+    :param only: the entries' attributes to be rendered (a ``$select``):
+        only the columns they need are read, as rows
+        (:meth:`~cimi.mapping.base.Binding.row_columns`), when the binding
+        says which; None reads whole objects.
     """
     columns = binding.columns(ctx)
     if columns is None:
@@ -85,7 +99,12 @@ def in_database(
         return None
     offset = 0 if query.first is None else query.first - 1
     limit = None if query.last is None else max(query.last - offset, 0)
-    objects = [] if limit == 0 else binding.fetch_page(ctx, parent, where, order_by, offset, limit)
+    selected = None if only is None else binding.row_columns(only)
+    objects = (
+        []
+        if limit == 0
+        else binding.fetch_page(ctx, parent, where, order_by, offset, limit, selected)
+    )
     if offset == 0 and (limit is None or len(objects) < limit):
         return len(objects), objects  # the page holds every match: no count needed
     return binding.count(ctx, parent, where), objects
@@ -109,12 +128,9 @@ def in_memory(
     return len(entries), page(entries, query.first, query.last)
 
 
-def selected_collection(
-    value: dict[str, Any], table: Table, selection: Selection
-) -> dict[str, Any]:
-    """*value* (a neutral Collection) trimmed by ``$select`` (4.1.6.3)."""
-    if selection.all:
-        return value
+def _selected(table: Table, selection: Selection) -> tuple[set[str], bool, set[tuple[str, ...]]]:
+    """What ``$select`` keeps of a Collection: its own attributes, whether its
+    entries whole, and else the paths kept in each entry."""
     items = table.items_field
     assert items is not None  # noqa: S101 (every Collection table has entries)
     keep = {"id", "count"}
@@ -134,6 +150,29 @@ def selected_collection(
             # An attribute the entries have too (``id``): a client selecting it
             # wants the entries' values, not entries trimmed away.
             entry_paths.add(path)
+    return keep, whole_entries, entry_paths
+
+
+def selected_entry_attributes(table: Table, selection: Selection) -> frozenset[str] | None:
+    """The attributes of the entries that ``$select`` keeps (by their first step), or
+    None: the entries are kept whole. Empty when no entry is kept at all."""
+    if selection.all:
+        return None
+    _, whole_entries, entry_paths = _selected(table, selection)
+    if whole_entries:
+        return None
+    return frozenset(path[0] for path in entry_paths)
+
+
+def selected_collection(
+    value: dict[str, Any], table: Table, selection: Selection
+) -> dict[str, Any]:
+    """*value* (a neutral Collection) trimmed by ``$select`` (4.1.6.3)."""
+    if selection.all:
+        return value
+    items = table.items_field
+    assert items is not None  # noqa: S101 (every Collection table has entries)
+    keep, whole_entries, entry_paths = _selected(table, selection)
     result = {k: v for k, v in value.items() if k in keep}
     if whole_entries:
         result[items.name] = value.get(items.name, [])
@@ -186,4 +225,5 @@ __all__ = [
     "in_memory",
     "resolve",
     "selected_collection",
+    "selected_entry_attributes",
 ]

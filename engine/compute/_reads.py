@@ -81,6 +81,29 @@ class ComputeReads:
         """``(id, state)`` of the computes :meth:`list` returns, without loading them."""
         return list_states(self.session, scope, Compute)
 
+    def list_columns(
+        self,
+        scope: Scope,
+        columns: Sequence[Any],
+        *,
+        where: sa.ColumnElement[bool] | None = None,
+        order_by: Sequence[sa.ColumnElement[Any]] = (),
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> builtins.list[sa.Row[Any]]:
+        """Only *columns* of the computes :meth:`list` returns, as rows: no object is built.
+
+        :param columns: ``computes`` columns or labelled expressions over them;
+            a row answers each by its name.
+        """
+        if (limit is not None and limit < 0) or offset < 0:
+            raise InvalidInput("limit and offset must not be negative")
+        query = self._visible(scope, False)
+        if where is not None:
+            query = query.where(where)
+        query = query.order_by(*order_by, Compute.created, Compute.id).offset(offset).limit(limit)
+        return builtins.list(self.session.execute(query.with_only_columns(*columns)))
+
     def count(
         self,
         scope: Scope,

@@ -140,6 +140,30 @@ class OwnedResources(Generic[R]):
         """``(id, state)`` of the resources :meth:`list` returns, without loading them."""
         return list_states(self.session, scope, self.model)
 
+    def list_columns(
+        self,
+        scope: Scope,
+        columns: Sequence[Any],
+        *,
+        where: sa.ColumnElement[bool] | None = None,
+        order_by: Sequence[sa.ColumnElement[Any]] = (),
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> builtins.list[sa.Row[Any]]:
+        """Only *columns* of the resources :meth:`list` returns, as rows: no object is built.
+
+        :param columns: the model's columns or labelled expressions over them;
+            a row answers each by its name.
+        """
+        if (limit is not None and limit < 0) or offset < 0:
+            raise InvalidInput("limit and offset must not be negative")
+        model = self.model
+        query = self._visible(scope, False)
+        if where is not None:
+            query = query.where(where)
+        query = query.order_by(*order_by, model.created, model.id).offset(offset).limit(limit)
+        return builtins.list(self.session.execute(query.with_only_columns(*columns)))
+
     def _find(self, scope: Scope, resource_id: str, include_deleted: bool) -> R:
         """The resource ``resource_id`` visible to ``scope``.
 

@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webtest import TestApp
 
-from cimi.query import matches, parse_filter
+from cimi.query import Selection, matches, parse_filter
+from cimi.resources import collection_of
+from cimi.views.query import selected_collection
 
 #: (name, configuration, initial state, properties)
 MACHINES = (
@@ -178,3 +180,32 @@ def test_the_server_filters_as_the_grammar_says(alice: Cimi, fleet: str, express
     everything: list[dict[str, Any]] = alice.entries(fleet)
     expected = sorted(m["id"] for m in everything if matches(parse_filter(expression), m))
     assert sorted(m["id"] for m in alice.entries(fleet, **{"$filter": expression})) == expected
+
+
+@pytest.mark.parametrize(
+    "select",
+    [
+        "name",
+        "name,state,cpu",
+        "machines/memory,machines/zone",
+        "operations",
+        "id",
+        "count",
+        "properties,placementGroup,highlyAvailable,stateMessage",
+        "volumes,disks,networkInterfaces,cpuArch,created,updated,description",
+        "machines",
+    ],
+)
+@pytest.mark.parametrize("expand", [None, "volumes", "*"])
+def test_a_selection_read_in_sql_is_the_whole_collection_trimmed(
+    alice: Cimi, fleet: str, select: str, expand: str | None
+) -> None:
+    """Only the selected attributes are read (issue 15); the answer is unchanged."""
+    params = {} if expand is None else {"$expand": expand}
+    whole = alice.get(fleet, **params)
+    paths = frozenset(tuple(p.split("/")) for p in select.split(","))
+    expected = selected_collection(whole, collection_of("Machine"), Selection(paths, all=False))
+    assert alice.get(fleet, **{"$select": select, **params}) == expected
+    assert alice.get(fleet, **{"$select": select, "$first": "2", "$last": "3", **params}) == (
+        {**expected, "machines": expected["machines"][1:3]} if "machines" in expected else expected
+    )
