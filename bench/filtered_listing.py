@@ -15,7 +15,14 @@ Scenarios (JSON):
 * **$filter, two terms**: ``$filter=cpu=1 and name='vm-00500'`` (one entry);
 * **$filter on a property**: ``$filter=property['slot']='500'`` (one entry);
 * **first page** and **last page**: ``$orderby=name&$first=1&$last=10`` and
-  the same ten entries at the end of the Collection.
+  the same ten entries at the end of the Collection;
+* **$select**: ``$select=name`` and ``$select=name,state,cpu`` over every
+  Machine (only those columns are read, issue 15), beside the whole Collection;
+* **OCCI pages**: ``GET /compute/?page=P&number=10`` in text/plain, the first
+  and the last page, and the last page in OCCI JSON;
+* **OCCI filtered DELETE**: ``DELETE /compute/?occi.core.title=nobody``, a
+  filter that matches no compute (so that it can be repeated): what choosing
+  the members costs.
 
 The Machines are rows (nothing runs on a hypervisor: reads only). The
 scenarios take turns in each of ``--repeats`` rounds and the fastest round
@@ -25,7 +32,7 @@ and its ratio to the single GET. No number is asserted anywhere.
 Usage::
 
     PYTHONPATH=. .venv/bin/python bench/filtered_listing.py [--machines N]
-        [--requests N] [--repeats N] [--database URL]
+        [--requests N] [--repeats N] [--database URL] [--match REGEX]
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import re
 import sys
 import tempfile
 import time
@@ -113,7 +121,9 @@ def seconds_per_request(
     return {name: seconds / requests for name, seconds in best.items()}
 
 
-def run(url: str | None, machines: int, requests: int, repeats: int) -> list[str]:
+def run(
+    url: str | None, machines: int, requests: int, repeats: int, match: str | None = None
+) -> list[str]:
     """Measure every scenario; return the report's lines."""
     with tempfile.TemporaryDirectory() as scratch:
         database = Database(url or f"sqlite:///{Path(scratch) / 'listing.sqlite'}")
@@ -135,6 +145,19 @@ def run(url: str | None, machines: int, requests: int, repeats: int) -> list[str
 
             return call
 
+        def occi(method: str, path: str, status: int, accept: str, lines: int | None):
+            occi_headers = {**headers, "Accept": accept}
+
+            def call() -> object:
+                answer = app.request(path, method=method, headers=occi_headers, status=status)
+                if lines is not None and answer.text.count("/compute/") != lines:
+                    raise AssertionError(f"{path}: expected {lines} computes")
+                return answer
+
+            return call
+
+        pages = (machines + 9) // 10
+        last_size = machines - 10 * (pages - 1)
         scenarios: dict[str, Callable[[], object]] = {
             "GET Machine (baseline)": lambda: app.get(f"/cimi/machines/{middle}", headers=headers),
             "$filter by name (1 entry)": listing("$filter=" + quote(f"name='{wanted}'"), 1),
@@ -148,7 +171,29 @@ def run(url: str | None, machines: int, requests: int, repeats: int) -> list[str
             "last page of 10, $orderby=name": listing(
                 f"$orderby=name&$first={last_first}&$last={last_first + 9}", min(10, machines)
             ),
+            "whole Collection (every attribute)": listing("", machines),
+            "$select=name (every entry)": listing("$select=name", machines),
+            "$select=name,state,cpu (every entry)": listing("$select=name,state,cpu", machines),
+            "OCCI first page of 10, text/plain": occi(
+                "GET", "/compute/?page=1&number=10", 200, "text/plain", min(10, machines)
+            ),
+            "OCCI last page of 10, text/plain": occi(
+                "GET", f"/compute/?page={pages}&number=10", 200, "text/plain", last_size
+            ),
+            "OCCI last page of 10, JSON": occi(
+                "GET", f"/compute/?page={pages}&number=10", 200, "application/occi+json", None
+            ),
+            "OCCI DELETE ?occi.core.title=nobody": occi(
+                "DELETE", "/compute/?occi.core.title=nobody", 204, "text/plain", None
+            ),
         }
+        if match is not None:
+            chosen = re.compile(match)
+            scenarios = {
+                name: call
+                for index, (name, call) in enumerate(scenarios.items())
+                if index == 0 or chosen.search(name)  # the baseline always runs
+            }
         timings = list(seconds_per_request(scenarios, requests, repeats).items())
         dialect = database.engine.dialect.name
         database.dispose()
@@ -166,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database", help="SQLAlchemy URL of an EMPTY database (default: SQLite)")
+    parser.add_argument("--match", help="only the scenarios whose name has this regex")
     args = parser.parse_args(argv)
-    for line in run(args.database, args.machines, args.requests, args.repeats):
+    for line in run(args.database, args.machines, args.requests, args.repeats, args.match):
         print(line)
     return 0
 

@@ -31,7 +31,7 @@ class Compute(ZonedResource, Base):
     # The listing order per owner serves positional pages (engine.resources.paging).
     __table_args__ = (
         sa.Index("uq_computes_chosen_id", "account_id", "chosen_id", unique=True),
-        sa.Index("ix_computes_listing_order", "account_id", "created", "id", "state"),
+        sa.Index("ix_computes_listing_order", "account_id", "created", "id", "project_id", "state"),
     )
 
     offering_id: Mapped[str | None] = mapped_column(

@@ -24,7 +24,7 @@ class Network(ZonedResource, Base):
         sa.UniqueConstraint("zone_id", "vni", name="uq_networks_zone_vni"),
         sa.Index("uq_networks_chosen_id", "account_id", "chosen_id", unique=True),
         # The listing order per owner serves positional pages (engine.resources.paging).
-        sa.Index("ix_networks_listing_order", "account_id", "created", "id", "state"),
+        sa.Index("ix_networks_listing_order", "account_id", "created", "id", "project_id", "state"),
     )
 
     offering_id: Mapped[str | None] = mapped_column(

@@ -4,7 +4,7 @@ Listings are ordered oldest first: ``(created, id)``, the order every
 rendering shows. A page given by position (OCCI's ``page`` and ``number``,
 GFD.223 §3.4) is read in two statements: the ``(created, id)`` of the row
 just before the page, found on the owner's ``(account_id, created, id,
-state)`` index without reading any row (migration 0031), then the page's
+project_id, state)`` index without reading any row (migration 0031), then the page's
 rows themselves by seeking past that key, ``LIMIT`` the page size. No row
 before the page is loaded or decoded. The standard's paging is by position,
 so the database still steps over the index entries before the page; a

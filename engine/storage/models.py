@@ -22,7 +22,7 @@ class Volume(ZonedResource, Base):
     # The listing order per owner serves positional pages (engine.resources.paging).
     __table_args__ = (
         sa.Index("uq_volumes_chosen_id", "account_id", "chosen_id", unique=True),
-        sa.Index("ix_volumes_listing_order", "account_id", "created", "id", "state"),
+        sa.Index("ix_volumes_listing_order", "account_id", "created", "id", "project_id", "state"),
     )
 
     offering_id: Mapped[str | None] = mapped_column(

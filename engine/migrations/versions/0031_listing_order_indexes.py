@@ -3,9 +3,9 @@
 A listing shows a tenant's resources oldest first, ``(created, id)``, and
 OCCI's ``page``/``number`` read a page by position (engine.resources.paging):
 the key of the row before the page is found on ``(account_id, created, id,
-state)`` without reading a row (``state`` is there so that leaving out the
-deleted and those being deleted needs no row either), then the page is read
-by seeking past it. Without the index the database sorted every row of the
+project_id, state)`` without reading a row (``project_id`` and ``state`` are
+there because the owner filter and leaving out the deleted and those being
+deleted read them), then the page is read by seeking past it. Without the index the database sorted every row of the
 owner for each page.
 
 Revision ID: 0031
@@ -28,7 +28,7 @@ TABLES = ("computes", "volumes", "networks")
 def upgrade() -> None:
     for table in TABLES:
         op.create_index(
-            f"ix_{table}_listing_order", table, ["account_id", "created", "id", "state"]
+            f"ix_{table}_listing_order", table, ["account_id", "created", "id", "project_id", "state"]
         )
 
 
