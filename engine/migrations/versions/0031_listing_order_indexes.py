@@ -9,7 +9,7 @@ deleted read them), then the page is read by seeking past it. Without the
 index the database sorted every row of the owner for each page.
 
 Revision ID: 0031
-Revises: 0023
+Revises: 0025
 Create Date: 2026-12-07 18:10:00
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0031"
-down_revision = "0023"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 

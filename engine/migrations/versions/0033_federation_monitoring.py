@@ -6,7 +6,7 @@ keys), and one row per probe of an endpoint with the counts of MUST
 requirements the read-only conformance run judged and the health derived.
 
 Revision ID: 0033
-Revises: 0025
+Revises: 0031
 Create Date: 2026-12-07 18:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import engine.db
 
 revision = "0033"
-down_revision = "0025"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
