@@ -40,5 +40,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("zones") as batch:
-        batch.drop_column("host_count")
+    # A plain column: SQLite (3.35 and later) drops it in place. A batch
+    # operation would copy the table and DROP the old one, which the foreign
+    # keys of pods and hosts refuse once any row names a zone.
+    op.drop_column("zones", "host_count")
