@@ -123,16 +123,31 @@ CLIENT_DETAILS = frozenset({"id", "name", "value", "suggestion", "namespace", "p
 Translator = Callable[[errors.EngineError], "tuple[str, dict[str, Any]] | None"]
 
 
-def translated(report: ErrorReport, translate: Translator) -> ErrorReport:
+def translated(
+    report: ErrorReport, translate: Translator, own: frozenset[str] = frozenset()
+) -> ErrorReport:
     """``report`` with the message and details a rendering's ``translate`` writes
-    from its engine error's structured details (unchanged when there are none)."""
+    from its engine error's structured details (unchanged when there are none).
+
+    :param own: the detail keys the rendering itself raises errors with, in
+        its own words (OCCI's ``attribute``, CIMI's ``resourceState``): they
+        are shown as they are. No engine raise site uses them
+        (``tests/unit/test_error_vocabulary.py`` checks).
+    """
     if report.source is None:
         return report
+    kept = {
+        k: v
+        for k, v in report.source.details.items()
+        if k in own and isinstance(v, (str, int, float, bool))
+    }
     found = translate(report.source)
     if found is None:
-        return report
+        if not kept:
+            return report
+        return replace(report, details={**report.details, **kept})
     message, facts = found
-    details = {**report.details, **facts}
+    details = {**report.details, **kept, **facts}
     return ErrorReport(report.status, report.title, message, details, report.headers, report.source)
 
 

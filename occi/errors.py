@@ -26,7 +26,7 @@ from pyramid.view import exception_view_config
 
 from concord.errors import ErrorReport, render, request_id, translated
 from concord.negotiation import choose
-from occi.mapping.errors import translate
+from occi.mapping.errors import OCCI_DETAILS, translate
 from occi.mapping.filters import PageTooLarge
 from occi.negotiation import (
     JSON,
@@ -51,7 +51,7 @@ def render_occi_error(request: Request, report: ErrorReport) -> Response:
 
     An engine error's message is written in OCCI's words from its structured
     details (:func:`occi.mapping.errors.translate`)."""
-    report = translated(report, translate)
+    report = translated(report, translate, OCCI_DETAILS)
     media = choose(request, _ERROR_MEDIA, default=TEXT_PLAIN) or TEXT_PLAIN
     if media in (OCCI_JSON, JSON):
         body = json.dumps(

@@ -261,4 +261,17 @@ def _busy(kind: Kind, state: str) -> bool:
         return False
 
 
-__all__ = ["QUOTA_WORDS", "TYPE_NAMES", "operation_uri", "state_word", "translate"]
+#: The detail keys CIMI's own code raises errors with, in CIMI's words: a
+#: refused action's operations and the resource's CIMI state
+#: (cimi.views.operations). A client reads them as they are
+#: (concord.errors.translated); engine facts go through :func:`translate`.
+CIMI_DETAILS = frozenset({"operations", "resourceState"})
+
+__all__ = [
+    "CIMI_DETAILS",
+    "QUOTA_WORDS",
+    "TYPE_NAMES",
+    "operation_uri",
+    "state_word",
+    "translate",
+]

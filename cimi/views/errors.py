@@ -25,7 +25,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config
 
 from cimi.errors import OperationNotSupported
-from cimi.mapping.errors import translate
+from cimi.mapping.errors import CIMI_DETAILS, translate
 from cimi.resources import NS
 from cimi.views.resources import allowed_methods
 from cimi.views.support import JSON, XML, finish, requested_format
@@ -55,7 +55,7 @@ def render_cimi_error(request: Request, report: ErrorReport) -> Response:
 
     An engine error's message and details are written in CIMI's words from its
     structured details (:func:`cimi.mapping.errors.translate`)."""
-    report = translated(report, translate)
+    report = translated(report, translate, CIMI_DETAILS)
     media = requested_format(request) or choose(request, [JSON, XML], default=JSON) or JSON
     rid = request_id(request)
     if media == XML:

@@ -246,4 +246,17 @@ def _action_term(kind: Kind, action: str) -> str:
     return ACTION_TERMS.get(kind, {}).get(engine_action, "change")
 
 
-__all__ = ["KIND_WORDS", "QUOTA_WORDS", "attribute_for", "occi_names", "translate"]
+#: The detail keys OCCI's own code raises errors with, in OCCI's words: the
+#: attribute, Category, Mixin location or query parameter the client sent.
+#: A client reads them as they are (concord.errors.translated); engine facts
+#: go through :func:`translate` instead.
+OCCI_DETAILS = frozenset({"attribute", "category", "location", "parameter"})
+
+__all__ = [
+    "KIND_WORDS",
+    "OCCI_DETAILS",
+    "QUOTA_WORDS",
+    "attribute_for",
+    "occi_names",
+    "translate",
+]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cimi.mapping.errors import CIMI_DETAILS
 from cimi.mapping.errors import translate as cimi_translate
 from concord.errors import report_for_engine_error, translated
 from engine import errors
@@ -27,6 +28,7 @@ from engine.lifecycle import Action, Kind, State, begin
 from engine.resources import checks
 from engine.resources.state import refuse
 from engine.tenancy.models import ResourceType
+from occi.mapping.errors import OCCI_DETAILS
 from occi.mapping.errors import translate as occi_translate
 
 #: Engine words no OCCI client should read (GFD.224 has its own for each).
@@ -372,3 +374,12 @@ def test_quota_and_capacity_speak_each_standard_s_units() -> None:
         "occi.compute.cores": 2,
         "occi.compute.memory": 2.0,
     }
+
+
+def test_no_engine_error_uses_a_key_a_rendering_shows_as_it_is() -> None:
+    # OCCI and CIMI show their own detail keys untranslated (concord.errors.
+    # translated): an engine fact under one of them would reach clients raw.
+    own = OCCI_DETAILS | CIMI_DETAILS
+    used = {key for _, error in SWEEP for key in error.details}
+    assert used, "the sweep found no details: it is not reading the engine"
+    assert not used & own
