@@ -8,7 +8,9 @@ never limited. ``-1`` means unlimited.
 Consumption is checked and counted with one conditional ``UPDATE ... SET
 used = used + n WHERE used + n <= limit`` over every counter of the owner
 chain at once (inside a savepoint: when fewer counters moved than asked,
-it is undone and retried counter by counter to name the limit): atomic on
+it is undone and retried counter by counter to name the limit; the chain's
+counters are locked first, so that the retry takes no lock it does not
+already hold): atomic on
 SQLite and MariaDB alike, so concurrent requests cannot overshoot a limit,
 and the counters move in the caller's transaction together with the state
 change.
@@ -40,7 +42,7 @@ from engine.tenancy.models import (
     ResourceLimit,
     ResourceType,
 )
-from engine.tenancy.quota_counters import increment_all, release_all
+from engine.tenancy.quota_counters import increment_all, lock_all, release_all
 from engine.tenancy.quota_models import ResourceCount
 
 R = ResourceType
@@ -169,6 +171,7 @@ class QuotaService:
             return
         chain = self._chain(owner, domain_path)
         limits = self._effective_limits(chain, list(wanted))
+        lock_all(self.session, chain, wanted)
         attempt = self.session.begin_nested()
         try:
             counted = increment_all(self.session, chain, wanted, limits)
