@@ -37,6 +37,14 @@ class DomainLike(Protocol):
     def path(self) -> str: ...
 
 
+def domain_chain(domain_path: str) -> list[str]:
+    """The ids of a domain and of every domain above it, ROOT first.
+
+    :param domain_path: the domain's materialised path, ``/<root>/.../<self>/``.
+    """
+    return [part for part in domain_path.split("/") if part]
+
+
 def subtree(domain_path: str | sa.BindParameter[str]) -> sa.Select[tuple[str]]:
     """The ids of the domain at ``domain_path`` and of every domain below it."""
     return sa.select(_DOMAINS.c.id).where(_DOMAINS.c.path.startswith(domain_path))

@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from engine.catalog.models import ComputeOffering, DiskOffering, Image, NetworkOffering
 from engine.lifecycle import Kind
 from engine.prepared import prepared
-from engine.scope import Role, Scope, VisibilityShape, prepared_owner_filter, subtree
+from engine.scope import (
+    Role,
+    Scope,
+    VisibilityShape,
+    domain_chain,
+    prepared_owner_filter,
+    subtree,
+)
 
 #: Each kind of entry as the subject of an error (engine.errors, "Structured details").
 SUBJECTS: Mapping[type[Any], str] = {
@@ -84,7 +91,7 @@ def entries_query(model: type[E], scope: Scope, by: str) -> tuple[sa.Select[E], 
 
 def visible_parameters(scope: Scope) -> dict[str, Any]:
     """The bound values of :func:`visible` for ``scope``."""
-    ancestors: list[str] = [i for i in scope.domain_path.strip("/").split("/") if i]
+    ancestors = domain_chain(scope.domain_path)
     return {
         **scope.visibility_parameters(),
         _ANCESTORS: ancestors,

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from engine.db import Base, UTCDateTime, new_id, string_enum, utcnow
-from engine.scope import Scope
+from engine.scope import Scope, domain_chain
 
 # The tables this module's foreign keys name must be on the metadata before
 # a flush or a DDL statement; importing their models puts them there.
@@ -60,11 +60,6 @@ class Dedication(Base):
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-def domain_chain(domain_path: str) -> list[str]:
-    """The ids of a domain and of every domain above it, from its materialised path."""
-    return [part for part in domain_path.split("/") if part]
 
 
 def zone_open(
@@ -110,7 +105,6 @@ def zone_open_parameters(scope: Scope) -> dict[str, object]:
 __all__ = [
     "DedicatedLevel",
     "Dedication",
-    "domain_chain",
     "zone_open",
     "zone_open_parameters",
 ]

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, PermissionDenied, QuotaExceeded
-from engine.scope import Owner, Scope
+from engine.scope import Owner, Scope, domain_chain
 from engine.tenancy.models import (
     UNLIMITED,
     Account,
@@ -232,7 +232,7 @@ class QuotaService:
             path = self.session.scalar(sa.select(Domain.path).where(Domain.id == domain_id))
         if path is None:
             return []
-        ancestors = [part for part in path.split("/") if part][1:]  # ROOT is never limited
+        ancestors = domain_chain(path)[1:]  # ROOT is never limited
         return [(LimitOwner.DOMAIN, found) for found in reversed(ancestors)]
 
     def _effective_limits(
