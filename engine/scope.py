@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from engine.errors import PermissionDenied
+
 #: The columns of tenancy's ``domains`` table that visibility needs. Named as a
 #: lightweight table, not through tenancy's model: every capability uses the
 #: scope, so the scope must depend on none of them.
@@ -98,6 +100,13 @@ class Scope:
     def is_root_admin(self) -> bool:
         """True when the caller sees and administers everything."""
         return self.role is Role.ROOT_ADMIN
+
+    def require_root_admin(self, refusal: str) -> None:
+        """Refuse with ``refusal`` (:class:`~engine.errors.PermissionDenied`) unless
+        the caller is a root administrator: what infrastructure and federation
+        services demand of whoever changes them."""
+        if not self.is_root_admin:
+            raise PermissionDenied(refusal)
 
     @property
     def is_admin(self) -> bool:

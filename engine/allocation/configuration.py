@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 
 from engine.allocation.allocators import DEFAULT_ALLOCATOR, check_allocator_name
 from engine.catalog.models import ComputeOffering
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.errors import InvalidInput, NotFound
 from engine.inventory.models import Cluster, Zone
 from engine.scope import Scope
+
+#: Why a caller who is not a root administrator is refused.
+_ROOT_ONLY = "allocators are chosen by root administrators"
 
 
 class AllocatorSettings:
@@ -43,7 +46,7 @@ class AllocatorSettings:
         :raises NotFound: no such zone.
         :raises InvalidInput: no allocator of that name is built in or installed.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         zone = self.session.get(Zone, zone_id)
         if zone is None:
             raise NotFound(f"no zone {zone_id!r}", subject="zone", id=zone_id)
@@ -60,7 +63,7 @@ class AllocatorSettings:
         :raises NotFound: no such compute offering.
         :raises InvalidInput: no allocator of that name is built in or installed.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         offering = self.session.get(ComputeOffering, offering_id)
         if offering is None:
             raise NotFound(
@@ -89,7 +92,7 @@ class AllocatorSettings:
         :raises NotFound: no such cluster.
         :raises InvalidInput: a share outside (0, 1].
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         cluster = self.session.get(Cluster, cluster_id)
         if cluster is None:
             raise NotFound(f"no cluster {cluster_id!r}", subject="cluster", id=cluster_id)
@@ -110,11 +113,6 @@ class AllocatorSettings:
         cluster.storage_disable_threshold = None if storage is None else float(storage)
         self.session.flush()
         return cluster
-
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("allocators are chosen by root administrators")
 
 
 __all__ = ["AllocatorSettings"]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.inventory.dedicated import DedicatedLevel, Dedication
 from engine.inventory.models import Cluster, Host, Pod, Zone
 from engine.scope import Scope
@@ -25,6 +25,10 @@ TARGETS: dict[DedicatedLevel, type[Zone] | type[Pod] | type[Cluster] | type[Host
     DedicatedLevel.CLUSTER: Cluster,
     DedicatedLevel.HOST: Host,
 }
+
+
+#: Why a caller who is not a root administrator is refused.
+_ROOT_ONLY = "infrastructure is dedicated by root administrators"
 
 
 class DedicationService:
@@ -53,7 +57,7 @@ class DedicationService:
         :raises NotFound: no such target, domain or account.
         :raises AlreadyExists: the target is dedicated already (release it first).
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         level = self._level(level)
         if (domain_id is None) == (account_id is None):
             raise InvalidInput("dedicate to one domain or to one account")
@@ -86,7 +90,7 @@ class DedicationService:
 
         :raises NotFound: it is not dedicated.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         level = self._level(level)
         result = self.session.execute(
             sa.delete(Dedication).where(
@@ -100,7 +104,7 @@ class DedicationService:
 
     def list(self, scope: Scope) -> list[Dedication]:
         """Every dedication, by level and creation."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         return list(
             self.session.scalars(
                 sa.select(Dedication).order_by(Dedication.level, Dedication.created)
@@ -116,11 +120,6 @@ class DedicationService:
             raise InvalidInput(
                 f"a dedication is of a {levels}", field="level", reason="unknown", value=str(level)
             ) from None
-
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("infrastructure is dedicated by root administrators")
 
 
 __all__ = ["TARGETS", "DedicationService"]

@@ -33,7 +33,7 @@ from engine.allocation.models import (
     ThresholdResource,
 )
 from engine.allocation.report import Level, capacity_levels
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.errors import InvalidInput, NotFound
 from engine.events.alerts import AlertSubject, active_alerts, clear_alert, raise_alert
 from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone
 from engine.scope import Scope
@@ -56,6 +56,10 @@ TARGETS: dict[
     ThresholdLevel.HOST: Host,
     ThresholdLevel.POOL: StoragePool,
 }
+
+
+#: Why a caller who is not a root administrator is refused.
+_ROOT_ONLY = "notification thresholds are set by root administrators"
 
 
 def alert_key(threshold: CapacityThreshold) -> str:
@@ -106,7 +110,7 @@ class ThresholdService:
             outside (0, 1].
         :raises NotFound: no such target.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         level = _choice(ThresholdLevel, level, "level")
         resource = _choice(ThresholdResource, resource, "resource")
         measure = _choice(ThresholdMeasure, measure, "measure")
@@ -136,7 +140,7 @@ class ThresholdService:
 
         :raises NotFound: there is no such threshold.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         found = self._find(
             _choice(ThresholdLevel, level, "level"),
             target_id,
@@ -150,7 +154,7 @@ class ThresholdService:
 
     def list(self, scope: Scope) -> list[CapacityThreshold]:
         """Every threshold, by level, target, resource and measure."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         return _thresholds(self.session)
 
     def _find(
@@ -168,11 +172,6 @@ class ThresholdService:
                 CapacityThreshold.measure == measure,
             )
         ).first()
-
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("notification thresholds are set by root administrators")
 
 
 def _thresholds(session: Session) -> list[CapacityThreshold]:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.errors import PermissionDenied
 from engine.inventory.capacity import host_limits, pool_limit
 from engine.inventory.models import Cluster, Host, Pod, StoragePool, Zone
 from engine.scope import Scope
@@ -91,8 +90,7 @@ def capacity_report(
         :func:`engine.compute.state.running_sizes_by_host`).
     :raises PermissionDenied: the caller is not a root administrator.
     """
-    if not scope.is_root_admin:
-        raise PermissionDenied("capacity is reported to root administrators")
+    scope.require_root_admin("capacity is reported to root administrators")
     return capacity_levels(session, running, zone_id=zone_id)
 
 

@@ -36,7 +36,7 @@ from engine.allocation.service import AllocationService
 from engine.catalog.models import ComputeOffering
 from engine.compute._migrate import MIGRATE, MOVING, MigrateHandler, blocker, disk_pools
 from engine.compute.models import Compute
-from engine.errors import CapacityUnavailable, Conflict, EngineError, NotFound, PermissionDenied
+from engine.errors import CapacityUnavailable, Conflict, EngineError, NotFound
 from engine.events.alerts import AlertSubject, clear_alert, raise_alert
 from engine.events.service import DomainEvent, emit
 from engine.inventory.models import Host, HostState
@@ -104,8 +104,7 @@ class MaintenanceService:
         self.session = session
 
     def _host(self, scope: Scope, host_id: str) -> Host:
-        if not scope.is_root_admin:
-            raise PermissionDenied("only root administrators put hosts into maintenance")
+        scope.require_root_admin("only root administrators put hosts into maintenance")
         host = self.session.get(Host, host_id)
         if host is None:
             raise NotFound(f"no host {host_id!r}", subject="host", id=host_id)

@@ -45,6 +45,10 @@ from engine.usage.apel import APEL_MAX_RECORDS, parse_cloud_message
 NONE = "None"
 
 
+#: Why a caller who is not a root administrator is refused.
+_ROOT_ONLY = "the accounting repository is managed by root administrators"
+
+
 def token_hash(token: str) -> str:
     """The SHA-256 (hex) a site's token is kept as."""
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
@@ -149,14 +153,9 @@ class AccountingRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("the accounting repository is managed by root administrators")
-
     def add_site(self, scope: Scope, name: str) -> str:
         """Trust site ``name``; returns the token it pushes with (shown once, kept hashed)."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         check_name("site", name)
         if self.session.scalar(sa.select(AccountingSite.id).where(AccountingSite.name == name)):
             raise AlreadyExists(
@@ -170,7 +169,7 @@ class AccountingRepository:
 
     def remove_site(self, scope: Scope, name: str) -> None:
         """Stop trusting ``name``; the records it sent stay in the summaries."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         site = self.session.scalar(sa.select(AccountingSite).where(AccountingSite.name == name))
         if site is None:
             raise NotFound(f"no trusted site {name!r}", subject="accounting_site", name=name)
@@ -179,7 +178,7 @@ class AccountingRepository:
 
     def list_sites(self, scope: Scope) -> list[AccountingSite]:
         """The trusted sites, by name."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         return list(self.session.scalars(sa.select(AccountingSite).order_by(AccountingSite.name)))
 
     def site_of_token(self, token: str) -> str | None:
@@ -265,7 +264,7 @@ class AccountingRepository:
 
         :param month: YYYYMM (None: every month); :param site: one site's only.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         current, before = AccountingRecord, aliased(AccountingRecord)
         earlier = aliased(AccountingRecord)
         previous_month = (

@@ -32,7 +32,6 @@ from engine.errors import (
     AuthenticationFailed,
     InvalidInput,
     NotFound,
-    PermissionDenied,
 )
 from engine.federation.mapping import MappingRules, Placement
 from engine.federation.models import FederatedIdentity, MappingRule, TrustedIssuer
@@ -46,6 +45,10 @@ log = logging.getLogger(__name__)
 
 #: The longest ``sub`` claim accepted (OpenID Connect Core §2 allows 255 ASCII characters).
 MAX_SUBJECT_LENGTH = 255
+
+
+#: Why a caller who is not a root administrator is refused.
+_ROOT_ONLY = "only root administrators manage federated identity"
 
 
 def _refused(reason: str, *args: object) -> AuthenticationFailed:
@@ -74,7 +77,7 @@ class FederatedIdentityService:
         :param jwks_uri: where its keys are published; None to read it from
             the provider's OpenID Connect discovery document.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         check_name("issuer", name)
         for what, value in (("url", url), ("jwks_uri", jwks_uri)):
             if value is not None and not value.startswith(("https://", "http://")):
@@ -101,12 +104,12 @@ class FederatedIdentityService:
 
     def list_issuers(self, scope: Scope) -> list[TrustedIssuer]:
         """The trusted issuers, by name."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         return list(self.session.scalars(sa.select(TrustedIssuer).order_by(TrustedIssuer.name)))
 
     def remove_issuer(self, scope: Scope, name: str) -> None:
         """Stop trusting an issuer; its users stay, but can no longer sign in through it."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         issuer = self.session.scalar(sa.select(TrustedIssuer).where(TrustedIssuer.name == name))
         if issuer is None:
             raise NotFound(f"no trusted issuer {name!r}", subject="issuer", name=name)
@@ -124,7 +127,7 @@ class FederatedIdentityService:
 
         :raises InvalidInput: the document is not a valid mapping; nothing changes.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         rules = MappingRules(document)
         self.session.execute(sa.delete(MappingRule))
         for position, raw in enumerate(rules.raw_rules, 1):
@@ -238,8 +241,3 @@ class FederatedIdentityService:
         members = {m.user_id: m.role for m in self.tenancy.members(system, project.id)}
         if user.id not in members:
             self.tenancy.add_member(system, project.id, user.id, ProjectRole(placement.role))
-
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("only root administrators manage federated identity")

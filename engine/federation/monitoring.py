@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.errors import InvalidInput, NotFound
 from engine.federation.models import EndpointCheck, FederationMember
 from engine.scope import Scope
 from engine.tenancy.server_keys import ServerKeys
@@ -40,6 +40,10 @@ HISTORY = 48
 AUTH_KINDS = ("basic", "hmac")
 #: The longest health reason kept (the column's size).
 REASON_LIMIT = 1024
+
+
+#: Why a caller who is not a root administrator is refused.
+_ROOT_ONLY = "only root administrators manage the federation's monitoring"
 
 
 def protocol_of(interface: str) -> str | None:
@@ -173,7 +177,7 @@ class MonitorService:
         :param auth: ``basic`` (``user`` and its password) or ``hmac`` (an API
             key and its secret).
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         member = self._member(name)
         if auth is None:
             member.monitor_auth = member.monitor_user = member.sealed_monitor_secret = None
@@ -245,7 +249,7 @@ class MonitorService:
 
     def history(self, scope: Scope, name: str, limit: int = HISTORY) -> list[EndpointCheck]:
         """Member ``name``'s probes, newest first."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         member = self._member(name)
         return list(
             self.session.scalars(
@@ -269,7 +273,7 @@ class MonitorService:
 
     def status(self, scope: Scope) -> list[EndpointStatus]:
         """Each member's OCCI and CIMI endpoints with their latest health (``unknown`` if none)."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         rows = []
         for member in self._members():
             latest = self.latest(member)
@@ -305,7 +309,7 @@ class MonitorService:
         and ``HealthStateInfo``; one it has not keeps what the member
         published. Members without a document are left out.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         found = []
         for member in self._members():
             if not isinstance(member.document, dict):
@@ -332,8 +336,3 @@ class MonitorService:
         if member is None:
             raise NotFound(f"no member site {name!r}", subject="site", name=name)
         return member
-
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("only root administrators manage the federation's monitoring")

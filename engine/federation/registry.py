@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.db import utcnow
-from engine.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.federation.models import FederationMember
 from engine.naming import check_name
 from engine.scope import Scope
@@ -33,6 +33,10 @@ from engine.tenancy.server_keys import ServerKeys
 REQUIRED_CLASSES = ("CloudComputingService", "CloudComputingEndpoint")
 #: The most objects of one class read from a document.
 MAX_OBJECTS = 10_000
+
+
+#: Why a caller who is not a root administrator is refused.
+_ROOT_ONLY = "only root administrators manage the federation's members"
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class RegistryService:
 
         :param token: the bearer token the member gave this registry to read it.
         """
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         check_name("site", name)
         if not glue_url.startswith(("https://", "http://")):
             raise InvalidInput("the member's GLUE URL must be an http(s) URL", field="glue_url")
@@ -136,13 +140,13 @@ class RegistryService:
 
     def remove_member(self, scope: Scope, name: str) -> None:
         """Forget a member site and its document."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         self.session.delete(self._member(name))
         self.session.flush()
 
     def list_members(self, scope: Scope) -> list[FederationMember]:
         """The member sites, by name."""
-        self._require_root(scope)
+        scope.require_root_admin(_ROOT_ONLY)
         return list(
             self.session.scalars(sa.select(FederationMember).order_by(FederationMember.name))
         )
@@ -221,8 +225,3 @@ class RegistryService:
         if member is None:
             raise NotFound(f"no member site {name!r}", subject="site", name=name)
         return member
-
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("only root administrators manage the federation's members")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.db import utcnow
 from engine.drivers.base import HypervisorDriver
 from engine.drivers.specs import HostInfo, PoolInfo
-from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from engine.inventory.capacity import host_limits, pool_limit
 from engine.inventory.models import AllocationState, Cluster, Host, HostState, Pod, StoragePool
 from engine.naming import check_name
@@ -36,6 +36,10 @@ Progress = Callable[[str], None]
 _MAX_URI = 1024
 _NOT_HOST_NAME = re.compile(r"[^A-Za-z0-9._@+-]+")
 _GIB = 1024**3
+
+
+#: Why a caller who is not a root administrator is refused (by every inventory service).
+ROOT_ONLY = "the infrastructure is administered by root administrators"
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,6 @@ class HostAdministration:
         self.session = session
         self.drivers = drivers
 
-    @staticmethod
-    def _require_root(scope: Scope) -> None:
-        if not scope.is_root_admin:
-            raise PermissionDenied("the infrastructure is administered by root administrators")
-
     # -- hosts -----------------------------------------------------------------
 
     def add_host(
@@ -135,7 +134,7 @@ class HostAdministration:
         :raises Conflict: the host's hypervisor differs from the cluster's.
         :raises DriverUnavailable: the host cannot be reached.
         """
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         say = progress or (lambda _line: None)
         if not isinstance(uri, str) or not uri.strip() or len(uri) > _MAX_URI:
             raise InvalidInput("a host URI is 1 to 1024 characters", field="uri")
@@ -199,7 +198,7 @@ class HostAdministration:
         self, scope: Scope, zone_id: str | None = None, cluster_id: str | None = None
     ) -> list[Host]:
         """Hosts, optionally of one zone or cluster, by creation time."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         query = sa.select(Host).join(Cluster).join(Pod).order_by(Host.created, Host.id)
         if zone_id is not None:
             query = query.where(Pod.zone_id == zone_id)
@@ -239,7 +238,7 @@ class HostAdministration:
 
     def get_host(self, scope: Scope, host_id: str) -> Host:
         """Return a host by id."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         host = self.session.get(Host, host_id)
         if host is None:
             raise NotFound(f"no host {host_id!r}", subject="host", id=host_id)
@@ -247,7 +246,7 @@ class HostAdministration:
 
     def find_host(self, scope: Scope, name: str) -> Host:
         """Return a host by name."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         host = self.session.scalar(sa.select(Host).where(Host.name == name))
         if host is None:
             raise NotFound(f"no host {name!r}", subject="host", name=name)
@@ -386,7 +385,7 @@ class HostAdministration:
         self, scope: Scope, cluster_id: str | None = None, host_id: str | None = None
     ) -> list[StoragePool]:
         """Primary storage pools, optionally of one cluster or host."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         query = sa.select(StoragePool).order_by(StoragePool.created, StoragePool.name)
         if cluster_id is not None:
             query = query.where(StoragePool.cluster_id == cluster_id)
@@ -396,6 +395,7 @@ class HostAdministration:
 
 
 __all__ = [
+    "ROOT_ONLY",
     "DriverFactory",
     "HostAdministration",
     "HostCapacity",

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from engine.inventory.hosts import DriverFactory, host_tags, shared_pool_names
 from engine.inventory.models import Cluster, Host, HostState, StoragePool
 from engine.lifecycle import Kind
@@ -55,8 +55,7 @@ class PoolAdministration:
         :raises Conflict: the cluster has no up host, an up host lacks the pool,
             or volumes live in a host-local record of it.
         """
-        if not scope.is_root_admin:
-            raise PermissionDenied("only root administrators manage the infrastructure")
+        scope.require_root_admin("only root administrators manage the infrastructure")
         if not isinstance(pool_name, str) or not pool_name or len(pool_name) > 255:
             raise InvalidInput("a libvirt pool name is 1 to 255 characters", field="pool_name")
         cluster = self.session.get(Cluster, cluster_id)

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.inventory.dedicated import zone_open, zone_open_parameters
-from engine.inventory.hosts import DriverFactory, HostAdministration, HostCapacity, Progress
+from engine.inventory.hosts import (
+    ROOT_ONLY,
+    DriverFactory,
+    HostAdministration,
+    HostCapacity,
+    Progress,
+)
 from engine.inventory.models import AllocationState, Cluster, ImageStore, Pod, Zone
 from engine.inventory.pools import PoolAdministration
 from engine.naming import check_name
@@ -120,7 +126,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         :raises PermissionDenied: the caller is not a root administrator.
         :raises AlreadyExists: a zone has that name.
         """
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         check_name("zone", name)
         if description is not None and len(description) > 1024:
             raise InvalidInput("a description has at most 1024 characters", field="description")
@@ -164,7 +170,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
     def set_zone_allocation(self, scope: Scope, zone_id: str, state: AllocationState) -> Zone:
         """Enable or disable new placements in a zone (existing resources stay)."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         zone = self.get_zone(scope, zone_id)
         zone.allocation_state = AllocationState(state)
         self.session.flush()
@@ -177,7 +183,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
         :raises AlreadyExists: the zone has a pod of that name.
         """
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         check_name("pod", name)
         zone = self.get_zone(scope, zone_id)
         if self.session.scalar(sa.select(Pod.id).where(Pod.zone_id == zone.id, Pod.name == name)):
@@ -191,7 +197,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
     def list_pods(self, scope: Scope, zone_id: str | None = None) -> list[Pod]:
         """Pods, optionally of one zone, by creation time."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         query = sa.select(Pod).order_by(Pod.created, Pod.id)
         if zone_id is not None:
             query = query.where(Pod.zone_id == zone_id)
@@ -199,7 +205,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
     def get_pod(self, scope: Scope, pod_id: str) -> Pod:
         """Return a pod by id."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         pod = self.session.get(Pod, pod_id)
         if pod is None:
             raise NotFound(f"no pod {pod_id!r}", subject="pod", id=pod_id)
@@ -207,7 +213,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
     def find_pod(self, scope: Scope, zone_id: str, name: str) -> Pod:
         """Return the pod called ``name`` in a zone."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         pod = self.session.scalar(sa.select(Pod).where(Pod.zone_id == zone_id, Pod.name == name))
         if pod is None:
             raise NotFound(f"no pod {name!r} in that zone", subject="pod", name=name)
@@ -241,7 +247,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         :raises InvalidInput: a factor is not a positive number.
         :raises AlreadyExists: the pod has a cluster of that name.
         """
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         check_name("cluster", name)
         factors = {
             "cpu_overprovisioning": _factor("cpu_overprovisioning", cpu_overprovisioning),
@@ -273,7 +279,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         self, scope: Scope, pod_id: str | None = None, zone_id: str | None = None
     ) -> list[Cluster]:
         """Clusters, optionally of one pod or zone, by creation time."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         query = sa.select(Cluster).join(Pod).order_by(Cluster.created, Cluster.id)
         if pod_id is not None:
             query = query.where(Cluster.pod_id == pod_id)
@@ -283,7 +289,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
     def get_cluster(self, scope: Scope, cluster_id: str) -> Cluster:
         """Return a cluster by id."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         cluster = self.session.get(Cluster, cluster_id)
         if cluster is None:
             raise NotFound(f"no cluster {cluster_id!r}", subject="cluster", id=cluster_id)
@@ -329,7 +335,7 @@ class InventoryService(HostAdministration, PoolAdministration):
         :raises InvalidInput: the location is neither.
         :raises AlreadyExists: an image store has that name.
         """
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         check_name("image store", name)
         zone = self.get_zone(scope, zone_id)
         valid = location.startswith("/") or (
@@ -352,7 +358,7 @@ class InventoryService(HostAdministration, PoolAdministration):
 
     def list_image_stores(self, scope: Scope, zone_id: str | None = None) -> list[ImageStore]:
         """Image stores, optionally of one zone."""
-        self._require_root(scope)
+        scope.require_root_admin(ROOT_ONLY)
         query = sa.select(ImageStore).order_by(ImageStore.created, ImageStore.id)
         if zone_id is not None:
             query = query.where(ImageStore.zone_id == zone_id)

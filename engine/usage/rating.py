@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.errors import InvalidInput, NotFound
 from engine.scope import Scope
 from engine.usage.models import Tariff
 from engine.usage.reports import UsageReports, check_range, check_usage_type
@@ -125,8 +125,7 @@ class TariffService:
         :raises PermissionDenied: the caller is not the root administrator.
         :raises InvalidInput: a bad type, price, currency or validity.
         """
-        if not scope.is_root_admin:
-            raise PermissionDenied("only the root administrator sets tariffs")
+        scope.require_root_admin("only the root administrator sets tariffs")
         kind = check_usage_type(usage_type)
         value = check_price(price)
         if not _CURRENCY.fullmatch(currency):
@@ -164,8 +163,7 @@ class TariffService:
         :raises PermissionDenied: the caller is not the root administrator.
         :raises NotFound: no such tariff.
         """
-        if not scope.is_root_admin:
-            raise PermissionDenied("only the root administrator deletes tariffs")
+        scope.require_root_admin("only the root administrator deletes tariffs")
         tariff = self.session.get(Tariff, tariff_id)
         if tariff is None:
             raise NotFound(f"no tariff {tariff_id!r}", subject="tariff", id=tariff_id)

@@ -227,6 +227,23 @@ def _spread(node: ast.expr) -> list[tuple[str, ast.expr]]:
     return found
 
 
+#: Engine helpers that raise an error of the tree with the message they are
+#: given: swept where they are called, with that message, not where they raise.
+RAISING_HELPERS: dict[str, type[errors.EngineError]] = {
+    "require_root_admin": errors.PermissionDenied,
+}
+
+
+def _inside_raising_helpers(tree: ast.Module) -> set[int]:
+    """The ids of the nodes within the definitions of :data:`RAISING_HELPERS`."""
+    return {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name in RAISING_HELPERS
+        for inner in ast.walk(node)
+    }
+
+
 def _raise_sites() -> Iterator[tuple[str, errors.EngineError]]:
     """Every construction of every class of the tree in the engine, with its
     facts: the message an engine sentence with engine words for each formatted
@@ -236,13 +253,17 @@ def _raise_sites() -> Iterator[tuple[str, errors.EngineError]]:
             continue
         tree = ast.parse(path.read_text())
         names = _module_strings(tree)
+        helpers = _inside_raising_helpers(tree)
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
+            if not isinstance(node, ast.Call) or id(node) in helpers:
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            if name not in errors.__all__:
+            if name in RAISING_HELPERS:
+                cls: type[errors.EngineError] = RAISING_HELPERS[name]
+            elif name in errors.__all__:
+                cls = getattr(errors, name)
+            else:
                 continue
-            cls = getattr(errors, name)
             message = _message(node.args[0], names) if node.args else ENGINE_VALUE
             where = f"{path.relative_to(ENGINE.parent)} {name} {message[:48]!r}"
             if any(_reraises(k) for k in node.keywords):
