@@ -40,7 +40,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from engine.allocation.allocators import (
     OS_TAG_PREFIX,
@@ -130,7 +129,7 @@ def _dispersal(
 
 
 def candidate_tiers(
-    session: Session, request: ComputeRequest, policy: ZonePolicy, allocator: str
+    request: ComputeRequest, policy: ZonePolicy, allocator: str
 ) -> list[sa.Select[Host]]:
     """The hosts that pass every default filter and the policy, best first.
 

@@ -95,7 +95,7 @@ class SqlPlacement:
             # The zone's stored host count, read with its policy: exact in
             # this transaction's view (moved with the host rows it counts).
             claim_first = functools.partial(self._claim_at_random, zone_hosts=policy.zone_hosts)
-        for query in candidate_tiers(self.session, request, policy, allocator):
+        for query in candidate_tiers(request, policy, allocator):
             host = claim_first(request, allocator, query, tried)
             if host is not None:
                 return host

@@ -22,21 +22,17 @@ from sqlalchemy.orm import Session
 
 from engine.db import utcnow
 from engine.ha.models import HaItem, HaItemKind
-from engine.inventory.models import Cluster, Host, Pod
+from engine.inventory.models import Zone
 
 
 def zone_hosts(session: Session, zone_id: str) -> int:
-    """How many hosts the zone has (in any state)."""
-    return int(
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Host)
-            .join(Cluster, Host.cluster_id == Cluster.id)
-            .join(Pod, Cluster.pod_id == Pod.id)
-            .where(Pod.zone_id == zone_id)
-        )
-        or 0
-    )
+    """How many hosts the zone has (in any state).
+
+    The zone's stored count, kept in every transaction that adds, removes or
+    moves a host (:mod:`engine.inventory.host_counts`): one row read, not a
+    count of the zone's hosts each time a host goes down.
+    """
+    return int(session.scalar(sa.select(Zone.host_count).where(Zone.id == zone_id)) or 0)
 
 
 def recent_failures(session: Session, zone_id: str, window: float, now: dt.datetime) -> int:

@@ -141,7 +141,7 @@ def _query_matches_pipeline(database: Database, case: dict[str, object]) -> None
         python = ranked(BUILT_IN[name], fitting, placement_of(request))
         if policy.dedications:
             python.sort(key=lambda h: not policy.dedicated_to_owner(h))
-        tiers = candidate_tiers(session, request, ZonePolicy.load(session, request), name)
+        tiers = candidate_tiers(request, ZonePolicy.load(session, request), name)
         sql = [h.id for query in tiers for h in session.scalars(query)]
     if name == "random":
         assert sorted(sql) == sorted(h.id for h in python)
