@@ -5,7 +5,8 @@ scheme outside ``http://schemas.ogf.org/occi/`` and a location (GFD.185;
 occi.md §10 item 17: without a location it is 400, not erocci's 500), and no
 attributes or actions: a user Mixin is a tag. A type identifier or location
 the caller can already use is 409, and so is a location inside a Kind's
-collection or one the server uses for something else. ``applies`` may only
+collection or one the server uses for something else, and so is a scheme
+of Concord's own Mixins (tags keep their ``tags/`` schemes). ``applies`` may only
 name Kinds; ``depends`` only the caller's other tags.
 
 Removing (``DELETE /-/``): only user Mixins; a provider Category is 403
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from engine.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from engine.resources.tag_models import Tag
 from occi.categories.placement import POLICIES
-from occi.categories.templates import tag_from_definition
+from occi.categories.templates import provider_scheme, tag_from_definition
 from occi.categories.types import Kind, Mixin
 from occi.mapping import filters, placement, templates, update
 from occi.mapping import tables as t
@@ -35,6 +36,11 @@ from occi.mapping.load import Loaded, load_all
 from occi.mapping.paths import MixinCollection, UnboundCollection
 from occi.mapping.render import mixins_of
 from occi.model import CategoryDefinition, CategoryDefinitions
+
+#: Where the schemes of Concord's own Mixins are (``<PROVIDER>/occi/<name>#``).
+PROVIDER_BASE = provider_scheme(templates.PROVIDER, "").removesuffix("#")
+#: Where the schemes Concord gives tenants' tags are (``templates.tag_scheme``).
+TAGS_BASE = PROVIDER_BASE + "tags/"
 
 
 def _check_location(ctx: OcciContext, location: str, reserved: frozenset[str]) -> None:
@@ -56,8 +62,19 @@ def _check_location(ctx: OcciContext, location: str, reserved: frozenset[str]) -
         raise AlreadyExists(f"{location} is used by this server for something else")
 
 
+def _check_scheme(scheme: str) -> None:
+    # Concord's own Mixins (templates, zones, groups, placement, usage) are
+    # in schemes under its provider base and come and go with engine rows:
+    # a tag defined first in one of them would later hide the Mixin of a
+    # zone or group of the same term. Tenants' tags keep the ``tags/``
+    # schemes Concord gives them (tag_scheme) and any scheme of their own.
+    if scheme.startswith(PROVIDER_BASE) and not scheme.startswith(TAGS_BASE):
+        raise AlreadyExists(f"{scheme} is the scheme of this server's own Mixins")
+
+
 def _check_definition(ctx: OcciContext, definition: CategoryDefinition) -> list[str]:
     """The engine kinds a definition applies to; refusals as documented above."""
+    _check_scheme(definition.scheme)
     if definition.type_id in ctx.registry:
         raise AlreadyExists(f"a Category {definition.type_id} exists already")
     kinds = []

@@ -135,6 +135,30 @@ def test_a_tenants_own_mixin_for_the_group_replaces_concords(
     assert _group_rows(cloud) == [("db", "affinity", 1)]
 
 
+def test_no_tag_takes_a_scheme_of_concords_own_mixins(
+    app: TestApp, alice: Cimi, cloud: Cloud
+) -> None:
+    occi = OcciClient(app)
+    before = categories_of(occi.request("GET", "/-/", accept=OCCI_JSON, status=200))
+    # A tag defined first in the groups' (or zones', templates') scheme would
+    # later hide the Mixin of a group made through CIMI under the same term.
+    for scheme in (
+        GROUP_SCHEME,
+        "http://schemas.concord.invalid/occi/availability_zone#",
+        "http://schemas.concord.invalid/occi/os_tpl#",
+        "http://schemas.concord.invalid/occi/usage#",
+    ):
+        occi.define_tag("db", "/db/", scheme=scheme, status=409)
+    assert categories_of(occi.request("GET", "/-/", accept=OCCI_JSON, status=200)) == before
+    # The schemes Concord gives tenants' tags, and any scheme of their own, stay open.
+    occi.define_tag("db", "/db/", scheme="http://schemas.concord.invalid/occi/tags/mine#")
+    occi.define_tag("db", "/db2/", scheme="http://example.org/mine#")
+    joined = _machine(alice, "db1", placementGroup="db", placementPolicy="affinity")
+    cloud.run()
+    assert list(_group_mixins(occi)) == [GROUP_SCHEME + "db"]
+    assert GROUP_SCHEME + "db" in occi.read(joined, media=OCCI_JSON).mixins
+
+
 def test_an_empty_group_made_through_cimi_can_be_removed_through_occi(
     app: TestApp, alice: Cimi, cloud: Cloud
 ) -> None:
