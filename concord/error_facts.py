@@ -244,12 +244,12 @@ def by_subject(error: EngineError, words: Vocabulary) -> str | None:
         return f"no {named or f'such {what}'}"
     if isinstance(error, AlreadyExists):
         if attribute is not None:
-            return f"a {what} with this {attribute} exists already"
+            return f"another {what} has this {attribute} already"
         return f"{named or f'the {what}'} exists already"
     if isinstance(error, PermissionDenied) and str(reason) in DENIALS:
         return DENIALS[str(reason)].format(noun=named or f"the {what}", what=what)
     if isinstance(error, PermissionDenied):
-        return f"your role does not allow this on a {what}"
+        return f"your role does not allow this on the {what}"
     template = CONFLICTS.get(str(reason)) if isinstance(error, Conflict) else None
     if template is None and isinstance(error, InvalidInput):
         template = INPUTS.get(str(reason))

@@ -19,7 +19,7 @@ def test_a_credential_name_clash_names_the_credential(alice: Cimi, cloud: Cloud)
     create = {"name": "laptop", "credentialTemplate": {"key": KEY}}
     alice.add(credentials, "CredentialCreate", create, status=201)
     error = check_error(alice.add(credentials, "CredentialCreate", create, status=409))
-    assert error["message"] == "a Credential with this name exists already"
+    assert error["message"] == "another Credential has this name already"
     assert alice.get(credentials)["count"] == 1
 
 
