@@ -44,9 +44,10 @@ key             value
                 ``too_many``, ``control``, ``required``, ``unknown``,
                 ``format``, ``cidr``, ``address``, ``grow``...; for a clash
                 (with ``subject``), ``busy``, ``changed``, ``in_use``,
-                ``attached``, ``taken``, ``not_placed``, ``state``...
-                (the shared tables, :mod:`concord.error_words`, list
-                them all)
+                ``attached``, ``taken``, ``not_placed``, ``state``...;
+                for a refusal (:class:`PermissionDenied`, with
+                ``subject``), ``own_records``... (the shared tables,
+                :mod:`concord.error_words`, list them all)
 ``minimum``,    bounds of a ``range`` (``maximum`` also for ``too_long``), in
 ``maximum``     ``unit`` (``MiB``, ``GiB``; empty for a count)
 ``subject``     what the error is about when it is not a resource in a
