@@ -22,7 +22,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from engine.errors import AuthenticationFailed, InvalidInput, NotFound
-from engine.federation.image_lists import Publisher, signed_site_list
+from engine.federation.image_list_publish import Publisher, signed_site_list
 from engine.federation.smime import SigningIdentity, load_identity
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ from pathlib import Path
 from concord.cli.admin import _account
 from concord.cli.context import CommandError, Context, print_table
 from concord.image_list_fetch import sync_lists
-from engine.federation.image_lists import ImageListService, Publisher, signed_site_list
+from engine.federation.image_list_publish import Publisher, signed_site_list
+from engine.federation.image_lists import ImageListService
 from engine.federation.smime import load_identity
 
 #: Where ``/federation/image-list`` is, below the public URL.

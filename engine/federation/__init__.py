@@ -14,6 +14,8 @@ Entry points:
     issuers, mapping rules, sign-in); :class:`~engine.federation.mapping.MappingRules`;
     :class:`~engine.federation.tokens.TokenService`;
     :func:`~engine.federation.site.describe_site`;
+    :class:`~engine.federation.image_lists.ImageListService` (subscriptions),
+    :func:`~engine.federation.image_list_publish.signed_site_list` (publishing);
     :class:`~engine.federation.accounting.AccountingRepository`;
     :class:`~engine.federation.monitoring.MonitorService`; the
     schedule's claims in :mod:`~engine.federation.schedule`; the tables in

@@ -28,13 +28,8 @@ from engine.compute.service import ComputeService
 from engine.db import Database, utcnow
 from engine.errors import InvalidInput, PermissionDenied
 from engine.federation import hepix, smime
-from engine.federation.image_lists import (
-    GLOBAL_ID,
-    ImageListService,
-    Publisher,
-    signed_site_list,
-    site_list,
-)
+from engine.federation.image_list_publish import Publisher, signed_site_list, site_list
+from engine.federation.image_lists import GLOBAL_ID, ImageListService
 from engine.lifecycle import State
 from engine.tenancy.models import Account
 
