@@ -231,9 +231,13 @@ def run_federation_turns(
             names = claim_due_lists(session, now, settings.image_list_sync_interval)
         timeout = float(settings.federation_http_timeout) * 6
         for name in names:
-            outcome = sync_lists(database, server_keys, timeout, name).get(name)
+            outcome = sync_lists(
+                database, server_keys, timeout, name, image_dir=settings.image_dir()
+            ).get(name)
             verdict = outcome.refused if outcome and outcome.refused else "accepted"
             done.append(f"image list {name}: {verdict}")
+            for image, error in outcome.fetched if outcome else ():
+                done.append(f"image {image}: " + (f"not fetched: {error}" if error else "fetched"))
     pushing = settings.accounting_push_url or settings.accounting_queue
     if pushing and settings.accounting_push_interval > 0:
         with database.transaction() as session:

@@ -4,15 +4,21 @@ The engine verifies and applies a list (:mod:`engine.federation.image_lists`);
 reading it over HTTP is the edge's work, done here. A subscription's token is
 sent as HTTP Basic user with the password ``x-oauth-basic``, as atrope and
 AppDB do. Each list is read outside any transaction and applied in its own,
-so a slow or refused list delays or spoils no other; then the templates of
-lists whose last accepted copy has expired are retired.
+so a slow or refused list delays or spoils no other; the bytes of the images
+an accepted list brings (or changes, or that still wait from an earlier
+turn) are then fetched and verified (:mod:`concord.image_fetch`), outside
+that transaction too; last, the templates of lists whose last accepted copy
+has expired are retired, and the files no template needs any more removed.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+from pathlib import Path
 
 from concord.glue_fetch import read_url
+from concord.image_fetch import ListSource, fetch_pending, remove_unused_files
 from engine.db import Database
 from engine.errors import EngineError
 from engine.federation.image_lists import ImageListService, SyncOutcome
@@ -30,9 +36,17 @@ def basic_token(token: str) -> str:
 
 
 def sync_lists(
-    database: Database, server_keys: ServerKeys, timeout: float, only: str | None = None
+    database: Database,
+    server_keys: ServerKeys,
+    timeout: float,
+    only: str | None = None,
+    *,
+    image_dir: Path,
 ) -> dict[str, SyncOutcome]:
     """Fetch and apply every subscribed list (or only ``only``); each list's outcome by name.
+
+    :param timeout: seconds to wait for a list, or for each read of an image.
+    :param image_dir: where images' bytes are kept (setting ``federation_image_dir``).
 
     :raises EngineError: ``only`` names no subscription.
     """
@@ -65,6 +79,11 @@ def sync_lists(
                     outcome[name] = service.apply(name, message)
         except EngineError as exc:  # unsubscribed meanwhile
             outcome[name] = SyncOutcome(refused=exc.message)
+        if outcome[name].refused is None:
+            source = ListSource(name, url, basic_token(token) if token else None)
+            fetched = fetch_pending(database, source, image_dir, timeout)
+            outcome[name] = dataclasses.replace(outcome[name], fetched=fetched)
     with database.transaction() as session:
         ImageListService(session, server_keys).retire_expired()
+    remove_unused_files(database, image_dir)  # superseded and retired bytes
     return outcome

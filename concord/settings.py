@@ -56,6 +56,12 @@ def default_server_key_file() -> Path:
     return Path("var").absolute() / "server.key"
 
 
+def default_federation_image_dir() -> Path:
+    """Where subscribed images' bytes go when no directory is configured: ``var/images``
+    of the working directory."""
+    return Path("var").absolute() / "images"
+
+
 #: A URI host (a name, IPv4 address or bracketed IPv6 address) with an optional port.
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])")
 HOST_PORT = re.compile(_HOST.pattern + r"(?::[0-9]{1,5})?")
@@ -148,6 +154,12 @@ class Settings:
     #: the workers' schedule (``concord worker`` and the embedded worker); 0:
     #: never, run ``concord federation image-list sync`` instead.
     image_list_sync_interval: int = 0
+    #: The directory each subscribed image's bytes are fetched into (under a
+    #: directory per subscription), verified against the list's size and
+    #: sha512; guests' root disks are copied from there by libvirt, so it must
+    #: be the target of a libvirt ``dir`` storage pool on the hosts. Empty:
+    #: ``var/images`` of the working directory.
+    federation_image_dir: str = ""
     #: Accounting repository role (docs/federation.rst): when true, trusted
     #: sites push APEL records to ``/federation/accounting/records`` and
     #: ``/federation/accounting/summary`` answers root administrators.
@@ -476,6 +488,12 @@ class Settings:
         if self.server_key_file:
             return ServerKeys.load(self.server_key_file)
         return ServerKeys.load(default_server_key_file(), create=True)
+
+    def image_dir(self) -> Path:
+        """The absolute directory subscribed images are fetched into (``federation_image_dir``)."""
+        if self.federation_image_dir:
+            return Path(self.federation_image_dir).absolute()
+        return default_federation_image_dir()
 
     def as_pyramid(self) -> dict[str, Any]:
         """The settings as a flat ``concord.*`` mapping for Pyramid's registry."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from concord.cli.admin import _account
 from concord.cli.context import CommandError, Context, print_table
+from concord.image_fetch import remove_unused_files
 from concord.image_list_fetch import sync_lists
 from engine.federation.image_list_publish import Publisher, signed_site_list
 from engine.federation.image_lists import ImageListService
@@ -51,7 +52,12 @@ def add_parsers(federation: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     p = lists.add_parser("sync", help="fetch, verify and apply the subscribed lists now")
     p.add_argument("name", nargs="?", help="only this list")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per list (default 30)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for a list, or for each read of an image (default 30)",
+    )
     p.set_defaults(handler=sync)
 
 
@@ -103,6 +109,7 @@ def subscribe(ctx: Context, args: argparse.Namespace) -> None:
 def unsubscribe(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.system() as (session, system):
         retired = ImageListService(session, ctx.server_keys).unsubscribe(system, args.name)
+    remove_unused_files(ctx.database, ctx.settings.image_dir())
     print(f"unsubscribed from image list {args.name}; retired {len(retired)} template(s)")
 
 
@@ -122,14 +129,20 @@ def list_subscriptions(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def sync(ctx: Context, args: argparse.Namespace) -> None:
-    outcome = sync_lists(ctx.database, ctx.server_keys, args.timeout, args.name)
+    outcome = sync_lists(
+        ctx.database, ctx.server_keys, args.timeout, args.name, image_dir=ctx.settings.image_dir()
+    )
     for name, result in sorted(outcome.items()):
         if result.refused is not None:
             print(f"{name}: refused: {result.refused}")
-        else:
-            print(
-                f"{name}: accepted: {len(result.added)} added, {len(result.updated)} updated, "
-                f"{len(result.retired)} retired"
-            )
+            continue
+        print(
+            f"{name}: accepted: {len(result.added)} added, {len(result.updated)} updated, "
+            f"{len(result.retired)} retired"
+        )
+        for image, error in result.fetched:
+            print(f"  {image}: " + (f"not fetched: {error}" if error else "fetched and verified"))
     if any(result.refused is not None for result in outcome.values()):
         raise CommandError("some lists were refused (above); nothing of them changed")
+    if any(error for result in outcome.values() for _image, error in result.fetched):
+        raise CommandError("some images were not fetched (above); they are in state error")

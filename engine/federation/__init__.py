@@ -15,7 +15,8 @@ Entry points:
     :class:`~engine.federation.tokens.TokenService`;
     :func:`~engine.federation.site.describe_site`;
     :class:`~engine.federation.image_lists.ImageListService` (subscriptions),
-    :func:`~engine.federation.image_list_publish.signed_site_list` (publishing);
+    :func:`~engine.federation.image_list_publish.signed_site_list` (publishing),
+    :mod:`~engine.federation.image_fetch` (subscribed images' bytes, verified);
     :class:`~engine.federation.accounting.AccountingRepository`;
     :class:`~engine.federation.monitoring.MonitorService`; the
     schedule's claims in :mod:`~engine.federation.schedule`; the tables in

@@ -9,7 +9,10 @@ does not verify against the subscription's CA, when its signer is not the
 expected endorser (or not the endorser the list names), when it has expired,
 or when it is not a well-formed list. An accepted copy registers each image
 as a template carrying the image's global id (``mpuri``), version and list
-identifiers in its properties; images no longer listed are *retired*: deleted
+identifiers in its properties; an image with bytes (``hv:size`` above 0)
+waits in ``creating``, without a ``location``, until the edge has fetched and
+verified them (:mod:`engine.federation.image_fetch`), and waits again when a
+later copy lists other bytes for it. Images no longer listed are *retired*: deleted
 when nothing uses them, else left in ``error`` with a message so that no new
 guest starts from them while running guests keep their disks.
 :meth:`ImageListService.retire_expired` retires the images of lists whose
@@ -59,6 +62,9 @@ class SyncOutcome:
     updated: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
     refused: str | None = None
+    #: The images whose bytes were then fetched: ``(name, None)`` when fetched
+    #: and verified, ``(name, reason)`` when refused (filled in by the edge).
+    fetched: tuple[tuple[str, str | None], ...] = ()
 
 
 def _template_name(subscription: str, title: str) -> str:
@@ -215,7 +221,9 @@ class ImageListService:
     def _templates(self, subscription: ImageListSubscription) -> dict[str, Image]:
         """This subscription's templates by the image's identifier in the list."""
         found = {}
-        for image in self.session.scalars(sa.select(Image).where(Image.location.is_(None))):
+        for image in self.session.scalars(
+            sa.select(Image).where(Image.source_compute_id.is_(None))
+        ):
             props = image.properties or {}
             if props.get(FROM_LIST) == subscription.id:
                 found[props.get(LIST_IDENTIFIER, "")] = image
@@ -245,6 +253,9 @@ class ImageListService:
             }
             image = existing.get(listed.identifier)
             name = _template_name(subscription.name, listed.title)
+            # An image with bytes waits in `creating` until they are fetched and
+            # verified (engine.federation.image_fetch); one without boots nothing.
+            waiting = (State.CREATING.value, f"waiting for its bytes from {listed.uri}"[:1024])
             if image is None:
                 image = catalog.create_image(
                     system,
@@ -257,13 +268,21 @@ class ImageListService:
                     properties=properties,
                     **fields,  # type: ignore[arg-type]
                 )
+                if listed.size > 0:
+                    image.state, image.state_message = waiting
                 added.append(image.name)
                 continue
-            if image.properties != properties or image.state != State.AVAILABLE:
+            listed_before = (image.properties or {}).get("sha512"), image.size_bytes
+            if listed_before != (listed.sha512, listed.size):
+                # Other bytes: the file fetched for the old ones boots no new guest.
+                image.location = None
+            has_bytes = image.location is not None or listed.size == 0
+            state = (State.AVAILABLE.value, None) if has_bytes else waiting
+            if image.properties != properties or image.state != state[0]:
                 catalog.update_entry(system, Image, image.id, name=name, properties=properties)
                 image.description = fields["description"]  # type: ignore[assignment]
                 image.size_bytes = listed.size
-                image.state, image.state_message = State.AVAILABLE.value, None
+                image.state, image.state_message = state
                 updated.append(image.name)
         keep = {listed.identifier for listed in image_list.images}
         retired = self._retire(subscription, keep, reason="no longer in its list")
