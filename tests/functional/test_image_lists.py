@@ -11,6 +11,9 @@ CA directory it is given, and accepts it; a tampered copy it refuses, as B does.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import shutil
 import subprocess
 import threading
@@ -22,14 +25,18 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import sqlalchemy as sa
 from helpers import CliRun, basic
 from pki import certificate_authority, endorser, hashed_ca_directory
 from webtest import TestApp
 
 from concord.app import make_app
 from concord.settings import Settings
+from engine.catalog.models import Image
 from engine.catalog.service import CatalogService
-from engine.db import Database
+from engine.db import Database, utcnow
+from engine.federation import hepix, smime
+from engine.lifecycle import State
 from engine.scope import Scope
 from engine.tenancy.models import AccountType
 from engine.tenancy.passwords import PasswordHasher
@@ -281,3 +288,119 @@ def test_the_list_is_served_only_when_configured_and_to_the_holders_of_its_token
             ),
             database,
         )
+
+
+@pytest.fixture
+def serve_routes() -> Iterator[tuple[str, dict[str, bytes], list[tuple[str, str | None]]]]:
+    """Serve the bytes of each path; record each request's path and Authorization."""
+    routes: dict[str, bytes] = {}
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization")))
+            body = routes.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", routes, seen
+    server.shutdown()
+    server.server_close()
+
+
+def _signed_list(pki: dict[str, Any], base: str, images: dict[str, bytes]) -> bytes:
+    now = utcnow()
+    who = smime.endorser_of(pki["site_a"].certificate)
+    listed = tuple(
+        hepix.ListedImage(
+            identifier=name, mpuri=f"{base}/image.list#{name}", title=name, description="",
+            version="1", uri=f"{base}/{name}.img", disk_format="raw", size=len(body),
+            sha512=hashlib.sha512(body).hexdigest(), arch="x86_64", os="linux",
+            os_name="Debian", os_version="12",
+        )
+        for name, body in images.items()
+    )  # fmt: skip
+    drawn = hepix.ImageList(
+        "11111111-2222-3333-4444-555555555555", "site-a", "images with bytes", "1",
+        f"{base}/image.list", now, now + dt.timedelta(days=1), who.dn, who.ca, "site-a", "",
+        listed,
+    )  # fmt: skip
+    identity = smime.SigningIdentity(pki["site_a"].certificate, (), pki["site_a"].key)
+    return smime.sign(hepix.render(drawn), identity)
+
+
+def _images(database: Database) -> dict[str, tuple[str, str | None, str | None]]:
+    with database.transaction() as session:
+        return {
+            i.name: (i.state, i.location, i.state_message)
+            for i in session.scalars(sa.select(Image).order_by(Image.name))
+        }
+
+
+def test_a_subscribed_lists_images_are_fetched_verified_and_refused_when_tampered(
+    site_b: tuple[Database, Callable[..., tuple[int, str]]],
+    pki: dict[str, Any],
+    serve_routes: tuple[str, dict[str, bytes], list[tuple[str, str | None]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    database, run = site_b
+    base, routes, seen = serve_routes
+    image_dir = tmp_path / "images"
+    monkeypatch.setenv("CONCORD_FEDERATION_IMAGE_DIR", str(image_dir))
+    debian, alma = b"debian disk\n" * 1000, b"alma disk\n" * 1000
+    routes["/image.list"] = _signed_list(pki, base, {"debian": debian, "alma": alma})
+    routes["/debian.img"] = debian
+    routes["/alma.img"] = alma.replace(b"alma", b"evil")  # tampered on the server
+    args = ["--endorser-dn", ENDORSER_DN, "--ca", str(pki["ca_file"]), "--token", "t0k"]
+    assert (
+        run("federation", "image-list", "subscribe", "site-a", f"{base}/image.list", *args)[0] == 0
+    )
+
+    status, out = run("federation", "image-list", "sync")
+    assert status == 1
+    assert out == (
+        "site-a: accepted: 2 added, 0 updated, 0 retired\n"
+        "  site-a.alma: not fetched: its sha512 is not the listed one\n"
+        "  site-a.debian: fetched and verified\n"
+    )
+    images = _images(database)
+    state, location, message = images.pop("site-a.debian")
+    assert state == State.AVAILABLE and message is None and location is not None
+    assert Path(location).parent.parent == image_dir
+    assert (
+        hashlib.sha512(Path(location).read_bytes()).hexdigest()
+        == hashlib.sha512(debian).hexdigest()
+    )
+    assert images == {
+        "site-a.alma": (
+            State.ERROR,
+            None,
+            f"its bytes were not fetched from {base}/alma.img: its sha512 is not the listed one",
+        )
+    }
+    assert [p for p in image_dir.rglob("*") if p.is_file()] == [Path(location)]
+    # The token went with every request: the images are at the list's origin.
+    secret = "Basic " + base64.b64encode(b"t0k:x-oauth-basic").decode()
+    assert {auth for _path, auth in seen} == {secret}
+
+    # The next sync fetches the available image no more and retries the refused one.
+    routes["/alma.img"] = alma
+    seen.clear()
+    status, out = run("federation", "image-list", "sync", "site-a")
+    assert (status, out) == (
+        0,
+        "site-a: accepted: 0 added, 1 updated, 0 retired\n  site-a.alma: fetched and verified\n",
+    )
+    assert [path for path, _auth in seen] == ["/image.list", "/alma.img"]
+    assert {name: state for name, (state, _l, _m) in _images(database).items()} == {
+        "site-a.alma": State.AVAILABLE,
+        "site-a.debian": State.AVAILABLE,
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ def _fetch(cloud: Cloud, target: FetchTarget, directory: Path, body: bytes) -> P
 
 
 def test_listed_bytes_are_awaited_then_recorded_and_a_resync_fetches_nothing(
-    cloud: Cloud, ca: Issued, site_a: Issued, tmp_path: Path
+    cloud: Cloud, ca: Issued, site_a: Issued, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     subscription = _subscribed(cloud, ca)
     empty = dataclasses.replace(_image("firmware", b""), sha512="")
@@ -232,7 +233,12 @@ def test_listed_bytes_are_awaited_then_recorded_and_a_resync_fetches_nothing(
     assert (debian.name, debian.size, debian.sha512) == ("site-a.debian", len(BODY), _sha(BODY))
 
     path = _fetch(cloud, debian, tmp_path, BODY)
-    _fetch(cloud, tampered, tmp_path, BODY.replace(b"disk", b"DISK"))
+    with caplog.at_level(logging.WARNING, logger="engine.federation.image_fetch"):
+        _fetch(cloud, tampered, tmp_path, BODY.replace(b"disk", b"DISK"))
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "image site-a.tampered not fetched from https://images.example.org/tampered.img: "
+        "its sha512 is not the listed one"
+    ]
     assert _state(cloud, "site-a.debian") == (State.AVAILABLE, str(path), None)
     assert hashlib.sha512(Path(path).read_bytes()).hexdigest() == _sha(BODY)
     state, location, message = _state(cloud, "site-a.tampered")
