@@ -7,15 +7,21 @@ the daemon's temporary directory.
 
 from __future__ import annotations
 
+import hashlib
 import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import libvirt
 import pytest
 from integration.libvirtd import PrivateLibvirtd, private_libvirtd
 from unit.engine.drivers.contract import DriverContract
 
+from concord.image_fetch import download
 from engine.drivers.libvirt import ConnectionPool, LibvirtDriver
 from engine.drivers.libvirt.xmlbuild import dir_pool_xml, parse
 from engine.drivers.specs import GuestSpec, LifecycleEvent, PowerState
@@ -157,3 +163,46 @@ def test_host_failure_and_recovery(spare_host: tuple[PrivateLibvirtd, LibvirtDri
     driver.subscribe(events.put)
     driver.stop(spec.guest_id, force=True)
     assert _wait_for(events, spec.guest_id, PowerState.SHUTOFF) == "stopped:destroyed"
+
+
+def test_an_image_fetched_into_a_started_pool_is_copied_as_a_root_disk(
+    libvirtd: PrivateLibvirtd, qemu_pool: ConnectionPool
+) -> None:
+    """A subscribed image's file, written after libvirt last listed its pool, still boots.
+
+    The bytes come from a real HTTP server through the verifying downloader
+    (concord.image_fetch) into a directory pool libvirt had already started:
+    the copy finds the new file by refreshing that pool.
+    """
+    body = b"\x00" * 65536 + b"a subscribed image\n" * 100
+    digest = hashlib.sha512(body).hexdigest()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    conn = qemu_pool.get(libvirtd.uri)
+    images = libvirtd.base / "fetched-images"
+    pool = conn.storagePoolDefineXML(dir_pool_xml("fetched-images", str(images)), 0)
+    driver = LibvirtDriver(libvirtd.uri, qemu_pool)
+    try:
+        pool.build(0)
+        pool.create(0)
+        path = images / f"{uuid.uuid4()}-{digest[:32]}"
+        download(f"http://127.0.0.1:{server.server_port}/x.img", path, len(body), digest, 10.0)
+        copy = driver.clone_volume(str(path), POOL, "root-of-a-subscribed-image")
+        assert hashlib.sha512(Path(copy.path).read_bytes()).hexdigest() == digest
+        driver.delete_volume(POOL, "root-of-a-subscribed-image")
+    finally:
+        server.shutdown()
+        server.server_close()
+        pool.destroy()
+        pool.undefine()

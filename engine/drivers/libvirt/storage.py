@@ -262,6 +262,33 @@ def delete_volume(conn: libvirt.virConnect, pool: str, name: str) -> bool:
     return True
 
 
+def _volume_by_path(conn: libvirt.virConnect, path: str) -> libvirt.virStorageVol | None:
+    try:
+        return conn.storageVolLookupByPath(path)
+    except libvirt.libvirtError as exc:
+        if not is_error(exc, libvirt.VIR_ERR_NO_STORAGE_VOL):
+            raise translate_error(exc, "find the disk to copy") from exc
+        return None
+
+
+def _refresh_pools_of(conn: libvirt.virConnect, path: str) -> bool:
+    """Refresh the active directory pools whose directory holds ``path``; True if any.
+
+    libvirt knows a directory pool's files as of its last refresh, and an
+    image fetched from an image list is written there afterwards
+    (engine.federation.image_fetch).
+    """
+    directory = path.rsplit("/", 1)[0]
+    refreshed = False
+    with translating("refresh the storage pools"):
+        for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+            target = parse(pool.XMLDesc(0)).findtext("target/path")
+            if target is not None and target.rstrip("/") == directory:
+                pool.refresh(0)
+                refreshed = True
+    return refreshed
+
+
 def clone_volume(conn: libvirt.virConnect, source_path: str, pool: str, name: str) -> VolumeInfo:
     """Copy the volume at ``source_path`` into a new volume of ``pool``.
 
@@ -274,16 +301,15 @@ def clone_volume(conn: libvirt.virConnect, source_path: str, pool: str, name: st
     :raises CapacityUnavailable: when the pool lacks the space.
     """
     check_volume_name(name)
-    try:
-        source = conn.storageVolLookupByPath(source_path)
-    except libvirt.libvirtError as exc:
-        if not is_error(exc, libvirt.VIR_ERR_NO_STORAGE_VOL):
-            raise translate_error(exc, "find the disk to copy") from exc
+    source = _volume_by_path(conn, source_path)
+    if source is None and _refresh_pools_of(conn, source_path):
+        source = _volume_by_path(conn, source_path)
+    if source is None:
         raise InvalidInput(
             "the disk to copy is not a volume of a storage pool on the host",
             field="path",
             reason="unknown",
-        ) from exc
+        )
     lv_pool = lookup_pool(conn, pool)
     require_absent(lv_pool, name)
     with translating("read the disk to copy"):
