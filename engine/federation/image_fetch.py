@@ -19,9 +19,10 @@ bytes are read outside any transaction, and :func:`record_fetched` or
 for those same bytes (a newer list copy may have changed its digest
 meanwhile, or another worker finished first).
 
-Files are named after the subscription, the image and its digest
-(``<subscription id>/<image id>-<sha512 prefix>``), so new bytes never
-overwrite the file a guest's creation may be copying. :func:`unused_files`
+Files are named after the image and its digest (``<image id>-<sha512
+prefix>``, all in one directory, which the hosts see as a libvirt directory
+pool), so new bytes never overwrite the file a guest's creation may be
+copying. :func:`unused_files`
 names the files that no template locates any more (superseded or retired
 bytes) and whose template no live guest or volume uses, for the edge to
 remove.
@@ -55,6 +56,12 @@ PART_SUFFIX = ".part"
 _SHA512 = re.compile(r"[0-9a-f]{128}")
 #: Hex digits of the digest in a file's name: enough to tell two versions apart.
 _DIGEST_IN_NAME = 32
+#: The names of the files fetched here (and of their partial files): any other
+#: file of the directory is someone else's and never removed.
+_FETCHED_NAME = re.compile(
+    r"\.?(?P<image>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    rf"-[0-9a-f]{{{_DIGEST_IN_NAME}}}(?:\..*{re.escape(PART_SUFFIX)})?"
+)
 
 
 class ImageRefused(Exception):
@@ -84,7 +91,7 @@ class FetchTarget:
     def path(self, directory: Path) -> Path:
         """The file these bytes are kept in, below ``directory``."""
         digest = self.sha512.lower()[:_DIGEST_IN_NAME]
-        return directory / self.subscription_id / f"{self.image_id}-{digest}"
+        return directory / f"{self.image_id}-{digest}"
 
 
 def check_digest(sha512: str) -> str:
@@ -126,6 +133,9 @@ def store_verified(chunks: Iterable[bytes], path: Path, size: int, sha512: str) 
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
+            # Readable by the hypervisor's daemon, whichever user it runs as
+            # (mkstemp makes it its owner's only); the directory's mode limits who.
+            os.fchmod(out.fileno(), 0o644)
         if received != size:
             raise ImageRefused(f"the server sent {received} bytes, not the listed {size}")
         if digest.hexdigest() != expected:
@@ -203,7 +213,8 @@ def unused_files(session: Session, directory: Path) -> list[Path]:
     gone, or no longer waits for bytes (a fetch may be writing or recording
     it) and is used by no live guest or volume (guests boot copies, but a
     guest's creation may be about to copy the file). A partial file goes on
-    the same terms: one left by a fetch that died midway.
+    the same terms: one left by a fetch that died midway. Files not named
+    as this module names them are never removed.
     """
     if not directory.is_dir():
         return []
@@ -211,10 +222,11 @@ def unused_files(session: Session, directory: Path) -> list[Path]:
         session.scalars(sa.select(Image.location).where(Image.location.is_not(None))).all()
     )
     removable = []
-    for path in sorted(directory.glob("*/*")):
-        if not path.is_file() or str(path) in located:
+    for path in sorted(directory.iterdir()):
+        fetched = _FETCHED_NAME.fullmatch(path.name)
+        if fetched is None or not path.is_file() or str(path) in located:
             continue
-        image = session.get(Image, path.name.lstrip(".")[:36])
+        image = session.get(Image, fetched["image"])
         if image is None or (
             image.state != State.CREATING
             and not count_users(session, Image.__tablename__, [image.id])

@@ -273,6 +273,8 @@ def test_new_bytes_in_a_new_copy_are_fetched_again_and_the_old_file_goes_when_un
         assert unused_files(session, tmp_path) == []  # the image waits: a fetch may be running
     new = _fetch(cloud, second, tmp_path, newer)
     assert _state(cloud, "site-a.debian") == (State.AVAILABLE, str(new), None)
+    someone_elses = tmp_path / "debian-12.qcow2"  # another volume of the same pool
+    someone_elses.write_bytes(b"not fetched here")
     with cloud.database.transaction() as session:
         assert unused_files(session, tmp_path) == [old]
 
