@@ -26,16 +26,18 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import sqlalchemy as sa
-from helpers import CliRun, basic
+from helpers import TEST_SERVER_KEYS, CliRun, basic
 from pki import certificate_authority, endorser, hashed_ca_directory
 from webtest import TestApp
 
 from concord.app import make_app
+from concord.background import run_federation_turns
 from concord.settings import Settings
 from engine.catalog.models import Image
 from engine.catalog.service import CatalogService
 from engine.db import Database, utcnow
 from engine.federation import hepix, smime
+from engine.federation.image_lists import ImageListService
 from engine.lifecycle import State
 from engine.scope import Scope
 from engine.tenancy.models import AccountType
@@ -404,3 +406,33 @@ def test_a_subscribed_lists_images_are_fetched_verified_and_refused_when_tampere
         "site-a.alma": State.AVAILABLE,
         "site-a.debian": State.AVAILABLE,
     }
+
+
+def test_the_workers_schedule_fetches_a_lists_images_too(
+    site_b: tuple[Database, Callable[..., tuple[int, str]]],
+    pki: dict[str, Any],
+    serve_routes: tuple[str, dict[str, bytes], list[tuple[str, str | None]]],
+    tmp_path: Path,
+) -> None:
+    database, _run = site_b
+    base, routes, _seen = serve_routes
+    body = b"fetched on the schedule\n" * 500
+    routes["/image.list"] = _signed_list(pki, base, {"centos": body})
+    routes["/centos.img"] = body
+    with database.transaction() as session:
+        system = Scope.system(TenancyService(session).root())
+        ImageListService(session, TEST_SERVER_KEYS).subscribe(
+            system, "site-a", f"{base}/image.list", ENDORSER_DN, pki["ca"].pem
+        )
+    settings = Settings.from_mapping(
+        {
+            "concord.image_list_sync_interval": "3600",
+            "concord.federation_image_dir": str(tmp_path / "images"),
+        },
+        environ={},
+    )
+    done = run_federation_turns(database, settings, TEST_SERVER_KEYS)
+    assert done == ["image list site-a: accepted", "image site-a.centos: fetched"]
+    state, location, _message = _images(database)["site-a.centos"]
+    assert state == State.AVAILABLE and location is not None
+    assert Path(location).read_bytes() == body

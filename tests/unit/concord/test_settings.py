@@ -158,6 +158,17 @@ def test_default_database_is_sqlite_under_var(
     assert Settings.from_mapping({}, environ={"CONCORD_DATABASE_URL": ""}).database_url == expected
 
 
+def test_subscribed_images_go_under_var_unless_a_directory_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_mapping({}, environ={}).image_dir() == tmp_path / "var" / "images"
+    relative = {"CONCORD_FEDERATION_IMAGE_DIR": "images"}
+    assert Settings.from_mapping({}, environ=relative).image_dir() == tmp_path / "images"
+    absolute = {"concord.federation_image_dir": "/srv/concord/images"}
+    assert Settings.from_mapping(absolute, environ={}).image_dir() == Path("/srv/concord/images")
+
+
 def test_the_demo_has_its_own_default_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
