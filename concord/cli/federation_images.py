@@ -4,8 +4,10 @@
 ``/federation/image-list`` serves it, for a site that hosts the file
 elsewhere; ``subscribe NAME URL --endorser-dn DN --ca FILE`` records a list to
 follow, ``sync`` fetches, verifies and applies the lists (from cron, for
-instance), ``list`` shows each subscription's last verdict and
-``unsubscribe`` forgets one, retiring its templates (docs/federation.rst).
+instance), then fetches and verifies their images' bytes into
+``federation_image_dir`` (:mod:`concord.image_fetch`), ``list`` shows each
+subscription's last verdict and ``unsubscribe`` forgets one, retiring its
+templates (docs/federation.rst).
 """
 
 from __future__ import annotations

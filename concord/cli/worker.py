@@ -5,7 +5,8 @@ MariaDB database: jobs are claimed with row locks (engine.jobs.service), and
 each process also aggregates usage every ``usage_interval`` seconds (each
 period is claimed by one of them, engine.usage.aggregate) and runs the
 federation schedule: subscribed image lists synchronised every
-``image_list_sync_interval`` seconds, this site's APEL records pushed every
+``image_list_sync_interval`` seconds (and their images' bytes fetched into
+``federation_image_dir``), this site's APEL records pushed every
 ``accounting_push_interval`` seconds, a registry's members' OCCI and CIMI
 endpoints probed every ``federation_monitor_interval`` seconds (each turn
 claimed by one of them,

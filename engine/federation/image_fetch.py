@@ -22,10 +22,9 @@ meanwhile, or another worker finished first).
 Files are named after the image and its digest (``<image id>-<sha512
 prefix>``, all in one directory, which the hosts see as a libvirt directory
 pool), so new bytes never overwrite the file a guest's creation may be
-copying. :func:`unused_files`
-names the files that no template locates any more (superseded or retired
-bytes) and whose template no live guest or volume uses, for the edge to
-remove.
+copying. :func:`unused_files` names the files that no template locates any
+more (superseded or retired bytes) and whose template no live guest or
+volume uses, for the edge to remove.
 """
 
 from __future__ import annotations
@@ -90,7 +89,7 @@ class FetchTarget:
 
     def path(self, directory: Path) -> Path:
         """The file these bytes are kept in, below ``directory``."""
-        digest = self.sha512.lower()[:_DIGEST_IN_NAME]
+        digest = self.sha512.strip().lower()[:_DIGEST_IN_NAME]
         return directory / f"{self.image_id}-{digest}"
 
 
