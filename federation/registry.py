@@ -40,7 +40,8 @@ def _count(request: Request, name: str) -> int:
 
 @view_config(route_name="federation.sites", request_method="GET")
 def sites_view(request: Request) -> Response:
-    """The member sites offering ``?image=``, or with room for ``?vcpus=&memory_mib=``."""
+    """The member sites offering ``?image=``, or with room for ``?vcpus=&memory_mib=``,
+    with each endpoint's health (the registry's latest probe, else the site's own word)."""
     request.scope  # noqa: B018 (signed-in users only: authenticates, or answers 401)
     registry = RegistryService(request.dbsession, request.registry.server_keys)
     image = request.GET.get("image")
@@ -58,6 +59,10 @@ def sites_view(request: Request) -> Response:
                 "site": match.site,
                 "matches": list(match.matches),
                 "endpoints": match.endpoints,
+                "health": {
+                    interface: {"state": state, "info": info}
+                    for interface, (state, info) in match.health.items()
+                },
                 "read": match.fetched.isoformat() if match.fetched else None,
             }
             for match in found

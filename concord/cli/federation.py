@@ -183,10 +183,13 @@ def sites(ctx: Context, args: argparse.Namespace) -> None:
             "site": match.site,
             "matches": " ".join(match.matches),
             "endpoints": " ".join(sorted(match.endpoints.values())),
+            "health": " ".join(
+                f"{interface}={state}" for interface, (state, _why) in sorted(match.health.items())
+            ),
         }
         for match in found
     ]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
-        print_table(rows, ["site", "matches", "endpoints"])
+        print_table(rows, ["site", "matches", "endpoints", "health"])

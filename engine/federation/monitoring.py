@@ -140,6 +140,18 @@ class EndpointStatus:
     counts: tuple[int, int, int, int] | None = None
 
 
+def latest_checks(session: Session, member: FederationMember) -> dict[str, EndpointCheck]:
+    """The registry's latest probe of each of ``member``'s interfaces, by interface name."""
+    found: dict[str, EndpointCheck] = {}
+    for check in session.scalars(
+        sa.select(EndpointCheck)
+        .where(EndpointCheck.member_id == member.id)
+        .order_by(EndpointCheck.checked.desc())
+    ):
+        found.setdefault(check.interface, check)
+    return found
+
+
 def _endpoints(document: Any) -> list[tuple[str, str]]:
     """The (interface name, URL) of each OCCI or CIMI endpoint in a GLUE document."""
     found = []
@@ -262,14 +274,7 @@ class MonitorService:
 
     def latest(self, member: FederationMember) -> dict[str, EndpointCheck]:
         """The latest probe of each of ``member``'s interfaces, by interface name."""
-        found: dict[str, EndpointCheck] = {}
-        for check in self.session.scalars(
-            sa.select(EndpointCheck)
-            .where(EndpointCheck.member_id == member.id)
-            .order_by(EndpointCheck.checked.desc())
-        ):
-            found.setdefault(check.interface, check)
-        return found
+        return latest_checks(self.session, member)
 
     def status(self, scope: Scope) -> list[EndpointStatus]:
         """Each member's OCCI and CIMI endpoints with their latest health (``unknown`` if none)."""

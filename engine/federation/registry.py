@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.db import utcnow
 from engine.errors import AlreadyExists, InvalidInput, NotFound
 from engine.federation.models import FederationMember
+from engine.federation.monitoring import latest_checks
 from engine.naming import check_name
 from engine.scope import Scope
 from engine.tenancy.server_keys import ServerKeys
@@ -47,12 +48,16 @@ class SiteMatch:
     :param endpoints: its endpoints' URLs by interface name.
     :param matches: the names of the images or instance types that answered.
     :param fetched: when its document was read.
+    :param health: each endpoint's GLUE health state and why, by interface
+        name: the registry's latest probe of it, else what the member
+        published (``unknown`` when it published none).
     """
 
     site: str
     endpoints: dict[str, str]
     matches: tuple[str, ...]
     fetched: dt.datetime | None
+    health: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def check_document(document: Any) -> dict[str, list[dict[str, Any]]]:
@@ -95,14 +100,29 @@ def _share_has_room(document: Mapping[str, Any], share: str) -> bool:
     return False
 
 
+def _published_health(entry: Mapping[str, Any]) -> tuple[str, str]:
+    state, info = entry.get("HealthState"), entry.get("HealthStateInfo")
+    if not isinstance(state, str) or not state:
+        return "unknown", "not probed by the registry, and the site publishes no health"
+    said = f": {info[:512]}" if isinstance(info, str) and info else ""
+    return state[:32], f"as the site publishes it, not probed by the registry{said}"
+
+
 def _match(
-    member: FederationMember, document: Mapping[str, Any], names: tuple[str, ...]
+    session: Session, member: FederationMember, document: Mapping[str, Any], names: tuple[str, ...]
 ) -> SiteMatch:
-    endpoints = {
-        str(e.get("InterfaceName")): str(e.get("URL"))
-        for e in _objects(document, "CloudComputingEndpoint")
-    }
-    return SiteMatch(member.name, endpoints, names, member.fetched)
+    # A site's word on its own health is only a claim; the registry's own
+    # probe of an endpoint (engine.federation.monitoring) wins over it.
+    probed = latest_checks(session, member)
+    endpoints, health = {}, {}
+    for entry in _objects(document, "CloudComputingEndpoint"):
+        interface = str(entry.get("InterfaceName"))
+        endpoints[interface] = str(entry.get("URL"))
+        check = probed.get(interface)
+        health[interface] = (
+            (check.health, check.reason) if check is not None else _published_health(entry)
+        )
+    return SiteMatch(member.name, endpoints, names, member.fetched, health)
 
 
 class RegistryService:
@@ -188,7 +208,7 @@ class RegistryService:
                 if image in (i.get("MarketplaceURL"), i.get("Name"))
             )
             if names:
-                found.append(_match(member, document, names))
+                found.append(_match(self.session, member, document, names))
         return found
 
     def sites_with_room(
@@ -211,7 +231,7 @@ class RegistryService:
                 if _number(t.get("CPU")) >= vcpus and _number(t.get("RAM")) >= memory_mib
             )
             if names:
-                found.append(_match(member, document, names))
+                found.append(_match(self.session, member, document, names))
         return found
 
     def _with_documents(self) -> list[tuple[FederationMember, dict[str, Any]]]:

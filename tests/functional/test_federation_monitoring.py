@@ -196,6 +196,24 @@ def test_the_registry_probes_members_and_publishes_their_health(
                 health_state_info=endpoint["HealthStateInfo"],
             )
             assert modelled.health_state == endpoint["HealthState"]
+    # A signed-in user asking which sites offer an image sees each endpoint's
+    # health: the registry's probe where it made one, else the site's own word.
+    offering = registry.get(
+        "/federation/sites", {"image": "debian-12"}, headers=basic("ana", "ana-password")
+    ).json["sites"]
+    assert [site["site"] for site in offering] == ["alpha", "beta"]
+    for site in offering:
+        expected = "ok" if site["site"] == "alpha" else "critical"
+        assert site["health"][OCCI]["state"] == site["health"][CIMI]["state"] == expected
+        identity = site["health"]["org.openstack.identity"]
+        assert identity["state"] == "ok"
+        assert identity["info"].startswith("as the site publishes it, not probed by the registry")
+    assert offering[1]["health"][OCCI]["info"].startswith("the endpoint does not answer")
+    sites = json.loads(run("federation", "sites", "--image", "debian-12", "--format", "json")[1])
+    assert [site["health"].split() for site in sites] == [
+        [f"{OCCI}=ok", f"{CIMI}=ok", "org.openstack.identity=ok"],
+        [f"{OCCI}=critical", f"{CIMI}=critical", "org.openstack.identity=ok"],
+    ]
     # Tenants never see it; nobody unsigned either.
     registry.get("/federation/members", headers=basic("ana", "ana-password"), status=403)
     registry.get("/federation/members", status=401)
