@@ -49,7 +49,13 @@ def includeme(config: Configurator) -> None:
     config.add_error_renderer("/cimi", render_cimi_error)
     # DSP0263 defines no product token; CIMI paths do not claim OCCI's.
     config.add_server_product("/cimi", "")
-    config.add_interface("org.dmtf.cimi", "/cimi/cloudEntryPoint", SPEC_VERSION, "basic,hmac,oidc")
+    config.add_interface(
+        "org.dmtf.cimi",
+        "/cimi/cloudEntryPoint",
+        SPEC_VERSION,
+        "basic,hmac,oidc",
+        hosts_guests=True,
+    )
     config.scan("cimi.views")
 
 

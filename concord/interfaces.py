@@ -23,20 +23,29 @@ class Interface:
     :param path: where it is rooted, below the public URL.
     :param version: the version of the standard served.
     :param authentication: the schemes it accepts, comma-separated.
+    :param hosts_guests: whether clients create guests through it (its health
+        then depends on the site's hosts, not only on its answering).
     """
 
     name: str
     path: str
     version: str
     authentication: str
+    hosts_guests: bool = False
 
 
 def add_interface(
-    config: Configurator, name: str, path: str, version: str, authentication: str
+    config: Configurator,
+    name: str,
+    path: str,
+    version: str,
+    authentication: str,
+    *,
+    hosts_guests: bool = False,
 ) -> None:
     """Directive: declare an interface this server answers on."""
     interfaces: list[Interface] = config.registry.interfaces
-    interfaces.append(Interface(name, path, version, authentication))
+    interfaces.append(Interface(name, path, version, authentication, hosts_guests))
 
 
 def includeme(config: Configurator) -> None:

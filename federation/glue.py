@@ -31,7 +31,12 @@ from pyramid.view import view_config
 from concord import __version__
 from concord.errors import render_generic
 from engine.errors import PermissionDenied
-from engine.federation.site import Endpoint, SiteDescription, describe_site
+from engine.federation.site import (
+    Endpoint,
+    SiteDescription,
+    describe_site,
+    guest_hosting_health,
+)
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -207,19 +212,23 @@ def render(site: SiteDescription) -> dict[str, list[dict[str, Any]]]:
     return document
 
 
-def endpoints(public_url: str, interfaces: Sequence[Interface]) -> list[Endpoint]:
+def endpoints(
+    public_url: str, interfaces: Sequence[Interface], hosting: tuple[str, str]
+) -> list[Endpoint]:
     """One endpoint per interface the server declared, at the public URL.
 
-    Their health is this server's own: it is answering. The federation's
-    monitoring, when it runs, has the outside view.
+    Their health is this server's own view: it is answering, and an
+    interface guests are created through is as healthy as ``hosting`` (the
+    site's hosts, :func:`engine.federation.site.guest_hosting_health`). The
+    federation's monitoring, when it runs, has the outside view.
     """
     return [
         Endpoint(
             interface=interface.name,
             url=public_url + interface.path,
             version=interface.version,
-            health="ok",
-            health_info="answered by the site itself",
+            health=hosting[0] if interface.hosts_guests else "ok",
+            health_info=hosting[1] if interface.hosts_guests else "answered by the site itself",
             authentication=interface.authentication,
         )
         for interface in interfaces
@@ -230,7 +239,8 @@ def site_document(
     session: Any, site_name: str, public_url: str, interfaces: Sequence[Interface]
 ) -> dict[str, Any]:
     """Describe the site from the engine and render it (the view and the CLI share this)."""
-    return render(describe_site(session, site_name, __version__, endpoints(public_url, interfaces)))
+    served = endpoints(public_url, interfaces, guest_hosting_health(session))
+    return render(describe_site(session, site_name, __version__, served))
 
 
 def _registry_token(request: Request) -> bool:

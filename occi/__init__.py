@@ -45,5 +45,11 @@ def includeme(config: Configurator) -> None:
     config.include("occi.errors")
     config.include("occi.views.namespace")
     # The interface name EGI's registry (GOCDB) gives OCCI endpoints.
-    config.add_interface("eu.egi.cloud.vm-management.occi", "/", "1.2", "basic,hmac,oidc,keystone")
+    config.add_interface(
+        "eu.egi.cloud.vm-management.occi",
+        "/",
+        "1.2",
+        "basic,hmac,oidc,keystone",
+        hosts_guests=True,
+    )
     config.scan("occi.views")

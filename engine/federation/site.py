@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine.catalog.models import ComputeOffering, Image
 from engine.compute.models import Compute
 from engine.db import utcnow
-from engine.inventory.models import Host
+from engine.inventory.models import AllocationState, Host, HostState, Zone
 from engine.lifecycle import State
 from engine.tenancy.models import LimitOwner, Project, ResourceType, TenantState
 from engine.tenancy.quotas import QuotaService
@@ -135,6 +135,48 @@ def _counts(states: Sequence[str]) -> VmCounts:
         suspended=sum(1 for s in live if s in SUSPENDED),
         halted=sum(1 for s in live if s in HALTED),
     )
+
+
+def guest_hosting_health(session: Session) -> tuple[str, str]:
+    """The GLUE health of the site's guest interfaces (OCCI, CIMI), from the inventory.
+
+    The endpoint answers (it is this server), so it is never ``critical``
+    here; but an endpoint whose site has no host to take a guest would
+    accept a creation it cannot carry out: ``warning``, saying why. The
+    federation's monitoring gives the outside view (engine.federation.monitoring).
+
+    :returns: ``(state, why)``: ``ok`` or ``warning``.
+    """
+    hosts, taking = session.execute(
+        sa.select(
+            sa.func.count(Host.id),
+            # A CASE, not FILTER: MariaDB has no aggregate FILTER clause.
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case(
+                        (
+                            sa.and_(
+                                Host.state == HostState.UP,
+                                Host.allocation_state == AllocationState.ENABLED,
+                                Zone.allocation_state == AllocationState.ENABLED,
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).outerjoin(Zone, Host.zone_id == Zone.id)
+    ).one()
+    if not hosts:
+        return "warning", "answered by the site itself, but it has no host to run guests on"
+    if not taking:
+        return "warning", (
+            f"answered by the site itself, but none of its {hosts} hosts takes guests now "
+            "(down, disabled or in maintenance)"
+        )
+    return "ok", f"answered by the site itself; {taking} of its {hosts} hosts take guests"
 
 
 def describe_site(

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import sqlalchemy as sa
 from helpers import basic
 from unit.engine.cloud import build_cloud
 from webtest import TestApp
 
 from engine.db import Database
+from engine.inventory.models import AllocationState, Host, HostState
 from engine.tenancy.credentials import CredentialService
 from engine.tenancy.passwords import PasswordHasher
 from engine.tenancy.service import TenancyService
@@ -128,6 +130,47 @@ def test_the_document_describes_the_site(app: TestApp, site: Any) -> None:
     assert {"small", "large"} <= set(types) and "sales-only" not in types
     shares = {s["Name"]: s for s in document["Share"]}
     assert shares["vo-research"]["TotalVM"] == 0
+
+
+def _health(app: TestApp) -> dict[str, tuple[str, str]]:
+    document = app.get("/federation/glue", headers=ADMIN, status=200).json
+    return {
+        e["InterfaceName"]: (e["HealthState"], e["HealthStateInfo"])
+        for e in document["CloudComputingEndpoint"]
+    }
+
+
+def test_the_guest_endpoints_are_as_healthy_as_the_hosts(
+    app: TestApp, site: Any, database: Database
+) -> None:
+    health = _health(app)
+    with database.session() as session:
+        taking = session.scalar(
+            sa.select(sa.func.count()).where(
+                Host.state == HostState.UP, Host.allocation_state == AllocationState.ENABLED
+            )
+        )
+    for interface in ("eu.egi.cloud.vm-management.occi", "org.dmtf.cimi"):
+        assert health[interface] == (
+            "ok",
+            f"answered by the site itself; {taking} of its 2 hosts take guests",
+        )
+    assert health["org.openstack.identity"] == ("ok", "answered by the site itself")
+    # No host takes guests: the guest interfaces still answer, but warn why.
+    with database.transaction() as session:
+        session.execute(sa.update(Host).values(state=HostState.MAINTENANCE))
+    health = _health(app)
+    for interface in ("eu.egi.cloud.vm-management.occi", "org.dmtf.cimi"):
+        state, why = health[interface]
+        assert state == "warning" and "none of its 2 hosts takes guests now" in why
+    assert health["org.openstack.identity"][0] == "ok"
+    with database.transaction() as session:
+        session.execute(sa.delete(Host))
+    state, why = _health(app)["org.dmtf.cimi"]
+    assert (state, why) == (
+        "warning",
+        "answered by the site itself, but it has no host to run guests on",
+    )
 
 
 def test_only_root_administrators_read_it(app: TestApp, site: Any) -> None:
