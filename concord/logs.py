@@ -29,6 +29,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or current_request_id.get(),
+            # Which process wrote it: the workers of `concord serve --workers` share a log.
+            "pid": record.process,
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key not in payload:

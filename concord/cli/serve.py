@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from pyramid.router import Router
+from sqlalchemy.engine import make_url
 
 from concord.background import (
     start_background,
     start_federation_schedule,
     start_usage_schedule,
 )
-from concord.cli.context import CommandError, Context
+from concord.cli.context import CommandError, Context, sqlite_path
 from concord.demo import (
     DEMO_PASSWORD,
     DEMO_USER,
@@ -32,6 +35,7 @@ from concord.demo import (
     save_demo_hosts,
 )
 from concord.logs import configure_logging
+from concord.serving import Supervisor, bind_worker_sockets
 from concord.settings import Settings
 from engine.schema import current_revision, head_revision, upgrade
 from engine.scope import Scope
@@ -39,6 +43,7 @@ from engine.tenancy.models import Account, AccountType, User
 from engine.tenancy.service import TenancyService
 
 ADMIN_ACCOUNT = "admins"
+log = logging.getLogger("concord.serving")
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,7 +63,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default from settings: 8787)")
-    p.add_argument("--threads", type=int, default=8, help="request threads")
+    p.add_argument("--threads", type=int, default=8, help="request threads (of each worker)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the same port (1: this process serves, no fork)",
+    )
     p.set_defaults(handler=serve)
 
     p = sub.add_parser("init", help="create ROOT and the first administrator")
@@ -121,6 +132,7 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     demo = settings.demo  # --demo is a setting too (make_context)
+    _check_workers(args.workers, demo, ctx.settings.database_url)
     if demo and settings.remove_demo_credentials:
         raise CommandError("--remove-demo-credentials is for a server that is not the demo")
     if demo and not is_loopback(host):
@@ -142,7 +154,10 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
     # busy port must fail without reconciling (its simulated hosts are
     # empty, and it would record a live server's guests as vanished).
     try:
-        server = _bind(app, host, port, args.threads, settings)
+        if args.workers == 1:
+            server = _bind(app, host, port, args.threads, settings)
+        else:
+            slots = bind_worker_sockets(host, port, args.workers)
     except OSError as exc:
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     demo_zone = demo_capacity = ""
@@ -157,23 +172,107 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
             provision_demo_networks(session, zone)
             demo_zone = describe_zone(session, zone)
             demo_capacity = describe_capacity(session, zone)
-    stop_background = (
+    if args.workers > 1:
+        _print_banner(ctx, f"http://{host}:{port}", removed, demo_zone, demo_capacity)
+        print(
+            f"  {args.workers} worker processes of {args.threads} threads"
+            + (", the first with the embedded worker" if settings.embedded_worker else ""),
+            flush=True,
+        )
+        # No pooled connection crosses the fork: each worker opens its own.
+        ctx.database.dispose()
+        freeze_after_start_up()  # before forking: the workers share these pages
+        Supervisor(slots, lambda slot, sockets: _serve_worker(ctx, app, slot, sockets, args)).run()
+        return
+    stop_background = _start_embedded(ctx)
+    _print_banner(ctx, f"http://{host}:{port}", removed, demo_zone, demo_capacity)
+    freeze_after_start_up()
+    # SIGTERM (systemd, docker, a test) stops the server as Ctrl-C does, so that the
+    # shutdown below runs: the worker finishes, and the demo saves its hosts.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        stop_background()
+        if demo:
+            with ctx.database.session() as session:
+                saved = save_demo_hosts(session, demo_var_dir(settings.database_url))
+            print(f"saved the demo hosts ({saved} guest(s)) for the next start", flush=True)
+
+
+def _check_workers(workers: int, demo: bool, database_url: str) -> None:
+    """Refuse a worker count that cannot serve as asked."""
+    if workers < 1:
+        raise CommandError("--workers must be 1 or more")
+    if workers == 1:
+        return
+    if demo:
+        # Its simulated hosts live in the process that opened them (and are
+        # saved from it at the end): the demo is one process.
+        raise CommandError("--demo runs in one process: leave out --workers")
+    if make_url(database_url).get_backend_name() == "sqlite" and sqlite_path(database_url) is None:
+        # An SQLite file is shared safely (file locks, busy_timeout); an
+        # in-memory database would be a different empty database in each worker.
+        raise CommandError("--workers needs a database file or server, not an in-memory SQLite")
+
+
+def _serve_worker(
+    ctx: Context, app: Router, slot: int, sockets: list[Any], args: argparse.Namespace
+) -> None:
+    """One worker process of ``--workers``: serve on its sockets until SIGTERM."""
+    # The parent closed its pooled connections before forking; a new pool
+    # makes sure that this process never touches one of another process.
+    ctx.database.engine.dispose(close=False)
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = _bind_sockets(app, sockets, args.threads, ctx.settings)
+    # The job worker, reconciliation, the event monitor and the schedules run
+    # once per server, in the first worker (and again in its replacement).
+    embedded = slot == 0 and ctx.settings.embedded_worker
+    stop_background = _start_embedded(ctx) if embedded else (lambda: None)
+    log.info("worker %d serving", slot, extra={"worker_slot": slot, "embedded_worker": embedded})
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        stop_background()
+
+
+def _start_embedded(ctx: Context) -> Callable[[], None]:
+    """Start the embedded worker's background work, if the settings ask for it.
+
+    :returns: what stops it all (a no-op when none runs).
+    """
+    settings = ctx.settings
+    if not settings.embedded_worker:
+        return lambda: None
+    stops = [
         start_background(
             ctx.database,
             run_worker=True,
             ha=settings.ha_config() if settings.ha_enabled else None,
             crash_policy=settings.crash_restart_policy(),
-        )
-        if settings.embedded_worker
-        else None
-    )
-    stop_usage = start_usage_schedule(ctx.database, settings) if settings.embedded_worker else None
-    stop_federation = (
-        start_federation_schedule(ctx.database, settings, ctx.server_keys)
-        if settings.embedded_worker
-        else None
-    )
-    base = f"http://{host}:{port}"
+        ),
+        start_usage_schedule(ctx.database, settings),
+        start_federation_schedule(ctx.database, settings, ctx.server_keys),
+    ]
+
+    def stop() -> None:
+        # The schedules first, the job worker last (as before: it may be mid-job).
+        for each in reversed(stops):
+            each()
+
+    return stop
+
+
+def _print_banner(
+    ctx: Context, base: str, removed: bool, demo_zone: str, demo_capacity: str
+) -> None:
+    settings = ctx.settings
     if removed:
         print(
             f"removed the demo credentials: user {DEMO_USER!r} has no password and no "
@@ -186,7 +285,7 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
     print(f"  OCCI query interface: {base}/-/", flush=True)
     print(f"  CIMI cloud entry point: {base}/cimi/cloudEntryPoint", flush=True)
     print(f"  health: {base}/healthz   metrics: {base}/metrics", flush=True)
-    if demo:
+    if settings.demo:
         print(f"  demo {demo_zone}", flush=True)
         print(f"  demo capacity: {demo_capacity}", flush=True)
         print(
@@ -196,26 +295,6 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
         )
         print(f"  demo credentials: {DEMO_USER} / {DEMO_PASSWORD}", flush=True)
         print(f"  try: curl -u {DEMO_USER}:{DEMO_PASSWORD} {base}/-/", flush=True)
-    freeze_after_start_up()
-    # SIGTERM (systemd, docker, a test) stops the server as Ctrl-C does, so that the
-    # shutdown below runs: the worker finishes, and the demo saves its hosts.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        if stop_usage is not None:
-            stop_usage()
-        if stop_federation is not None:
-            stop_federation()
-        if stop_background is not None:
-            stop_background()
-        if demo:
-            with ctx.database.session() as session:
-                saved = save_demo_hosts(session, demo_var_dir(settings.database_url))
-            print(f"saved the demo hosts ({saved} guest(s)) for the next start", flush=True)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -253,4 +332,15 @@ def _bind(app: Router, host: str, port: int, threads: int, settings: Settings) -
 
     return keep_spelling(
         create_server(app, host=host, port=port, threads=threads, **waitress_options(settings))
+    )
+
+
+def _bind_sockets(app: Router, sockets: list[Any], threads: int, settings: Settings) -> Any:
+    """A waitress server accepting on ``sockets``, already bound and listening."""
+    from waitress.server import create_server
+
+    from concord.spelling import keep_spelling
+
+    return keep_spelling(
+        create_server(app, sockets=sockets, threads=threads, **waitress_options(settings))
     )
