@@ -194,8 +194,13 @@ class Supervisor:
         # Whatever the parent has buffered would otherwise be written twice.
         sys.stdout.flush()
         sys.stderr.flush()
+        # Held until the child has its own handlers: a SIGTERM must not reach
+        # it while it still has the supervisor's (which would ignore it).
+        stops = {signal.SIGTERM, signal.SIGINT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
         pid = os.fork()
         if pid:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             return pid
         status = 1
         try:
@@ -204,6 +209,7 @@ class Supervisor:
             # its own SIGINT first would be restarted.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             for other, sockets in enumerate(self.slots):
                 if other != slot:
                     for sock in sockets:
