@@ -198,6 +198,7 @@ class Supervisor:
         # it while it still has the supervisor's (which would ignore it).
         stops = {signal.SIGTERM, signal.SIGINT}
         signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        parent = os.getpid()
         pid = os.fork()
         if pid:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
@@ -209,6 +210,7 @@ class Supervisor:
             # its own SIGINT first would be restarted.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _stop_with(parent)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             for other, sockets in enumerate(self.slots):
                 if other != slot:
@@ -223,6 +225,21 @@ class Supervisor:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(status)
+
+
+def _stop_with(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when ``parent`` dies (even by SIGKILL).
+
+    Without it, workers whose supervisor was killed would go on serving,
+    unsupervised, holding the port.
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _describe(status: int) -> str:

@@ -110,3 +110,31 @@ def test_two_workers_share_the_port_and_are_replaced_and_stopped(served: Managed
     for pid in replaced.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie no one reaped yet has ended too)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_workers_end_when_their_supervisor_is_killed(served: ManagedProcess) -> None:
+    server = served
+    pids = workers(server, 2)
+    assert server.popen is not None
+    server.popen.send_signal(signal.SIGKILL)  # the parent only: no chance to stop them
+    server.popen.wait(timeout=STOP_TIMEOUT)
+    try:
+        wait_until(
+            lambda: all(gone(pid) for pid in pids.values()),
+            STOP_TIMEOUT + 60,
+            "the workers to end",
+            server.tail,
+        )
+    finally:  # orphans would outlive the test (its group's stop signals the parent only)
+        for pid in pids.values():
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
