@@ -6,7 +6,8 @@ takes with the default filters and a built-in allocator: the queries of
 took it, the next ids eight at a time), and each is *claimed* with one
 conditional ``UPDATE`` that adds the guest's size only if it still fits
 (reference/engine.md §1.3), so concurrent placements never over-commit a
-host, without a lock table. ``random`` draws instead of reading in order
+host, without a lock table. ``random`` draws instead of reading in order: a
+number of the zone's hosts, whose holder is one index seek away
 (:meth:`SqlPlacement._claim_at_random`). The service offers these methods;
 they are kept here so that each module stays small.
 """
@@ -149,12 +150,17 @@ class SqlPlacement:
     ) -> Host | None:
         """Claim a uniformly random host of one tier, without sorting the tier.
 
-        First by rejection: draw a host of the whole zone at a random offset
-        of its index (a walk of the index, no sort) and keep it only if it
-        passes the tier's filters; each kept draw is uniform over the hosts
-        that pass. After :data:`_DRAWS` rejections (a zone mostly full or
-        filtered away), count the hosts that pass and read the one at a
-        random offset. A lost claim leaves the host out and draws again.
+        First by rejection: draw a number ``k`` below the zone's host count,
+        read the host holding it (``zone_slot = k``: a seek of the unique
+        ``(zone_id, zone_slot)`` index, not a walk) and keep it only if it
+        passes the tier's filters. The inventory numbers a zone's hosts
+        exactly ``0 .. host_count - 1`` at every commit
+        (:mod:`engine.inventory.zone_slots`): one host per number, so each
+        host of the zone is drawn with chance ``1 / host_count``, and a kept
+        draw is uniform over the hosts that pass. After :data:`_DRAWS`
+        rejections (a zone mostly full or filtered away), count the hosts
+        that pass and read the one at a random offset. A lost claim leaves
+        the host out and draws again.
 
         The zone's stored count cannot stand for that second count: it
         counts every host of the zone, and which pass depends on the
@@ -164,16 +170,20 @@ class SqlPlacement:
         the hosts that pass is what bounds it, exactly uniform.
 
         :param zone_hosts: how many hosts the zone has, whatever their state.
-            It must be exact: a count too high only costs rejections (a draw
-            past the last host), one too low would never draw the last hosts.
+            It must be exact: a count too high only costs rejections (a
+            number no host holds), one too low would never draw the last
+            hosts. The policy reads it in this transaction; on MariaDB's
+            READ COMMITTED, a host added or removed by a commit between that
+            read and a draw costs this one placement a rejection, or leaves
+            the new host out of its draws.
         """
         for _ in range(_DRAWS if zone_hosts else 0):
             drawn = (
                 sa.select(_DRAWN.id)
-                .where(_DRAWN.zone_id == request.zone_id)
-                .order_by(_DRAWN.created, _DRAWN.id)
-                .offset(self.rng.randrange(zone_hosts))
-                .limit(1)
+                .where(
+                    _DRAWN.zone_id == request.zone_id,
+                    _DRAWN.zone_slot == self.rng.randrange(zone_hosts),
+                )
                 .scalar_subquery()
             )
             remaining = query.where(Host.id.not_in(tried)) if tried else query

@@ -23,7 +23,8 @@ pools).
 """
 
 # Registers the hooks that keep ``Host.cpu_limit``/``memory_limit`` current and
-# ``Zone.host_count`` equal to a recount (host_counts imports limits first: its
+# ``Zone.host_count`` equal to a recount, with each zone's hosts numbered
+# 0..count-1 in ``Host.zone_slot`` (host_counts imports limits first: its
 # hook needs the zone limits' hook stores). The package imports them, not
 # models.py (which they import), so that whatever imports any part of the
 # inventory, its tables included, has the hooks: no session can write a host

@@ -1,11 +1,13 @@
-"""Each zone's host count (``Zone.host_count``), kept in the transaction that changes its hosts.
+"""Each zone's host count (``Zone.host_count``) and its hosts' numbers, kept in one transaction.
 
-``random`` placement draws a host at a random offset of the zone's
-``(zone, created, id)`` index (:mod:`engine.allocation.sql_placement`) and
-needs the range it draws in. Counting the zone's hosts on every placement
-walks an index (about 1.3 ms on SQLite and up to 6 ms on MariaDB at 10,000
-hosts, bench/RESULTS.md); the count is stored on the zone's row instead and
-read with the zone's policy, for nothing.
+``random`` placement draws a number below the zone's count and reads the
+host holding it (:mod:`engine.allocation.sql_placement`): it needs the
+count, and every host of the zone numbered exactly ``0 .. count - 1``
+(``Host.zone_slot``, :mod:`engine.inventory.zone_slots`). Counting the
+zone's hosts on every placement walks an index (about 1.3 ms on SQLite and
+up to 6 ms on MariaDB at 10,000 hosts, bench/RESULTS.md); the count is
+stored on the zone's row instead and read with the zone's policy, for
+nothing.
 
 How it stays equal to a recount:
 
@@ -20,11 +22,18 @@ How it stays equal to a recount:
   row's lock (as the quota counters do, :mod:`engine.tenancy.quota_counters`),
   never a value read and written back in Python. Zones are updated in id
   order, before the host rows are written, in every transaction alike.
+* Under that lock, the hosts' numbers move with the count
+  (:func:`~engine.inventory.zone_slots.vacate`): a joining host takes the
+  count before it, read back from the database; a leaving host's number
+  goes to the host holding the zone's last one. A zone that only swaps
+  hosts (one out, one in) is still "updated" by 0, for the lock.
 * Writers that bypass the ORM (``bench/allocation.py``'s bulk insert) go
-  through :func:`insert_hosts`, which counts what it inserts the same way.
-* :func:`host_count_drift` compares the stored counts with a recount (a
-  check), and :func:`recount_zone_hosts` corrects them; the server recounts
-  at start, after reconciliation (``concord.background``).
+  through :func:`insert_hosts`, which counts and numbers what it inserts
+  the same way.
+* :func:`host_count_drift` compares the stored counts with a recount and
+  checks the numbers (a check), and :func:`recount_zone_hosts` corrects
+  them; the server recounts at start, after reconciliation
+  (``concord.background``).
 
 A host's zone is the one :mod:`engine.inventory.limits` stores on it, in its
 own ``before_flush`` hook; this module imports that one first so that its
@@ -35,71 +44,110 @@ host.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 # Registers limits' before_flush hook before this module's (listeners run in
 # the order they were registered): a new or moved host's zone_id is set by it.
 from engine.inventory import limits as _limits  # noqa: F401
 from engine.inventory.models import Host, Zone
+from engine.inventory.zone_slots import broken_slots, renumber, vacate
 
 log = logging.getLogger(__name__)
 
 
-def _deltas(session: Session) -> Counter[str]:
-    """How many hosts each zone gains (or loses) in the session's pending flush."""
-    deltas: Counter[str] = Counter()
+class _Change:
+    """The hosts that leave one zone and join it in a flush (or a bulk insert)."""
+
+    def __init__(self) -> None:
+        #: The ids of the hosts deleted or moved out.
+        self.leaving: list[str] = []
+        #: The hosts added or moved in: ORM objects, or ``insert_hosts``' rows.
+        self.joining: list[Host | dict[str, Any]] = []
+
+
+def _changes(session: Session) -> dict[str, _Change]:
+    """Which hosts leave and join each zone in the session's pending flush."""
+    changes: defaultdict[str, _Change] = defaultdict(_Change)
     for obj in session.new:
         if isinstance(obj, Host) and obj.zone_id is not None:
-            deltas[obj.zone_id] += 1
+            changes[obj.zone_id].joining.append(obj)
     for obj in session.deleted:
         if isinstance(obj, Host):
             # The row is still there: an expired zone_id loads from it.
             zone_id = sa.inspect(obj).attrs.zone_id.history.deleted or [obj.zone_id]
             if zone_id[0] is not None:
-                deltas[zone_id[0]] -= 1
+                changes[zone_id[0]].leaving.append(obj.id)
     for obj in session.dirty:
         if isinstance(obj, Host):
             # zone_id has active history: its old value is loaded before a change.
             history = sa.inspect(obj).attrs.zone_id.history
-            if history.added or history.deleted:
-                for before in history.deleted:
-                    if before is not None:
-                        deltas[before] -= 1
-                for after in history.added:
-                    if after is not None:
-                        deltas[after] += 1
-    return deltas
+            if list(history.deleted) == list(history.added):
+                continue
+            for before in history.deleted:
+                if before is not None:
+                    changes[before].leaving.append(obj.id)
+            for after in history.added:
+                if after is not None:
+                    changes[after].joining.append(obj)
+    return dict(changes)
 
 
-def _move(session: Session, deltas: Mapping[str, int]) -> None:
-    """Add each zone's delta to its stored count, in zone id order, in the session's transaction.
+def _move(session: Session, changes: Mapping[str, _Change]) -> None:
+    """Move each zone's count and its hosts' numbers, in zone id order, in one transaction.
 
     A zone inserted by the same flush (not yet a row) gets its count on the
-    object; a persistent zone by a relative ``UPDATE``, after which a copy
-    of it in the session reads its count again.
+    object; a persistent zone by a relative ``UPDATE`` (even by 0: it takes
+    the row's lock, which serialises the numbering), after which its count
+    is read back under that lock (the count before the flush is the one
+    joining hosts number from) and a copy of it in the session reads it
+    again. The joining hosts get their numbers last, once every zone has
+    cleared its leaving hosts' (a host moved out of one zone and into
+    another takes the new zone's number whichever zone comes first).
     """
     pending = {z.id: z for z in session.new if isinstance(z, Zone)}
-    for zone_id in sorted(deltas):
-        delta = deltas[zone_id]
-        if not delta:
-            continue
+    numbered: list[tuple[Host | dict[str, Any], int | None]] = []
+    for zone_id in sorted(changes):
+        change = changes[zone_id]
+        delta = len(change.joining) - len(change.leaving)
         zone = pending.get(zone_id)
         if zone is not None:
+            before: int | None = zone.host_count or 0
             zone.host_count = (zone.host_count or 0) + delta
-            continue
-        session.connection().execute(
-            sa.update(Zone)
-            .where(Zone.id == zone_id)
-            .values(host_count=Zone.host_count + delta)
-            .execution_options(synchronize_session=False)
+        else:
+            connection = session.connection()
+            connection.execute(
+                sa.update(Zone)
+                .where(Zone.id == zone_id)
+                .values(host_count=Zone.host_count + delta)
+                .execution_options(synchronize_session=False)
+            )
+            after = connection.scalar(
+                sa.select(Zone.host_count).where(Zone.id == zone_id).with_for_update()
+            )
+            before = None if after is None else after - delta
+            _expire_count(session, zone_id)
+        # No zone row (a host of a zone that does not exist): nothing to number.
+        first = None if before is None else vacate(session, zone_id, before, change.leaving)
+        numbered.extend(
+            (host, None if first is None else first + offset)
+            for offset, host in enumerate(change.joining)
         )
-        _expire_count(session, zone_id)
+    for host, slot in numbered:
+        if isinstance(host, dict):
+            host["zone_slot"] = slot
+            continue
+        if sa.inspect(host).persistent:
+            # Moved in: its number in the zone it left was cleared in the
+            # database; recorded so, the new one is always written.
+            set_committed_value(host, "zone_slot", None)
+        host.zone_slot = slot
 
 
 def _expire_count(session: Session, zone_id: str) -> None:
@@ -111,24 +159,29 @@ def _expire_count(session: Session, zone_id: str) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _count_hosts(session: Session, _context: Any, _instances: Any) -> None:
-    deltas = _deltas(session)
-    if deltas:
-        _move(session, deltas)
+    changes = _changes(session)
+    if changes:
+        _move(session, changes)
 
 
 def insert_hosts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert host rows in bulk (one ``executemany``), counted in their zones' ``host_count``.
+    """Insert host rows in bulk (one ``executemany``), counted and numbered in their zones.
 
     For writers that bypass the ORM (``bench/``): each row is a ``hosts``
     row with its ``zone_id``, its limits already set (the ORM hook of
-    :mod:`engine.inventory.limits` does not run either).
+    :mod:`engine.inventory.limits` does not run either). Each row is given
+    its ``zone_slot`` (copies: the rows passed are not changed).
 
     :raises KeyError: a row has no ``zone_id``.
     """
     if not rows:
         return
-    _move(session, Counter(str(row["zone_id"]) for row in rows))
-    session.execute(sa.insert(Host), list(rows))
+    copies = [dict(row) for row in rows]
+    changes: defaultdict[str, _Change] = defaultdict(_Change)
+    for row in copies:
+        changes[str(row["zone_id"])].joining.append(row)
+    _move(session, changes)
+    session.execute(sa.insert(Host), copies)
 
 
 def _counted() -> sa.ScalarSelect[int]:
@@ -145,9 +198,11 @@ def _counted() -> sa.ScalarSelect[int]:
 def host_count_drift(
     session: Session, zone_ids: Collection[str] | None = None
 ) -> dict[str, tuple[int, int]]:
-    """The zones whose stored host count differs from a recount: ``{zone: (stored, counted)}``.
+    """The zones whose stored host count or hosts' numbers are wrong: ``{zone: (stored, counted)}``.
 
-    A read only (the check); empty when every count is right.
+    A read only (the check); empty when every count is right and every
+    zone's hosts are numbered exactly ``0 .. count - 1``. A zone whose count
+    is right but whose numbers are not appears with equal numbers.
 
     :param zone_ids: only these zones (default: every zone).
     """
@@ -155,23 +210,33 @@ def host_count_drift(
     query = sa.select(Zone.id, Zone.host_count, counted).where(Zone.host_count != counted)
     if zone_ids is not None:
         query = query.where(Zone.id.in_(sorted(zone_ids)))
-    return {
-        zone_id: (int(stored), int(count))
-        for zone_id, stored, count in session.execute(query.order_by(Zone.id))
+    drift = {
+        zone_id: (int(stored), int(count)) for zone_id, stored, count in session.execute(query)
     }
+    misnumbered = broken_slots(session, zone_ids) - drift.keys()
+    if misnumbered:
+        drift.update(
+            (zone_id, (int(stored), int(stored)))
+            for zone_id, stored in session.execute(
+                sa.select(Zone.id, Zone.host_count).where(Zone.id.in_(sorted(misnumbered)))
+            )
+        )
+    return dict(sorted(drift.items()))
 
 
 def recount_zone_hosts(
     session: Session, zone_ids: Collection[str] | None = None
 ) -> dict[str, tuple[int, int]]:
-    """Set every drifted zone's host count to a recount; return the drift it corrected.
+    """Recount and renumber the hosts of every drifted zone; return the drift it corrected.
 
     The drifted zones' rows are locked first (in id order, as the flush hook
     takes them): a transaction that changes a zone's hosts moves its count
     first, so once the lock is held none is half done, and the ``UPDATE``
     that follows counts every host committed (it is a statement of its own,
     so on MariaDB's READ COMMITTED it reads them all), never a number
-    carried over from Python. The caller commits.
+    carried over from Python. Their hosts are then numbered again, in
+    (created, id) order (:func:`~engine.inventory.zone_slots.renumber`).
+    The caller commits.
 
     :param zone_ids: only these zones (default: every zone).
     :returns: ``{zone: (stored, counted)}`` as the check found them.
@@ -188,9 +253,15 @@ def recount_zone_hosts(
         .values(host_count=_counted())
         .execution_options(synchronize_session=False)
     )
+    renumber(session, sorted(drift))
     for zone_id, (stored, count) in drift.items():
         _expire_count(session, zone_id)
-        log.warning("zone %s had a stored host count of %s, recounted %s", zone_id, stored, count)
+        if stored == count:
+            log.warning("zone %s had hosts numbered out of 0..%s, renumbered", zone_id, count - 1)
+        else:
+            log.warning(
+                "zone %s had a stored host count of %s, recounted %s", zone_id, stored, count
+            )
     return drift
 
 

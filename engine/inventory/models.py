@@ -140,6 +140,9 @@ class Host(Base):
         sa.Index(
             "ix_hosts_zone_negated_free_share", "zone_id", "negated_free_share", "created", "id"
         ),
+        # ``random`` draws a host by its number in the zone: a seek of this
+        # index (engine/allocation/sql_placement.py), never a walk.
+        sa.Index("uq_hosts_zone_slot", "zone_id", "zone_slot", unique=True),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
@@ -152,6 +155,10 @@ class Host(Base):
     #: flush hook needs the zone a host leaves: ``active_history`` loads it
     #: before a change, whether or not another hook read it first).
     zone_id: Mapped[str | None] = mapped_column(sa.String(36), active_history=True)
+    #: The host's number in its zone: the zone's hosts hold exactly
+    #: ``0 .. host_count - 1`` at every commit (``None`` for a host of no
+    #: zone), kept with the count by :mod:`engine.inventory.zone_slots`.
+    zone_slot: Mapped[int | None] = mapped_column(sa.Integer)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     uri: Mapped[str] = mapped_column(sa.String(1024))
     hypervisor_type: Mapped[str] = mapped_column(sa.String(32))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from helpers import MARIADB_SERVER
 
 import engine.tables  # noqa: F401  (every model on Base.metadata)
 from engine.db import Base, Database
+from engine.inventory.zone_slots import broken_slots
 from engine.schema import alembic_config, current_revision, head_revision, is_current, upgrade
 
 
@@ -116,21 +118,21 @@ def test_the_migrations_build_exactly_the_tables_the_models_declare(database: Da
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_the_zone_host_count_migration_counts_the_hosts_there_are(
-    empty_database: Database,
-) -> None:
-    # 0025 adds zones.host_count (random placement's range): a zone upgraded
-    # with hosts must start with their number, not 0, or its last hosts
-    # would never be drawn.
-    upgrade(empty_database, "0023")
+def _zones_with_hosts(database: Database, counts: dict[str, int]) -> None:
+    """Zones (each with a pod and a cluster) and that many hosts in each, as raw rows.
+
+    The hosts of a zone are created in reverse order of their ids, a
+    second apart, so that (created, id) order is not id order.
+    """
     tables = sa.MetaData()
-    tables.reflect(empty_database.engine, only=["zones", "pods", "clusters", "hosts"])
+    tables.reflect(database.engine, only=["zones", "pods", "clusters", "hosts"])
     zones, pods, clusters, hosts = (
         tables.tables[n] for n in ("zones", "pods", "clusters", "hosts")
     )
     now = sa.func.now()
-    with empty_database.engine.begin() as connection:
-        for zone, count in (("z1", 3), ("z2", 0), ("z3", 1)):
+    epoch = dt.datetime(2026, 1, 1)
+    with database.engine.begin() as connection:
+        for zone, count in counts.items():
             connection.execute(
                 zones.insert().values(id=zone, name=zone, allocation_state="enabled", created=now)
             )
@@ -173,10 +175,36 @@ def test_the_zone_host_count_migration_counts_the_hosts_there_are(
                         allocation_state="enabled",
                         tags="",
                         ha_reserved=False,
-                        created=now,
+                        created=epoch - dt.timedelta(seconds=number),
                     )
                 )
+
+
+def test_the_zone_host_count_migration_counts_the_hosts_there_are(
+    empty_database: Database,
+) -> None:
+    # 0025 adds zones.host_count (random placement's range): a zone upgraded
+    # with hosts must start with their number, not 0, or its last hosts
+    # would never be drawn.
+    upgrade(empty_database, "0023")
+    _zones_with_hosts(empty_database, {"z1": 3, "z2": 0, "z3": 1})
     upgrade(empty_database)
     with empty_database.engine.connect() as connection:
         counts = dict(connection.execute(sa.text("SELECT id, host_count FROM zones")).all())
     assert counts == {"z1": 3, "z2": 0, "z3": 1}
+
+
+def test_the_zone_slot_migration_numbers_each_zones_hosts_from_0(
+    empty_database: Database,
+) -> None:
+    # 0039 adds hosts.zone_slot (the number random placement draws): each
+    # zone's hosts must hold exactly 0..count-1, in (created, id) order.
+    upgrade(empty_database, "0033")
+    _zones_with_hosts(empty_database, {"z1": 3, "z2": 0, "z3": 1})
+    upgrade(empty_database)
+    with empty_database.engine.connect() as connection:
+        slots = dict(connection.execute(sa.text("SELECT id, zone_slot FROM hosts")).all())
+    # Created in reverse order of their names: h2 first.
+    assert slots == {"z1-h2": 0, "z1-h1": 1, "z1-h0": 2, "z3-h0": 0}
+    with empty_database.transaction() as session:
+        assert broken_slots(session) == set()

@@ -150,3 +150,25 @@ def test_random_reads_the_zones_stored_host_count_and_counts_no_host(crowded) ->
         ).place_compute(request)
     assert any("host_count" in statement for statement, _ in statements)
     assert not any("count(" in statement.lower() for statement, _ in statements), statements
+
+
+def test_random_draws_a_host_by_its_number_in_the_zone_a_seek(crowded) -> None:
+    """The draw seeks the (zone, number) index: no OFFSET, no walk of the zone's hosts."""
+    database, request = crowded
+    with database.transaction() as session:
+        with counted(database) as statements:
+            AllocationService(
+                session, allocator=BUILT_IN["random"], rng=random.Random(9)
+            ).place_compute(request)
+        connection = session.connection().connection.driver_connection
+        plans = [
+            [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + s, p)]
+            for s, p in statements
+            if s.lstrip().upper().startswith("SELECT")
+        ]
+    assert not any("OFFSET" in s.upper() for s, _ in statements), statements
+    assert any(
+        "USING INDEX uq_hosts_zone_slot (zone_id=? AND zone_slot=?)" in step
+        for plan in plans
+        for step in plan
+    ), plans

@@ -1,7 +1,9 @@
 """``random`` places uniformly over the hosts that pass every filter, and only there.
 
-The service draws a host of the zone at a random offset of its index and
-keeps it if it qualifies (rejection sampling), or, after a few rejections,
+The service draws a number below the zone's host count, reads the host
+holding it (each host of a zone holds one of 0..count-1, kept by the
+inventory through adds, removes and moves) and keeps it if it qualifies
+(rejection sampling), or, after a few rejections,
 counts the qualifying hosts and reads one at a random offset
 (:meth:`AllocationService._claim_at_random`). Both must give every qualifying
 host the same chance and never place elsewhere. The draws use a seeded
@@ -166,3 +168,34 @@ def test_random_draws_one_host_of_the_zone_then_claims_it_when_it_qualifies(fres
         loaded = [o for o in session.identity_map.values() if isinstance(o, Host)]
         assert loaded == [host]
         assert session.scalar(sa.select(Host.allocated_vcpus).where(Host.id == host.id)) == 1
+
+
+def test_random_stays_uniform_after_hosts_leave_and_join_the_zone(fresh_database) -> None:
+    """Removes and moves renumber the zone's hosts: every host left still has the same chance."""
+    database = fresh_database()
+    cluster = Cluster(id="c", pod_id="p")
+    zone_id = store_inventory(database, [_host(f"h-{i}", cluster) for i in range(10)])
+    elsewhere = Cluster(id="e", pod_id="q")
+    other_zone = store_inventory(
+        database, [_host(f"e-{i}", elsewhere) for i in range(10, 12)], zone_name="other"
+    )
+    with database.transaction() as session:
+        # Two of the zone's first numbers, one in the middle and the last leave, two
+        # hosts move out and one of them back in: the last ones fill the gaps.
+        for gone in ("h-0", "h-1", "h-5", "h-9"):
+            session.delete(session.get_one(Host, gone))
+        session.flush()
+        for moved in ("h-3", "h-7"):
+            session.get_one(Host, moved).cluster_id = "e"
+        session.flush()
+        session.get_one(Host, "h-7").cluster_id = "c"
+        session.get_one(Host, "e-10").cluster_id = "c"
+    with database.transaction() as session:
+        hosts = sorted(session.scalars(sa.select(Host.id).where(Host.zone_id == zone_id)))
+        slots = sorted(session.scalars(sa.select(Host.zone_slot).where(Host.zone_id == zone_id)))
+        assert other_zone != zone_id
+    assert hosts == ["e-10", "h-2", "h-4", "h-6", "h-7", "h-8"]
+    assert slots == list(range(len(hosts)))
+    landed = draws(database, ComputeRequest(zone_id, 1, 64), seed=7, times=200 * len(hosts))
+    assert set(landed) == set(hosts)
+    assert _chi_square(landed, hosts) < CHI_SQUARE_999[len(hosts) - 1]

@@ -1,14 +1,18 @@
-"""Each zone's stored host count equals a recount, whatever adds, removes and moves its hosts.
+"""Each zone's stored host count equals a recount, and its hosts are numbered 0..count-1.
 
-``Zone.host_count`` is the range ``random`` placement draws in
-(engine/inventory/host_counts.py): a count too low would leave the zone's
-last hosts out of every draw. A Hypothesis state machine walks arbitrary
-sequences of host adds (through the inventory service and a libvirt test
-host, as ORM rows, and in bulk), removes (through the service and as ORM
-deletes), moves to another zone's cluster, several changes in one flush,
-and changes rolled back, on SQLite and MariaDB; after every step each
-zone's stored count equals a recount. Concurrent adds and removes keep it
-exact too, and the recount finds and corrects a count that was tampered with.
+``Zone.host_count`` is the range ``random`` placement draws in, and
+``Host.zone_slot`` the number it draws (engine/inventory/host_counts.py,
+engine/inventory/zone_slots.py): a count too low, or a number missing or
+past the count, would leave hosts out of every draw or make some draws find
+none. A Hypothesis state machine walks arbitrary sequences of host adds
+(through the inventory service and a libvirt test host, as ORM rows, and in
+bulk), removes (through the service and as ORM deletes), moves to another
+zone's cluster, several changes in one flush, changes rolled back, and
+adds, removes and moves run together in threads, on SQLite and MariaDB;
+after every step each zone's stored count equals a recount and its hosts
+hold exactly the numbers 0..count-1. Concurrent adds and removes keep both
+exact too, and the recount finds and corrects a count or numbers that were
+tampered with.
 """
 
 from __future__ import annotations
@@ -85,6 +89,36 @@ def _stored_and_counted(session: Session, zone_ids: list[str]) -> dict[str, tupl
         ).all()
     )
     return {z: (stored[z], counted.get(z, 0)) for z in zone_ids}
+
+
+def _slots(session: Session, zone_ids: list[str]) -> dict[str, list[int | None]]:
+    """Each zone's hosts' numbers, sorted (``None`` sorted first, as -1)."""
+    found: dict[str, list[int | None]] = {z: [] for z in zone_ids}
+    for zone_id, slot in session.execute(
+        sa.select(Host.zone_id, Host.zone_slot).where(Host.zone_id.in_(zone_ids))
+    ):
+        found[zone_id].append(slot)
+    return {z: sorted(slots, key=lambda n: -1 if n is None else n) for z, slots in found.items()}
+
+
+def _in_threads(*works: Callable[[], None]) -> None:
+    """Run each function in a thread of its own, started together; raise what any raised."""
+    start = threading.Barrier(len(works))
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], None]) -> None:
+        try:
+            start.wait()
+            work()
+        except BaseException as exc:  # reported by the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
 
 
 class HostCountWalk(RuleBasedStateMachine):
@@ -213,6 +247,45 @@ class HostCountWalk(RuleBasedStateMachine):
         if removed is not None:
             del self.hosts[removed]
 
+    @precondition(lambda self: len(self.hosts) >= 2)
+    @rule(data=st.data(), zones=st.lists(st.integers(0, ZONES - 1), min_size=2, max_size=2))
+    def add_remove_and_move_in_threads(self, data: st.DataObject, zones: list[int]) -> None:
+        """An add, a remove and a move, each its own transaction, in three threads at once."""
+        removed, moved = data.draw(
+            st.lists(st.sampled_from(sorted(self.hosts)), min_size=2, max_size=2, unique=True)
+        )
+        (add_zone, add_cluster), (move_zone, move_cluster) = (self.zones[z] for z in zones)
+        added = _row(add_cluster)
+
+        def add() -> None:
+            with self.database.transaction() as session:
+                session.add(added)
+
+        def remove() -> None:
+            with self.database.transaction() as session:
+                session.delete(session.get_one(Host, removed))
+
+        def move() -> None:
+            with self.database.transaction() as session:
+                session.get_one(Host, moved).cluster_id = move_cluster
+
+        _in_threads(add, remove, move)
+        self.hosts[added.id] = add_zone
+        del self.hosts[removed]
+        self.hosts[moved] = move_zone
+
+    @invariant()
+    def every_zone_numbers_its_hosts_0_to_count(self) -> None:
+        zone_ids = [zone for zone, _cluster in self.zones]
+        with self.database.transaction() as session:
+            counts = dict(
+                session.execute(
+                    sa.select(Zone.id, Zone.host_count).where(Zone.id.in_(zone_ids))
+                ).all()
+            )
+            slots = _slots(session, zone_ids)
+        assert slots == {z: list(range(counts[z])) for z in zone_ids}
+
     @invariant()
     def stored_counts_equal_a_recount(self) -> None:
         zone_ids = [zone for zone, _cluster in self.zones]
@@ -287,6 +360,51 @@ def test_concurrent_adds_and_removes_keep_the_count_exact(database: Database) ->
     assert errors == []
     with database.transaction() as session:
         assert _stored_and_counted(session, [zone_id]) == {zone_id: (6, 6)}
+        assert _slots(session, [zone_id]) == {zone_id: list(range(6))}
+
+
+def test_the_recount_finds_and_renumbers_a_zone_whose_numbers_are_broken(
+    database: Database,
+) -> None:
+    zones = _zones(database, f"slots{next(_serial)}", 2)
+    (broken, broken_cluster), (right, right_cluster) = zones
+    with database.transaction() as session:
+        hosts = [_row(broken_cluster) for _ in range(3)]
+        session.add_all([*hosts, _row(right_cluster)])
+    with database.transaction() as session:
+        # A writer that bypassed the inventory: a gap at 1, a number past the count.
+        session.execute(sa.update(Host).where(Host.id == hosts[1].id).values(zone_slot=5))
+    with database.transaction() as session:
+        assert host_count_drift(session) == {broken: (3, 3)}
+        loaded = session.get_one(Host, hosts[1].id)
+        assert recount_zone_hosts(session) == {broken: (3, 3)}
+        assert loaded.zone_slot == 1, "a host already in the session reads its new number"
+    with database.transaction() as session:
+        assert host_count_drift(session) == {}
+        # Numbered again in (created, id) order, the other zone untouched.
+        assert [session.get_one(Host, h.id).zone_slot for h in hosts] == [0, 1, 2]
+        assert _slots(session, [broken, right]) == {broken: [0, 1, 2], right: [0]}
+
+
+def test_a_host_that_leaves_gives_its_number_to_the_zones_last_host(database: Database) -> None:
+    """The last-numbered host moves into the gap; the others keep theirs."""
+    [(_zone, cluster_id), (_other, other_cluster)] = _zones(database, f"gap{next(_serial)}", 2)
+    with database.transaction() as session:
+        hosts = [_row(cluster_id) for _ in range(4)]
+        session.add_all(hosts)
+    with database.transaction() as session:
+        numbers = {h.id: session.get_one(Host, h.id).zone_slot for h in hosts}
+    assert sorted(numbers.values()) == [0, 1, 2, 3]
+    by_number = {n: h for h, n in numbers.items()}
+    with database.transaction() as session:
+        session.delete(session.get_one(Host, by_number[1]))
+    with database.transaction() as session:
+        session.get_one(Host, by_number[0]).cluster_id = other_cluster
+    with database.transaction() as session:
+        # 3 took 1's number, then 2 took 0's: two hosts, numbered 0 and 1.
+        assert session.get_one(Host, by_number[3]).zone_slot == 1
+        assert session.get_one(Host, by_number[2]).zone_slot == 0
+        assert session.get_one(Host, by_number[0]).zone_slot == 0, "first in its new zone"
 
 
 def test_the_recount_finds_and_corrects_a_drifted_count(database: Database) -> None:
