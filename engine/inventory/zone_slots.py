@@ -50,9 +50,10 @@ def vacate(session: Session, zone_id: str, before: int, leaving: Collection[str]
     Called with the zone's row locked (its count moved) and before the
     flush writes any host row: the leaving hosts are still in the zone.
     The hosts holding the zone's last ``len(leaving)`` numbers that stay
-    move into the gaps the leaving ones leave below them. Copies of these
-    hosts in the session get their numbers as committed (a host moved out
-    is given its new zone's number by the caller).
+    move into the gaps the leaving ones leave below them. Copies in the
+    session of the hosts moved and of the leaving ones (cleared) get their
+    numbers as committed (a host moved out is given its new zone's number
+    by the caller).
 
     :param before: the zone's host count before this flush's changes.
     :param leaving: the ids of the hosts that leave it.
