@@ -21,6 +21,18 @@ transaction:
 Everything commits together or not at all: a crash leaves no partial period.
 :func:`recompute` derives any aggregated period's records again from the
 intervals, which never change below the last period; a re-run is identical.
+
+Cost: a period writes about as many rows as it reads (a record for every
+resource that held anything in it, even one with no event), so the rate
+is set by the work per row. The events are read with one streamed Core
+statement (columns only, in order); the fold is plain Python
+(:mod:`engine.usage.fold`); what each resource holds at the start is one
+statement (or this process's :class:`Carry`); the rows are written as
+tuples with one ``executemany`` per statement and table
+(:mod:`engine.usage.bulk`). The ORM handles only the period's own row.
+bench/RESULTS.md ("Usage aggregation near its write floor") has the
+profile that led here and the figures against the database's own cost of
+storing the same rows.
 """
 
 from __future__ import annotations
@@ -28,24 +40,55 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.events.models import Event
+from engine.usage.bulk import RECORD_NAMESPACE, Writer, period_key, record_ids
+from engine.usage.fold import Fold, Meta, Span, Totals, fold_event, totals
 from engine.usage.models import UsageInterval, UsagePeriod, UsageRecord
 from engine.usage.periods import second
-from engine.usage.types import METERED, UNCHANGED, Holding, holdings
+from engine.usage.types import METERED, Holding
 
-#: The namespace of the records' name-based ids (a fixed, random UUID).
-RECORD_NAMESPACE = uuid.UUID("0b8f4f7e-5d1c-4d55-9a40-3c2c6f0b7a21")
 #: The intervals' and records' tables, for bulk statements.
 INTERVALS = cast(sa.Table, UsageInterval.__table__)
 RECORDS = cast(sa.Table, UsageRecord.__table__)
-#: Events read per query.
+#: Event rows fetched from the database at a time (a period's are streamed).
 BATCH = 5000
+#: The columns of an interval row and of a record row, in the order of their tuples.
+INTERVAL_COLUMNS = (
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "usage_type",
+    "offering_id",
+    "account_id",
+    "project_id",
+    "domain_id",
+    "zone_id",
+    "rate",
+    "start",
+    "end",
+)
+RECORD_COLUMNS = (
+    "id",
+    "period_start",
+    "period_end",
+    "usage_type",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "offering_id",
+    "account_id",
+    "project_id",
+    "domain_id",
+    "zone_id",
+    "seconds",
+    "quantity",
+)
 
 
 class PeriodTaken(Exception):
@@ -54,73 +97,8 @@ class PeriodTaken(Exception):
 
 def record_id(period_start: dt.datetime, usage_type: str, resource_id: str, offering: str) -> str:
     """The stable id of a record: the same period, type, resource and offering, the same id."""
-    return _record_id(_period_key(period_start), usage_type, resource_id, offering)
-
-
-def _period_key(period_start: dt.datetime) -> str:
-    return f"{period_start.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
-
-
-def _record_id(period: str, usage_type: str, resource_id: str, offering: str) -> str:
-    return str(uuid.uuid5(RECORD_NAMESPACE, f"{period}|{usage_type}|{resource_id}|{offering}"))
-
-
-@dataclass(frozen=True)
-class _Meta:
-    resource_type: str
-    resource_name: str
-    account_id: str
-    project_id: str | None
-    domain_id: str | None
-    zone_id: str | None
-
-
-@dataclass
-class _Span:
-    """An interval while the period is folded."""
-
-    resource_id: str
-    holding: Holding
-    meta: _Meta
-    start: dt.datetime
-    end: dt.datetime | None = None
-    stored: bool = False  # the interval has a row already
-
-
-@dataclass
-class _Fold:
-    """The intervals of one period as its events are applied."""
-
-    open: dict[str, dict[Holding, _Span]] = field(default_factory=dict)
-    closed: list[_Span] = field(default_factory=list)
-    events: int = 0
-    late: int = 0
-    max_seq: int = 0
-
-    def apply(
-        self, resource_id: str, held: frozenset[Holding], meta: _Meta, at: dt.datetime
-    ) -> None:
-        """From ``at`` on, ``resource_id`` holds exactly ``held``."""
-        current = self.open.get(resource_id, {})
-        for holding in [h for h in current if h not in held]:
-            span = current.pop(holding)
-            span.end = at
-            # A span opened and closed within one second held nothing.
-            if span.stored or span.start < at:
-                self.closed.append(span)
-        for holding in held:
-            if holding not in current:
-                current[holding] = _Span(resource_id, holding, meta, at)
-        if current:
-            self.open[resource_id] = current
-        else:
-            self.open.pop(resource_id, None)
-
-    def spans(self) -> Iterator[_Span]:
-        """Every interval the period overlaps: those closed in it, then those still open."""
-        yield from self.closed
-        for held in self.open.values():
-            yield from held.values()
+    name = f"{period_key(period_start)}|{usage_type}|{resource_id}|{offering}"
+    return str(uuid.uuid5(RECORD_NAMESPACE, name))
 
 
 _EVENT_COLUMNS = (
@@ -137,23 +115,20 @@ _EVENT_COLUMNS = (
 
 
 def _events(session: Session, condition: sa.ColumnElement[bool], late: bool) -> Iterator[Any]:
+    # One Core statement, streamed BATCH rows at a time (a server-side cursor
+    # on MariaDB): no ORM, and no OFFSET pages that re-read what came before.
     order = (Event.seq,) if late else (Event.occurred, Event.seq)
     query = (
         sa.select(*_EVENT_COLUMNS)
         .where(condition, Event.resource_type.in_(sorted(METERED)))
         .order_by(*order)
+        .execution_options(yield_per=BATCH)
     )
-    offset = 0
-    while True:
-        rows = session.execute(query.offset(offset).limit(BATCH)).all()
-        yield from rows
-        if len(rows) < BATCH:
-            return
-        offset += BATCH
+    yield from session.connection().execute(query)
 
 
-def _meta_of(row: Any) -> _Meta:
-    return _Meta(
+def _meta_of(row: Any) -> Meta:
+    return Meta(
         row.resource_type,
         row.resource_name,
         row.account_id,
@@ -163,104 +138,68 @@ def _meta_of(row: Any) -> _Meta:
     )
 
 
-def _load_open(session: Session, fold: _Fold) -> None:
-    query = sa.select(INTERVALS).where(UsageInterval.end.is_(None))
-    for row in session.execute(query):
+def _load_open(session: Session, fold: Fold) -> None:
+    # What every resource holds at the period's start, in one statement.
+    query = sa.select(INTERVALS).where(INTERVALS.c.end.is_(None))
+    for row in session.connection().execute(query):
         holding = Holding(row.usage_type, row.offering_id, row.rate)
-        span = _Span(row.resource_id, holding, _meta_of(row), row.start, stored=True)
+        span = Span(row.resource_id, holding, _meta_of(row), row.start, stored=True)
         fold.open.setdefault(row.resource_id, {})[holding] = span
 
 
-def _fold_event(fold: _Fold, row: Any, at: dt.datetime) -> None:
-    fold.events += 1
-    fold.max_seq = max(fold.max_seq, row.seq)
-    payload = row.payload or {}
-    held = holdings(row.resource_type, row.type, row.account_id, payload)
-    if held is UNCHANGED:
-        return
-    meta = _Meta(
-        row.resource_type,
-        str(payload.get("name") or "")[:255],
-        row.account_id or "",
-        row.project_id,
-        row.domain_id,
-        payload.get("zone_id"),
-    )
-    fold.apply(row.resource_id, held, meta, at)
-
-
-def _interval_values(span: _Span) -> dict[str, Any]:
-    return {
-        "resource_type": span.meta.resource_type,
-        "resource_id": span.resource_id,
-        "resource_name": span.meta.resource_name,
-        "usage_type": span.holding.usage_type,
-        "offering_id": span.holding.offering_id,
-        "account_id": span.meta.account_id,
-        "project_id": span.meta.project_id,
-        "domain_id": span.meta.domain_id,
-        "zone_id": span.meta.zone_id,
-        "rate": span.holding.rate,
-        "start": span.start,
-        "end": span.end,
-    }
-
-
-def _store_intervals(session: Session, fold: _Fold) -> None:
-    table = INTERVALS
-    ends = [
-        {
-            "b_resource": s.resource_id,
-            "b_type": s.holding.usage_type,
-            "b_offering": s.holding.offering_id,
-            "b_start": s.start,
-            "b_end": s.end,
-        }
-        for s in fold.closed
-        if s.stored
-    ]
-    if ends:
-        session.connection().execute(
-            sa.update(table)
-            .where(
-                table.c.resource_id == sa.bindparam("b_resource"),
-                table.c.usage_type == sa.bindparam("b_type"),
-                table.c.offering_id == sa.bindparam("b_offering"),
-                table.c.start == sa.bindparam("b_start"),
+def _store_intervals(writer: Writer, fold: Fold) -> None:
+    # Intervals stored by an earlier period and closed in this one get their
+    # end; the others (closed in this period, or still open) are inserted.
+    moment = writer.moment
+    writer.update(
+        INTERVALS,
+        ("end",),
+        ("resource_id", "usage_type", "offering_id", "start"),
+        [
+            (
+                moment(s.end),
+                s.resource_id,
+                s.holding.usage_type,
+                s.holding.offering_id,
+                moment(s.start),
             )
-            .values(end=sa.bindparam("b_end")),
-            ends,
-        )
-    new = [_interval_values(span) for span in fold.spans() if not span.stored]
-    if new:
-        session.connection().execute(sa.insert(table), new)
+            for s in fold.closed
+            if s.stored
+        ],
+    )
+    writer.insert(
+        INTERVALS,
+        INTERVAL_COLUMNS,
+        [
+            (
+                s.meta.resource_type,
+                s.resource_id,
+                s.meta.resource_name,
+                s.holding.usage_type,
+                s.holding.offering_id,
+                s.meta.account_id,
+                s.meta.project_id,
+                s.meta.domain_id,
+                s.meta.zone_id,
+                s.holding.rate,
+                moment(s.start),
+                moment(s.end),
+            )
+            for s in fold.spans()
+            if not s.stored
+        ],
+    )
     for held in fold.open.values():
         for span in held.values():
             span.stored = True
 
 
-def records_of(
-    spans: Iterable[_Span], start: dt.datetime, end: dt.datetime
-) -> list[dict[str, Any]]:
+def records_of(spans: Iterable[Span], start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     """One record per resource, usage type and offering: the spans clipped to ``[start, end)``."""
-    totals: dict[tuple[str, str, str], list[Any]] = {}
-    for span in spans:
-        first = max(span.start, start)
-        last = end if span.end is None else min(span.end, end)
-        seconds = int((last - first).total_seconds())
-        if seconds <= 0:
-            continue
-        key = (span.holding.usage_type, span.resource_id, span.holding.offering_id)
-        entry = totals.get(key)
-        if entry is None:
-            totals[key] = [span.meta, seconds, seconds * span.holding.rate]
-        else:
-            entry[1] += seconds
-            entry[2] += seconds * span.holding.rate
-    period = _period_key(start)
+    make_id = record_ids(period_key(start))
     return [
         {
-            "id": _record_id(period, usage_type, resource_id, offering),
+            "id": make_id(usage_type, resource_id, offering),
             "period_start": start,
             "period_end": end,
             "usage_type": usage_type,
@@ -275,8 +214,37 @@ def records_of(
             "seconds": seconds,
             "quantity": quantity,
         }
-        for (usage_type, resource_id, offering), (meta, seconds, quantity) in sorted(totals.items())
+        for (usage_type, resource_id, offering), (meta, seconds, quantity) in sorted(
+            totals(spans, start, end).items()
+        )
     ]
+
+
+def _store_records(writer: Writer, totals: Totals, start: dt.datetime, end: dt.datetime) -> int:
+    # The same rows as records_of, as tuples in RECORD_COLUMNS' order.
+    make_id = record_ids(period_key(start))
+    first, last = writer.moment(start), writer.moment(end)
+    rows = [
+        (
+            make_id(usage_type, resource_id, offering),
+            first,
+            last,
+            usage_type,
+            meta.resource_type,
+            resource_id,
+            meta.resource_name,
+            offering,
+            meta.account_id,
+            meta.project_id,
+            meta.domain_id,
+            meta.zone_id,
+            seconds,
+            quantity,
+        )
+        for (usage_type, resource_id, offering), (meta, seconds, quantity) in totals.items()
+    ]
+    writer.insert(RECORDS, RECORD_COLUMNS, rows)
+    return len(rows)
 
 
 def previous_period(session: Session, start: dt.datetime) -> UsagePeriod | None:
@@ -293,7 +261,7 @@ class Carry:
     """
 
     end: dt.datetime
-    open: dict[str, dict[Holding, _Span]]
+    open: dict[str, dict[Holding, Span]]
 
 
 def aggregate_period(
@@ -321,7 +289,7 @@ def aggregate_period(
     except sa.exc.IntegrityError:
         raise PeriodTaken(f"the period from {start:%Y-%m-%dT%H:%M:%SZ} is taken") from None
     previous = previous_period(session, start)
-    fold = _Fold(max_seq=previous.max_seq if previous else 0)
+    fold = Fold(max_seq=previous.max_seq if previous else 0)
     if carry is not None and carry.end == start:
         fold.open = carry.open
     else:
@@ -330,17 +298,16 @@ def aggregate_period(
     # at this period's start rather than lost (docs/usage.rst, "Late events").
     for row in _events(session, sa.and_(Event.occurred < start, Event.seq > fold.max_seq), True):
         fold.late += 1
-        _fold_event(fold, row, start)
+        fold_event(fold, row, start)
     for row in _events(session, sa.and_(Event.occurred >= start, Event.occurred < end), False):
-        _fold_event(fold, row, second(row.occurred))
-    records = records_of(fold.spans(), start, end)
-    _store_intervals(session, fold)
-    if records:
-        session.connection().execute(sa.insert(RECORDS), records)
+        fold_event(fold, row, second(row.occurred))
+    sums = totals(fold.spans(), start, end)
+    writer = Writer(session.connection(), INTERVALS.c.start.type)
+    _store_intervals(writer, fold)
+    claim.records = _store_records(writer, sums, start, end)
     claim.max_seq = fold.max_seq
     claim.events = fold.events
     claim.late_events = fold.late
-    claim.records = len(records)
     session.flush()
     return claim, Carry(end, fold.open)
 
@@ -352,7 +319,7 @@ def recompute(session: Session, start: dt.datetime, end: dt.datetime) -> list[di
         table.c.start < end, sa.or_(table.c.end.is_(None), table.c.end > start)
     )
     spans = [
-        _Span(
+        Span(
             row.resource_id,
             Holding(row.usage_type, row.offering_id, row.rate),
             _meta_of(row),
