@@ -79,7 +79,8 @@ class Writer:
         # The dialect's own implementation (SQLite's DATETIME writes a fixed
         # text form, which the queries compare as text), not the generic one.
         impl = moment_type.dialect_impl(dialect)
-        self._bind = impl.bind_processor(dialect) or (lambda value: value)
+        bind = impl.bind_processor(dialect)
+        self._bind: Callable[[Any], Any] = bind if bind is not None else (lambda value: value)
         self._moments: dict[dt.datetime, Any] = {}
 
     def moment(self, value: dt.datetime | None) -> Any:
@@ -121,7 +122,7 @@ class Writer:
 
     def _run(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         # exec_driver_sql passes the tuples to cursor.executemany untouched.
-        self.connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+        self.connection.exec_driver_sql(sql, rows)
 
 
 __all__ = ["RECORD_NAMESPACE", "Writer", "period_key", "record_ids"]

@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from engine.catalog.models import Image
 from engine.events.models import Event
 from engine.scope import Scope
-from engine.usage.aggregate import RECORD_NAMESPACE
 from engine.usage.apel import render_cloud_messages
+from engine.usage.bulk import RECORD_NAMESPACE
 from engine.usage.models import UsageInterval, UsageRecord
 from engine.usage.reports import UsageReports, check_range
 from engine.usage.types import TYPES, UsageType, amount
