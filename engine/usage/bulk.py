@@ -75,7 +75,12 @@ class Writer:
         self.connection = connection
         dialect = connection.dialect
         self._quote = dialect.identifier_preparer.quote
-        self._mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+        # Positional placeholders: pysqlite's "?", PyMySQL's "%s" (it takes
+        # tuples under its "pyformat" style too).
+        marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+        if dialect.paramstyle not in marks:
+            raise ValueError(f"no bulk writes for the {dialect.paramstyle!r} parameter style")
+        self._mark = marks[dialect.paramstyle]
         # The dialect's own implementation (SQLite's DATETIME writes a fixed
         # text form, which the queries compare as text), not the generic one.
         impl = moment_type.dialect_impl(dialect)
