@@ -104,9 +104,16 @@ def _begin_before_savepoint(connection: sa.Connection, _name: str) -> None:
     # commits it: a quota charge made in a savepoint would then survive the
     # caller's rollback. Opening the transaction explicitly first keeps
     # every savepoint nested in the caller's transaction.
+    #
+    # IMMEDIATE: a savepoint guards writes, so the transaction takes the
+    # write lock now, waiting for it through the busy timeout. A deferred
+    # BEGIN would read under a shared lock first and then ask for the write
+    # lock while another process (a server, a worker, the CLI) holds it to
+    # commit: SQLite refuses that upgrade at once ("database is locked")
+    # rather than wait, since the two would wait for each other.
     dbapi_connection = connection.connection.dbapi_connection
     if dbapi_connection is not None and not dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -48,3 +51,44 @@ def test_naive_timestamps_are_refused(database: Database) -> None:
             connection.execute(table.insert().values(at=dt.datetime(2026, 1, 1)))
     finally:
         table.drop(database.engine)
+
+
+def test_a_savepoint_on_sqlite_waits_for_another_process_s_write(tmp_path) -> None:
+    """A transaction that opens a savepoint takes SQLite's write lock first.
+
+    Another connection (a server, a worker, the CLI: another process) holds
+    the write lock and commits while this transaction has read under its
+    savepoint: with a deferred BEGIN, this transaction's first write asked to
+    upgrade its shared lock while the other waited for that shared lock to
+    commit, and SQLite refused it ("database is locked"; CI, stop 22).
+    """
+    path = tmp_path / "locks.sqlite"
+    database = Database(
+        f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 5}
+    )
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE notes (n INTEGER)")
+    other = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO notes VALUES (1)")
+    committed: list[str] = []
+
+    def commit_soon() -> None:
+        time.sleep(0.3)
+        other.execute("COMMIT")
+        committed.append("other")
+
+    writer = threading.Thread(target=commit_soon)
+    writer.start()
+    try:
+        with database.transaction() as session, session.begin_nested():
+            seen = session.execute(sa.text("SELECT count(*) FROM notes")).scalar_one()
+            session.execute(sa.text("INSERT INTO notes VALUES (2)"))
+    finally:
+        writer.join()
+        other.close()
+    # The savepoint waited for the other write to commit, then saw it.
+    assert committed == ["other"] and seen == 1
+    with database.session() as session:
+        assert session.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 2
+    database.dispose()
