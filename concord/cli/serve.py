@@ -191,12 +191,8 @@ def serve(ctx: Context, args: argparse.Namespace) -> None:
     # shutdown below runs: the worker finishes, and the demo saves its hosts.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        _serve_until_interrupted(server, stop_background)
     finally:
-        server.close()
-        stop_background()
         if demo:
             with ctx.database.session() as session:
                 saved = save_demo_hosts(session, demo_var_dir(settings.database_url))
@@ -233,6 +229,12 @@ def _serve_worker(
     embedded = slot == 0 and ctx.settings.embedded_worker
     stop_background = _start_embedded(ctx) if embedded else (lambda: None)
     log.info("worker %d serving", slot, extra={"worker_slot": slot, "embedded_worker": embedded})
+    _serve_until_interrupted(server, stop_background)
+
+
+def _serve_until_interrupted(server: Any, stop_background: Callable[[], None]) -> None:
+    """Serve until Ctrl-C or SIGTERM (raised as KeyboardInterrupt), then close the
+    server and stop the background work, whatever ended it."""
     try:
         server.run()
     except KeyboardInterrupt:
