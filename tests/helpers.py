@@ -16,9 +16,12 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import sqlalchemy as sa
@@ -173,3 +176,35 @@ def dedicate_zone(database: Database, zone_id: str, domain_id: str) -> None:
     with database.transaction() as session:
         system = Scope.system(TenancyService(session).ensure_root())
         DedicationService(session).dedicate(system, "zone", zone_id, domain_id=domain_id)
+
+
+@contextmanager
+def serving_bytes(
+    routes: Mapping[str, bytes],
+) -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    """A real HTTP server on loopback answering each path of ``routes`` with its bytes
+    (404 elsewhere); yields its base URL and each request's (path, Authorization).
+
+    ``routes`` is read at each request: a caller may fill it once the URL is known.
+    """
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization")))
+            body = routes.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,6 +12,7 @@ CA directory it is given, and accepts it; a tampered copy it refuses, as B does.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import shutil
@@ -19,14 +20,13 @@ import subprocess
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import sqlalchemy as sa
-from helpers import TEST_SERVER_KEYS, CliRun, basic
+from helpers import TEST_SERVER_KEYS, CliRun, basic, serving_bytes
 from pki import certificate_authority, endorser, hashed_ca_directory
 from webtest import TestApp
 
@@ -70,29 +70,14 @@ def serve() -> Iterator[Callable[[Any], str]]:
 
 @pytest.fixture
 def serve_bytes() -> Iterator[Callable[[bytes], str]]:
-    """Serve fixed bytes (a tampered copy of a list) at any path."""
-    servers: list[ThreadingHTTPServer] = []
+    """Serve fixed bytes (a tampered copy of a list) at ``/image.list``."""
+    with contextlib.ExitStack() as servers:
 
-    def start(body: bytes) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def start(body: bytes) -> str:
+            base, _seen = servers.enter_context(serving_bytes({"/image.list": body}))
+            return f"{base}/image.list"
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}/image.list"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def _seed(database: Database, hasher: PasswordHasher, image: str | None) -> None:
@@ -296,25 +281,8 @@ def test_the_list_is_served_only_when_configured_and_to_the_holders_of_its_token
 def serve_routes() -> Iterator[tuple[str, dict[str, bytes], list[tuple[str, str | None]]]]:
     """Serve the bytes of each path; record each request's path and Authorization."""
     routes: dict[str, bytes] = {}
-    seen: list[tuple[str, str | None]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append((self.path, self.headers.get("Authorization")))
-            body = routes.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", routes, seen
-    server.shutdown()
-    server.server_close()
+    with serving_bytes(routes) as (base, seen):
+        yield base, routes, seen
 
 
 def _signed_list(pki: dict[str, Any], base: str, images: dict[str, bytes]) -> bytes:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import queue
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import libvirt
 import pytest
+from helpers import serving_bytes
 from integration.libvirtd import PrivateLibvirtd, private_libvirtd
 from unit.engine.drivers.contract import DriverContract
 
@@ -176,19 +174,6 @@ def test_an_image_fetched_into_a_started_pool_is_copied_as_a_root_disk(
     """
     body = b"\x00" * 65536 + b"a subscribed image\n" * 100
     digest = hashlib.sha512(body).hexdigest()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     conn = qemu_pool.get(libvirtd.uri)
     images = libvirtd.base / "fetched-images"
     pool = conn.storagePoolDefineXML(dir_pool_xml("fetched-images", str(images)), 0)
@@ -197,12 +182,11 @@ def test_an_image_fetched_into_a_started_pool_is_copied_as_a_root_disk(
         pool.build(0)
         pool.create(0)
         path = images / f"{uuid.uuid4()}-{digest[:32]}"
-        download(f"http://127.0.0.1:{server.server_port}/x.img", path, len(body), digest, 10.0)
+        with serving_bytes({"/x.img": body}) as (base, _seen):
+            download(f"{base}/x.img", path, len(body), digest, 10.0)
         copy = driver.clone_volume(str(path), POOL, "root-of-a-subscribed-image")
         assert hashlib.sha512(Path(copy.path).read_bytes()).hexdigest() == digest
         driver.delete_volume(POOL, "root-of-a-subscribed-image")
     finally:
-        server.shutdown()
-        server.server_close()
         pool.destroy()
         pool.undefine()
