@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from helpers import TEST_SERVER_KEYS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pki import Issued, certificate_authority, endorser
+from pki import Issued
 from unit.engine.cloud import Cloud, build_cloud
 
 from engine.catalog.models import Image
@@ -133,16 +133,6 @@ def test_a_listed_digest_that_is_no_sha512_is_refused_before_reading(
 
 
 # -- the catalog's side ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ca() -> Issued:
-    return certificate_authority("Federation CA")
-
-
-@pytest.fixture(scope="module")
-def site_a(ca: Issued) -> Issued:
-    return endorser(ca, "site-a")
 
 
 @pytest.fixture

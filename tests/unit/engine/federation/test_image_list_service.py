@@ -36,16 +36,6 @@ from engine.tenancy.models import Account
 LIST_URL = "https://site-a.example.org/federation/image-list"
 
 
-@pytest.fixture(scope="module")
-def ca() -> Issued:
-    return certificate_authority("Federation CA")
-
-
-@pytest.fixture(scope="module")
-def site_a(ca: Issued) -> Issued:
-    return endorser(ca, "site-a")
-
-
 def _identity(issued: Issued) -> smime.SigningIdentity:
     return smime.SigningIdentity(issued.certificate, (), issued.key)
 
